@@ -1,0 +1,39 @@
+// The Redis key schema shared by the nginx module (writer) and hubstatsd (reader/folder).
+// See docs/redis-keys.md. Every key of one repository carries the same hash tag
+// "{type/ns/name}" so each Lua script touches a single Redis Cluster slot.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "hubstats/day.h"
+#include "hubstats/repo.h"
+
+namespace hubstats::keys {
+
+inline constexpr std::string_view kPrefix = "hs:";
+
+// "model/ns/name": the repo's hash-tag content and its member in day indexes.
+std::string repo_tag(const RepoRef& r);
+std::optional<RepoRef> parse_repo_tag(std::string_view tag);
+
+// hs:{model/ns/name}:s:<identity-hex>  session marker, PX = session window
+std::string session(const RepoRef& r, std::string_view identity_hex);
+// hs:{model/ns/name}:d:YYYYMMDD        hash: downloads authenticated anonymous files
+std::string day(const RepoRef& r, Day d);
+// hs:{model/ns/name}:f:YYYYMMDD        a day hash being folded (renamed from :d:), + field gen
+std::string folding(const RepoRef& r, Day d);
+// hs:{model/ns/name}:days              set of YYYYMMDD with unfolded counters
+std::string days(const RepoRef& r);
+// hs:idx:YYYYMMDD                      set of repo tags touched that day (background fold)
+std::string index(Day d);
+
+// Hash field names of a day hash, in API order.
+inline constexpr std::string_view kDownloads = "downloads";
+inline constexpr std::string_view kAuthenticated = "authenticated";
+inline constexpr std::string_view kAnonymous = "anonymous";
+inline constexpr std::string_view kFiles = "files";
+inline constexpr std::string_view kGen = "gen";
+
+}  // namespace hubstats::keys

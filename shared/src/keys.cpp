@@ -1,0 +1,48 @@
+#include "hubstats/keys.h"
+
+namespace hubstats::keys {
+
+namespace {
+std::string tagged(const RepoRef& r) {
+  std::string k(kPrefix);
+  k += '{';
+  k += repo_tag(r);
+  k += '}';
+  return k;
+}
+}  // namespace
+
+std::string repo_tag(const RepoRef& r) {
+  std::string t(to_string(r.type));
+  t += '/';
+  t += r.ns;
+  t += '/';
+  t += r.name;
+  return t;
+}
+
+std::optional<RepoRef> parse_repo_tag(std::string_view tag) {
+  const auto a = tag.find('/');
+  if (a == std::string_view::npos) return std::nullopt;
+  const auto b = tag.find('/', a + 1);
+  if (b == std::string_view::npos) return std::nullopt;
+  auto type = parse_repo_type(tag.substr(0, a));
+  auto ns = tag.substr(a + 1, b - a - 1);
+  auto name = tag.substr(b + 1);
+  if (!type || !valid_segment(ns) || !valid_segment(name)) return std::nullopt;
+  return RepoRef{*type, std::string(ns), std::string(name)};
+}
+
+std::string session(const RepoRef& r, std::string_view identity_hex) {
+  return tagged(r) + ":s:" + std::string(identity_hex);
+}
+
+std::string day(const RepoRef& r, Day d) { return tagged(r) + ":d:" + format_compact(d); }
+
+std::string folding(const RepoRef& r, Day d) { return tagged(r) + ":f:" + format_compact(d); }
+
+std::string days(const RepoRef& r) { return tagged(r) + ":days"; }
+
+std::string index(Day d) { return std::string(kPrefix) + "idx:" + format_compact(d); }
+
+}  // namespace hubstats::keys
