@@ -31,7 +31,9 @@ Day day_of(std::int64_t t) noexcept {
   return static_cast<Day>(q);
 }
 
-std::int64_t day_start(Day d) noexcept { return static_cast<std::int64_t>(d) * 86400; }
+std::int64_t day_start(Day d) noexcept {
+  return static_cast<std::int64_t>(d) * 86400;
+}
 
 std::string format_iso(Day d) {
   int y;
@@ -91,6 +93,8 @@ std::optional<Day> parse_compact(std::string_view s) noexcept {
   return make_day(y, m, d);
 }
 
-Period period_ending(Day today, int days) noexcept { return {today - (days - 1), today, days}; }
+Period period_ending(Day today, int days) noexcept {
+  return {today - (days - 1), today, days};
+}
 
 }  // namespace hubstats

@@ -37,12 +37,20 @@ std::string session(const RepoRef& r, std::string_view identity_hex) {
   return tagged(r) + ":s:" + std::string(identity_hex);
 }
 
-std::string day(const RepoRef& r, Day d) { return tagged(r) + ":d:" + format_compact(d); }
+std::string day(const RepoRef& r, Day d) {
+  return tagged(r) + ":d:" + format_compact(d);
+}
 
-std::string folding(const RepoRef& r, Day d) { return tagged(r) + ":f:" + format_compact(d); }
+std::string folding(const RepoRef& r, Day d) {
+  return tagged(r) + ":f:" + format_compact(d);
+}
 
-std::string days(const RepoRef& r) { return tagged(r) + ":days"; }
+std::string days(const RepoRef& r) {
+  return tagged(r) + ":days";
+}
 
-std::string index(Day d) { return std::string(kPrefix) + "idx:" + format_compact(d); }
+std::string index(Day d) {
+  return std::string(kPrefix) + "idx:" + format_compact(d);
+}
 
 }  // namespace hubstats::keys

@@ -44,10 +44,10 @@ Route route_of(std::string_view uri) noexcept;
 bool range_starts_at_zero(std::string_view range) noexcept;
 
 struct RequestFacts {
-  std::string_view method;  // "GET", "POST", "HEAD", ...
-  int status = 0;           // final response status
-  std::string_view uri;     // r->uri
-  std::string_view range;   // Range request header, empty when absent
+  std::string_view method;                              // "GET", "POST", "HEAD", ...
+  int status = 0;                                       // final response status
+  std::string_view uri;                                 // r->uri
+  std::string_view range;                               // Range request header, empty when absent
   LfsOperation lfs_operation = LfsOperation::kUnknown;  // for LFS batch requests
 };
 

@@ -20,11 +20,11 @@ struct IdentityKey {
 std::optional<IdentityKey> identity_key_from_secret(std::string_view secret_contents);
 
 struct IdentityInput {
-  std::string_view user;           // configured variable naming the user (highest priority)
-  std::string_view authorization;  // Authorization header value; only "Bearer <tok>" counts
-  std::string_view cookie;         // value of the configured session cookie
-  std::string_view client_addr;    // after realip
-  std::string_view user_agent;
+  std::string_view user{};           // configured variable naming the user (highest priority)
+  std::string_view authorization{};  // Authorization header value; only "Bearer <tok>" counts
+  std::string_view cookie{};         // value of the configured session cookie
+  std::string_view client_addr{};    // after realip
+  std::string_view user_agent{};
 };
 
 struct Identity {

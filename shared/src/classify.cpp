@@ -1,0 +1,204 @@
+#include "hubstats/classify.h"
+
+#include <array>
+#include <cstddef>
+
+namespace hubstats {
+
+namespace {
+
+// Longer URIs are not downloads from any hub we know; refusing them bounds the work.
+constexpr std::size_t kMaxUri = 4096;
+constexpr std::size_t kMaxSegments = 64;
+
+// Splits "/a/b/c" into segments. Returns false on empty segments ("//", trailing "/"),
+// dot segments, control characters or too many segments: none of those is a download.
+struct Segments {
+  std::array<std::string_view, kMaxSegments> v;
+  std::size_t n = 0;
+};
+
+bool split_path(std::string_view uri, Segments& out) noexcept {
+  if (uri.empty() || uri.front() != '/' || uri.size() > kMaxUri) return false;
+  std::size_t pos = 1;
+  while (true) {
+    const std::size_t slash = uri.find('/', pos);
+    const std::string_view seg =
+        uri.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+    if (seg.empty() || seg == "." || seg == "..") return false;
+    for (unsigned char c : seg) {
+      if (c < 0x20 || c == 0x7f) return false;
+    }
+    if (out.n == kMaxSegments) return false;
+    out.v[out.n++] = seg;
+    if (slash == std::string_view::npos) return true;
+    pos = slash + 1;
+  }
+}
+
+// Namespaces that are routes of the hub itself, never users or organizations.
+bool reserved_namespace(std::string_view ns) noexcept {
+  return ns == "api" || ns == "models" || ns == "datasets" || ns == "spaces";
+}
+
+bool is_oid(std::string_view s) noexcept {
+  if (s.size() != 64) return false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) noexcept {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Fills repo from (type, ns, name) segments; false when any part is not a valid repo.
+bool make_repo(RepoType type, std::string_view ns, std::string_view name, RepoRef& out) {
+  if (reserved_namespace(ns) || !valid_segment(ns) || !valid_segment(name)) return false;
+  out.type = type;
+  out.ns.assign(ns);
+  out.name.assign(name);
+  return true;
+}
+
+// Matches the tail after "{ns}/{name}" (resolve) or after "{ns}/{name}.git" (git, LFS).
+Route match_repo_path(RepoType type, const Segments& s, std::size_t i) {
+  Route r;
+  if (s.n < i + 2) return r;
+  const std::string_view ns = s.v[i];
+  const std::string_view name_seg = s.v[i + 1];
+  const std::size_t rest = i + 2;
+
+  if (ends_with(name_seg, ".git")) {
+    const std::string_view name = name_seg.substr(0, name_seg.size() - 4);
+    EventKind kind = EventKind::kNone;
+    if (s.n == rest + 1 && s.v[rest] == "git-upload-pack") {
+      kind = EventKind::kGitFetch;
+    } else if (s.n == rest + 4 && s.v[rest] == "info" && s.v[rest + 1] == "lfs" &&
+               s.v[rest + 2] == "objects") {
+      if (s.v[rest + 3] == "batch") {
+        kind = EventKind::kLfsBatch;
+      } else if (is_oid(s.v[rest + 3])) {
+        kind = EventKind::kLfsObject;
+      }
+    }
+    if (kind != EventKind::kNone && make_repo(type, ns, name, r.repo)) r.kind = kind;
+    return r;
+  }
+
+  // {ns}/{name}/resolve/{rev}/{path...}: at least one path segment after the revision.
+  if (s.n >= rest + 3 && s.v[rest] == "resolve" && make_repo(type, ns, name_seg, r.repo)) {
+    r.kind = EventKind::kFile;
+  }
+  return r;
+}
+
+}  // namespace
+
+LfsOperation lfs_operation_of(std::string_view body) noexcept {
+  const std::string_view key = "\"operation\"";
+  const std::size_t k = body.find(key);
+  if (k == std::string_view::npos) return LfsOperation::kUnknown;
+  std::size_t i = k + key.size();
+  auto skip_ws = [&] {
+    while (i < body.size() &&
+           (body[i] == ' ' || body[i] == '\t' || body[i] == '\n' || body[i] == '\r'))
+      ++i;
+  };
+  skip_ws();
+  if (i >= body.size() || body[i] != ':') return LfsOperation::kUnknown;
+  ++i;
+  skip_ws();
+  if (i >= body.size() || body[i] != '"') return LfsOperation::kUnknown;
+  const std::size_t end = body.find('"', i + 1);
+  if (end == std::string_view::npos) return LfsOperation::kUnknown;
+  const std::string_view op = body.substr(i + 1, end - i - 1);
+  if (op == "download") return LfsOperation::kDownload;
+  if (op == "upload") return LfsOperation::kUpload;
+  return LfsOperation::kUnknown;
+}
+
+Route route_of(std::string_view uri) noexcept {
+  try {
+    Segments s;
+    if (!split_path(uri, s)) return {};
+    std::size_t i = 0;
+    if (s.n > 0 && s.v[0] == "api") i = 1;
+    if (s.n <= i) return {};
+    if (auto type = parse_repo_type_plural(s.v[i])) {
+      Route r = match_repo_path(*type, s, i + 1);
+      if (r.kind != EventKind::kNone) return r;
+    }
+    // The model form without a type prefix: /{ns}/{name}/resolve/..., /{ns}/{name}.git/...
+    return match_repo_path(RepoType::kModel, s, i);
+  } catch (...) {  // std::bad_alloc from the repo strings: not countable, never fatal
+    return {};
+  }
+}
+
+bool range_starts_at_zero(std::string_view range) noexcept {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+  };
+  range = trim(range);
+  const std::string_view unit = "bytes=";
+  if (range.size() < unit.size()) return false;
+  for (std::size_t i = 0; i < unit.size(); ++i) {
+    char c = range[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != unit[i]) return false;
+  }
+  std::string_view spec = trim(range.substr(unit.size()));
+  spec = trim(spec.substr(0, spec.find(',')));
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos || dash == 0) return false;  // "-500" is a suffix range
+  const std::string_view first = trim(spec.substr(0, dash));
+  if (first.empty()) return false;
+  for (char c : first) {
+    if (c != '0') return false;
+  }
+  return true;
+}
+
+bool countable_download_status(int status, std::string_view range) noexcept {
+  switch (status) {
+    case 200:
+    case 301:
+    case 302:
+    case 303:
+    case 307:
+    case 308:
+      return true;
+    case 206:
+      return range_starts_at_zero(range);
+    default:
+      return false;
+  }
+}
+
+Route classify(const RequestFacts& f) noexcept {
+  if (f.method == "HEAD") return {};
+  Route r = route_of(f.uri);
+  bool ok = false;
+  switch (r.kind) {
+    case EventKind::kFile:
+    case EventKind::kLfsObject:
+      ok = f.method == "GET" && countable_download_status(f.status, f.range);
+      break;
+    case EventKind::kGitFetch:
+      ok = f.method == "POST" && f.status == 200;
+      break;
+    case EventKind::kLfsBatch:
+      ok = f.method == "POST" && f.status == 200 && f.lfs_operation == LfsOperation::kDownload;
+      break;
+    case EventKind::kNone:
+      break;
+  }
+  if (!ok) return {};
+  return r;
+}
+
+}  // namespace hubstats

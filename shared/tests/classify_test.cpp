@@ -1,0 +1,191 @@
+#include "hubstats/classify.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace hubstats {
+namespace {
+
+RequestFacts get(std::string_view uri, int status = 200, std::string_view range = {}) {
+  RequestFacts f;
+  f.method = "GET";
+  f.status = status;
+  f.uri = uri;
+  f.range = range;
+  return f;
+}
+
+RequestFacts post(std::string_view uri, int status = 200,
+                  LfsOperation op = LfsOperation::kUnknown) {
+  RequestFacts f;
+  f.method = "POST";
+  f.status = status;
+  f.uri = uri;
+  f.lfs_operation = op;
+  return f;
+}
+
+void expect_repo(const Route& r, EventKind kind, RepoType type, std::string_view ns,
+                 std::string_view name) {
+  EXPECT_EQ(r.kind, kind);
+  EXPECT_EQ(r.repo.type, type);
+  EXPECT_EQ(r.repo.ns, ns);
+  EXPECT_EQ(r.repo.name, name);
+}
+
+TEST(Classify, ResolveForEveryTypeAndPrefix) {
+  expect_repo(classify(get("/models/org/m/resolve/main/config.json")), EventKind::kFile,
+              RepoType::kModel, "org", "m");
+  expect_repo(classify(get("/datasets/org/d/resolve/main/data/train.csv")), EventKind::kFile,
+              RepoType::kDataset, "org", "d");
+  expect_repo(classify(get("/spaces/org/s/resolve/v1.0/app.py")), EventKind::kFile,
+              RepoType::kSpace, "org", "s");
+  expect_repo(classify(get("/api/models/org/m/resolve/main/a.bin")), EventKind::kFile,
+              RepoType::kModel, "org", "m");
+  expect_repo(classify(get("/org/m/resolve/main/a.bin")), EventKind::kFile, RepoType::kModel, "org",
+              "m");
+  expect_repo(classify(get("/api/org/m/resolve/main/a.bin")), EventKind::kFile, RepoType::kModel,
+              "org", "m");
+}
+
+TEST(Classify, RedirectsToStorageCount) {
+  for (int s : {301, 302, 303, 307, 308}) {
+    EXPECT_EQ(classify(get("/models/o/m/resolve/main/f", s)).kind, EventKind::kFile) << s;
+  }
+}
+
+TEST(Classify, FailuresHeadAndNotModifiedDoNotCount) {
+  for (int s : {204, 304, 400, 401, 403, 404, 416, 500, 502, 503}) {
+    EXPECT_EQ(classify(get("/models/o/m/resolve/main/f", s)).kind, EventKind::kNone) << s;
+  }
+  RequestFacts head = get("/models/o/m/resolve/main/f");
+  head.method = "HEAD";
+  EXPECT_EQ(classify(head).kind, EventKind::kNone);
+  RequestFacts put = get("/models/o/m/resolve/main/f");
+  put.method = "PUT";
+  EXPECT_EQ(classify(put).kind, EventKind::kNone);
+}
+
+TEST(Classify, PartialContentCountsOnlyFromByteZero) {
+  const char* uri = "/models/o/m/resolve/main/model.safetensors";
+  EXPECT_EQ(classify(get(uri, 206, "bytes=0-1023")).kind, EventKind::kFile);
+  EXPECT_EQ(classify(get(uri, 206, "bytes=0-")).kind, EventKind::kFile);
+  EXPECT_EQ(classify(get(uri, 206, "Bytes=0-10, 20-30")).kind, EventKind::kFile);
+  EXPECT_EQ(classify(get(uri, 206, "bytes=1024-")).kind, EventKind::kNone);
+  EXPECT_EQ(classify(get(uri, 206, "bytes=-500")).kind, EventKind::kNone);
+  EXPECT_EQ(classify(get(uri, 206, "")).kind, EventKind::kNone);
+  EXPECT_EQ(classify(get(uri, 206, "items=0-1")).kind, EventKind::kNone);
+  // A server that ignored the Range header sent the whole file.
+  EXPECT_EQ(classify(get(uri, 200, "bytes=1024-")).kind, EventKind::kFile);
+}
+
+TEST(Classify, GitUploadPackCountsReceivePackNever) {
+  expect_repo(classify(post("/models/o/m.git/git-upload-pack")), EventKind::kGitFetch,
+              RepoType::kModel, "o", "m");
+  expect_repo(classify(post("/datasets/o/d.git/git-upload-pack")), EventKind::kGitFetch,
+              RepoType::kDataset, "o", "d");
+  expect_repo(classify(post("/o/m.git/git-upload-pack")), EventKind::kGitFetch, RepoType::kModel,
+              "o", "m");
+  EXPECT_EQ(classify(post("/models/o/m.git/git-receive-pack")).kind, EventKind::kNone);
+  EXPECT_EQ(classify(post("/models/o/m.git/git-upload-pack", 500)).kind, EventKind::kNone);
+  EXPECT_EQ(classify(get("/models/o/m.git/info/refs")).kind, EventKind::kNone);
+  EXPECT_EQ(classify(get("/models/o/m.git/git-upload-pack")).kind, EventKind::kNone);
+}
+
+TEST(Classify, LfsBatchDownloadVersusUpload) {
+  const char* uri = "/models/o/m.git/info/lfs/objects/batch";
+  expect_repo(classify(post(uri, 200, LfsOperation::kDownload)), EventKind::kLfsBatch,
+              RepoType::kModel, "o", "m");
+  EXPECT_EQ(classify(post(uri, 200, LfsOperation::kUpload)).kind, EventKind::kNone);
+  EXPECT_EQ(classify(post(uri, 200, LfsOperation::kUnknown)).kind, EventKind::kNone);
+  EXPECT_EQ(classify(post(uri, 401, LfsOperation::kDownload)).kind, EventKind::kNone);
+  expect_repo(classify(post("/o/m.git/info/lfs/objects/batch", 200, LfsOperation::kDownload)),
+              EventKind::kLfsBatch, RepoType::kModel, "o", "m");
+}
+
+TEST(Classify, LfsObjectGet) {
+  const std::string oid(64, 'a');
+  expect_repo(classify(get("/datasets/o/d.git/info/lfs/objects/" + oid)), EventKind::kLfsObject,
+              RepoType::kDataset, "o", "d");
+  EXPECT_EQ(classify(get("/datasets/o/d.git/info/lfs/objects/" + std::string(63, 'a'))).kind,
+            EventKind::kNone);
+  EXPECT_EQ(classify(get("/datasets/o/d.git/info/lfs/objects/" + std::string(64, 'A'))).kind,
+            EventKind::kNone);
+  EXPECT_EQ(classify(get("/datasets/o/d.git/info/lfs/objects/" + oid, 404)).kind, EventKind::kNone);
+}
+
+TEST(Classify, LfsOperationScan) {
+  EXPECT_EQ(lfs_operation_of(R"({"operation": "download", "objects": []})"),
+            LfsOperation::kDownload);
+  EXPECT_EQ(lfs_operation_of(R"({"objects":[],"operation":"upload"})"), LfsOperation::kUpload);
+  EXPECT_EQ(lfs_operation_of("{\n \"operation\" :\n\t\"download\"}"), LfsOperation::kDownload);
+  EXPECT_EQ(lfs_operation_of(R"({"operation": "verify"})"), LfsOperation::kUnknown);
+  EXPECT_EQ(lfs_operation_of(R"({"operation": "downl)"), LfsOperation::kUnknown);
+  EXPECT_EQ(lfs_operation_of(""), LfsOperation::kUnknown);
+  EXPECT_EQ(lfs_operation_of(R"({"operation": 5})"), LfsOperation::kUnknown);
+}
+
+TEST(Classify, BrowsingAndOtherUrlsNeverCount) {
+  for (const char* uri :
+       {"/", "/models", "/models/o/m", "/models/o/m/tree/main", "/api/models/o/m/tree/main/",
+        "/api/models/o/m/tree/main/sub", "/api/models/o/m", "/api/models/o/m/revision/main",
+        "/models/o/m/blob/main/config.json", "/models/o/m/resolve/main", "/models/o/m/resolve",
+        "/api/trending", "/models/o/m/stats", "/static/app.js", "/api/whoami-v2",
+        "/models/o/m/raw/main/f", "/o/m", "/o/m/tree/main"}) {
+    EXPECT_EQ(classify(get(uri)).kind, EventKind::kNone) << uri;
+  }
+}
+
+TEST(Classify, HostileUris) {
+  for (std::string uri : {std::string("/models/../m/resolve/main/f"),
+                          std::string("/models/o/../resolve/main/f"),
+                          std::string("/models/o/m/resolve/main/../../../etc/passwd"),
+                          std::string("/models/o/m/resolve/main/./f"),
+                          std::string("/models//m/resolve/main/f"),
+                          std::string("/models/o/m/resolve/main/f/"),
+                          std::string("models/o/m/resolve/main/f"),
+                          std::string("/models/o%2Fx/m/resolve/main/f"),
+                          std::string("/models/o/m%00/resolve/main/f"),
+                          std::string("/models/o/m\n/resolve/x/f"),
+                          std::string("/models/o/m/resolve/main/f\x01"),
+                          std::string("/models/{o}/m/resolve/x/f"),
+                          std::string("/models/o:x/m/resolve/main/f"),
+                          std::string("/models/o/m.git/resolve/x/f"),
+                          std::string("/api/api/o/m/resolve/main/f"),
+                          std::string("/models/api/m/resolve/x/f"),
+                          std::string("/models/o/") + std::string(97, 'n') + "/resolve/main/f",
+                          std::string("/models/o/m/resolve/main/") + std::string(5000, 'x'),
+                          std::string(""),
+                          std::string("/models/o/.git/git-upload-pack")}) {
+    EXPECT_EQ(classify(get(uri)).kind, EventKind::kNone) << uri;
+    EXPECT_EQ(classify(post(uri)).kind, EventKind::kNone) << uri;
+  }
+  std::string many = "/models/o/m/resolve/main";
+  for (int i = 0; i < 100; ++i) many += "/d";
+  EXPECT_EQ(classify(get(many)).kind, EventKind::kNone);
+  // The longest valid segment is accepted.
+  const std::string n96(96, 'n');
+  EXPECT_EQ(classify(get("/models/o/" + n96 + "/resolve/main/f")).repo.name, n96);
+}
+
+TEST(Classify, TypePrefixWinsOverModelForm) {
+  // "/models/x/resolve/main/f" has no name after the namespace: as a model form it would
+  // mean namespace "models", which is reserved, so it is not a download.
+  EXPECT_EQ(classify(get("/models/x/resolve/main/f")).kind, EventKind::kNone);
+  expect_repo(classify(get("/datasets/x/y/resolve/main/f")), EventKind::kFile, RepoType::kDataset,
+              "x", "y");
+}
+
+TEST(Classify, CustomRouteStatusRule) {
+  EXPECT_TRUE(countable_download_status(200, ""));
+  EXPECT_TRUE(countable_download_status(302, ""));
+  EXPECT_TRUE(countable_download_status(206, "bytes=0-1"));
+  EXPECT_FALSE(countable_download_status(206, "bytes=5-"));
+  EXPECT_FALSE(countable_download_status(304, ""));
+  EXPECT_FALSE(countable_download_status(404, ""));
+  EXPECT_FALSE(countable_download_status(0, ""));
+}
+
+}  // namespace
+}  // namespace hubstats

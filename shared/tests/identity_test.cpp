@@ -1,0 +1,92 @@
+#include "hubstats/identity.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace hubstats {
+namespace {
+
+IdentityKey key(std::string_view secret = "a-shared-secret-of-sufficient-length") {
+  auto k = identity_key_from_secret(secret);
+  EXPECT_TRUE(k.has_value());
+  return *k;
+}
+
+TEST(Identity, SecretMustBeLongEnoughAndIsTrimmed) {
+  EXPECT_FALSE(identity_key_from_secret("").has_value());
+  EXPECT_FALSE(identity_key_from_secret("   short   \n").has_value());
+  auto a = identity_key_from_secret("0123456789abcdef");
+  auto b = identity_key_from_secret("  0123456789abcdef\n");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->bytes, b->bytes);
+  EXPECT_NE(a->bytes, identity_key_from_secret("0123456789abcdeF")->bytes);
+}
+
+TEST(Identity, BearerTokenParsing) {
+  EXPECT_EQ(bearer_token("Bearer abc"), "abc");
+  EXPECT_EQ(bearer_token("bearer   abc  "), "abc");
+  EXPECT_EQ(bearer_token("BEARER\tabc"), "abc");
+  EXPECT_EQ(bearer_token("Basic abc"), "");
+  EXPECT_EQ(bearer_token("Bearer"), "");
+  EXPECT_EQ(bearer_token("Bearer "), "");
+  EXPECT_EQ(bearer_token("Bearerabc"), "");
+  EXPECT_EQ(bearer_token(""), "");
+}
+
+TEST(Identity, AnonymousIsAddressPlusAgent) {
+  const auto k = key();
+  auto a = derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = "curl/8"});
+  auto same = derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = "curl/8"});
+  auto other_ua = derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = "git/2"});
+  auto other_ip = derive_identity(k, {.client_addr = "10.0.0.2", .user_agent = "curl/8"});
+  EXPECT_FALSE(a.authenticated);
+  EXPECT_EQ(a.hex, same.hex);
+  EXPECT_NE(a.hex, other_ua.hex);
+  EXPECT_NE(a.hex, other_ip.hex);
+  // The separator keeps ("1.2.3.4", "5x") and ("1.2.3.45", "x") apart.
+  EXPECT_NE(derive_identity(k, {.client_addr = "1.2.3.4", .user_agent = "5x"}).hex,
+            derive_identity(k, {.client_addr = "1.2.3.45", .user_agent = "x"}).hex);
+}
+
+TEST(Identity, CredentialsAuthenticateWithPriority) {
+  const auto k = key();
+  auto tok = derive_identity(k, {.authorization = "Bearer t1", .client_addr = "1.1.1.1"});
+  auto tok_elsewhere = derive_identity(
+      k, {.authorization = "Bearer t1", .client_addr = "2.2.2.2", .user_agent = "other"});
+  EXPECT_TRUE(tok.authenticated);
+  EXPECT_EQ(tok.hex, tok_elsewhere.hex);
+
+  auto cookie = derive_identity(k, {.cookie = "sess", .client_addr = "1.1.1.1"});
+  EXPECT_TRUE(cookie.authenticated);
+  EXPECT_NE(cookie.hex, tok.hex);
+
+  // The user variable names the person whatever token or cookie they used.
+  auto u1 = derive_identity(k, {.user = "alice", .authorization = "Bearer t1"});
+  auto u2 = derive_identity(k, {.user = "alice", .cookie = "sess"});
+  EXPECT_TRUE(u1.authenticated);
+  EXPECT_EQ(u1.hex, u2.hex);
+  // Domain separation: a token equal to a user name is another identity.
+  EXPECT_NE(derive_identity(k, {.user = "alice"}).hex,
+            derive_identity(k, {.authorization = "Bearer alice"}).hex);
+  // A non-Bearer Authorization header is no credential.
+  auto basic = derive_identity(k, {.authorization = "Basic Zm9v", .client_addr = "1.1.1.1"});
+  EXPECT_FALSE(basic.authenticated);
+}
+
+TEST(Identity, HashIsKeyedAndNeverContainsInput) {
+  auto a = derive_identity(key("secret-number-one-xxxxxxxx"), {.authorization = "Bearer tok"});
+  auto b = derive_identity(key("secret-number-two-xxxxxxxx"), {.authorization = "Bearer tok"});
+  EXPECT_NE(a.hex, b.hex);
+  EXPECT_EQ(a.hex.size(), 32u);
+  EXPECT_EQ(a.hex.find_first_not_of("0123456789abcdef"), std::string::npos);
+  std::set<std::string> seen;
+  const auto k = key();
+  for (int i = 0; i < 1000; ++i) {
+    seen.insert(derive_identity(k, {.client_addr = "10.0.0." + std::to_string(i)}).hex);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+}
+
+}  // namespace
+}  // namespace hubstats

@@ -1,0 +1,75 @@
+#include "hubstats/keys.h"
+#include "hubstats/scripts.h"
+
+#include <gtest/gtest.h>
+
+namespace hubstats {
+namespace {
+
+const RepoRef kRepo{RepoType::kDataset, "org", "data.v2"};
+
+// The part between the first '{' and the next '}', which decides the Cluster slot.
+std::string_view hash_tag(std::string_view key) {
+  auto a = key.find('{');
+  auto b = key.find('}', a);
+  return key.substr(a + 1, b - a - 1);
+}
+
+TEST(Keys, Layout) {
+  const Day d = *parse_iso("2026-11-26");
+  EXPECT_EQ(keys::repo_tag(kRepo), "dataset/org/data.v2");
+  EXPECT_EQ(keys::session(kRepo, "abcd"), "hs:{dataset/org/data.v2}:s:abcd");
+  EXPECT_EQ(keys::day(kRepo, d), "hs:{dataset/org/data.v2}:d:20261126");
+  EXPECT_EQ(keys::folding(kRepo, d), "hs:{dataset/org/data.v2}:f:20261126");
+  EXPECT_EQ(keys::days(kRepo), "hs:{dataset/org/data.v2}:days");
+  EXPECT_EQ(keys::index(d), "hs:idx:20261126");
+}
+
+TEST(Keys, EveryRepoKeySharesOneHashTag) {
+  const Day d = 20000;
+  const auto tag = keys::repo_tag(kRepo);
+  for (const auto& k : {keys::session(kRepo, "ff"), keys::day(kRepo, d), keys::folding(kRepo, d),
+                        keys::days(kRepo)}) {
+    EXPECT_EQ(hash_tag(k), tag) << k;
+  }
+}
+
+TEST(Keys, RepoTagRoundTrip) {
+  for (auto t : {RepoType::kModel, RepoType::kDataset, RepoType::kSpace}) {
+    RepoRef r{t, "Org-1", "my_model.v2"};
+    EXPECT_EQ(keys::parse_repo_tag(keys::repo_tag(r)), r);
+  }
+  for (const char* bad : {"", "model", "model/a", "models/a/b", "model/a/b/c", "model//b",
+                          "model/a/", "model/{a}/b", "space/a/.."}) {
+    EXPECT_FALSE(keys::parse_repo_tag(bad).has_value()) << bad;
+  }
+}
+
+TEST(Keys, ValidSegment) {
+  EXPECT_TRUE(valid_segment("a"));
+  EXPECT_TRUE(valid_segment("A-b_c.9"));
+  EXPECT_TRUE(valid_segment(std::string(96, 'x')));
+  EXPECT_FALSE(valid_segment(std::string(97, 'x')));
+  for (const char* bad : {"", ".", "..", "a/b", "a{", "a}", "a:b", "a b", "a%2F", "é"}) {
+    EXPECT_FALSE(valid_segment(bad)) << bad;
+  }
+}
+
+TEST(Keys, RepoTypeNames) {
+  EXPECT_EQ(parse_repo_type("model"), RepoType::kModel);
+  EXPECT_EQ(parse_repo_type_plural("datasets"), RepoType::kDataset);
+  EXPECT_EQ(parse_repo_type_plural("spaces"), RepoType::kSpace);
+  EXPECT_FALSE(parse_repo_type("models").has_value());
+  EXPECT_FALSE(parse_repo_type_plural("model").has_value());
+  EXPECT_FALSE(parse_repo_type_plural("s").has_value());
+  EXPECT_EQ(to_string(RepoType::kSpace), "space");
+}
+
+TEST(Scripts, Sha1MatchesKnownVector) {
+  EXPECT_EQ(scripts::sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+  EXPECT_EQ(scripts::sha1_hex(scripts::kRecord).size(), 40u);
+  EXPECT_NE(scripts::sha1_hex(scripts::kRecord), scripts::sha1_hex(scripts::kIndex));
+}
+
+}  // namespace
+}  // namespace hubstats
