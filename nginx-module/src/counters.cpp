@@ -1,0 +1,58 @@
+#include "counters.h"
+
+namespace hubstats::module {
+
+namespace {
+
+struct Field {
+  const char* name;
+  const char* prom_type;
+  const char* help;
+  std::uint64_t value;
+};
+
+template <typename F>
+void for_each_field(const StatusSnapshot& s, F&& f) {
+  const Counters& c = s.counters;
+  const Field fields[] = {
+      {"requests", "counter", "Requests seen in hubstats-enabled locations.", c.requests},
+      {"counted", "counter", "Countable download events.", c.counted},
+      {"new_sessions", "counter", "Events that opened a new download session.", c.new_sessions},
+      {"sent", "counter", "Events recorded by Redis.", c.sent},
+      {"failed", "counter", "Events lost to a Redis error or a broken connection.", c.failed},
+      {"dropped", "counter", "Events dropped because the queue was full or at exit.", c.dropped},
+      {"queued", "gauge", "Events waiting for or in flight to Redis.", s.queued},
+      {"redis_connected", "gauge", "1 when the worker's Redis connection is up.",
+       s.redis_connected ? 1u : 0u},
+  };
+  for (const Field& field : fields) f(field);
+}
+
+}  // namespace
+
+std::string format_status_plain(const StatusSnapshot& s) {
+  std::string out = "pid: " + std::to_string(s.pid) + "\n";
+  for_each_field(s, [&](const Field& f) {
+    out += f.name;
+    out += ": ";
+    out += std::to_string(f.value);
+    out += '\n';
+  });
+  return out;
+}
+
+std::string format_status_prometheus(const StatusSnapshot& s) {
+  std::string out;
+  const std::string label = "{pid=\"" + std::to_string(s.pid) + "\"} ";
+  for_each_field(s, [&](const Field& f) {
+    const std::string prom_type = f.prom_type;
+    std::string name = std::string("hubstats_") + f.name;
+    if (prom_type == "counter") name += "_total";
+    out += "# HELP " + name + " " + f.help + "\n";
+    out += "# TYPE " + name + " " + prom_type + "\n";
+    out += name + label + std::to_string(f.value) + "\n";
+  });
+  return out;
+}
+
+}  // namespace hubstats::module

@@ -1,0 +1,31 @@
+// Per-worker counters shown by hubstats_status, and their text renderings.
+// Pure: no nginx types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace hubstats::module {
+
+struct Counters {
+  std::uint64_t requests = 0;      // requests seen in hubstats-enabled locations
+  std::uint64_t counted = 0;       // of those, countable download events
+  std::uint64_t new_sessions = 0;  // events that opened a download session in Redis
+  std::uint64_t sent = 0;          // events Redis recorded
+  std::uint64_t failed = 0;        // events lost to a Redis error or a dropped connection
+  std::uint64_t dropped = 0;       // events refused because the queue was full (or at exit)
+};
+
+struct StatusSnapshot {
+  long pid = 0;
+  Counters counters;
+  std::uint64_t queued = 0;  // waiting + in flight
+  bool redis_connected = false;
+};
+
+// "key: value" lines, one per field (like stub_status, easy to grep).
+std::string format_status_plain(const StatusSnapshot& s);
+// Prometheus text exposition format 0.0.4, labelled with the worker pid.
+std::string format_status_prometheus(const StatusSnapshot& s);
+
+}  // namespace hubstats::module

@@ -1,0 +1,63 @@
+#include "event.h"
+
+#include "hubstats/keys.h"
+#include "hubstats/scripts.h"
+
+namespace hubstats::module {
+
+namespace {
+
+const std::string& record_sha() {
+  static const std::string sha = scripts::sha1_hex(scripts::kRecord);
+  return sha;
+}
+
+const std::string& index_sha() {
+  static const std::string sha = scripts::sha1_hex(scripts::kIndex);
+  return sha;
+}
+
+Command script_head(ScriptCall how, std::string_view body, const std::string& sha, int nkeys) {
+  Command c;
+  c.reserve(10);
+  if (how == ScriptCall::kEvalSha) {
+    c.emplace_back("EVALSHA");
+    c.push_back(sha);
+  } else {
+    c.emplace_back("EVAL");
+    c.emplace_back(body);
+  }
+  c.push_back(std::to_string(nkeys));
+  return c;
+}
+
+}  // namespace
+
+Command record_command(const Event& e, const RecordSettings& s, ScriptCall how) {
+  Command c = script_head(how, scripts::kRecord, record_sha(), 3);
+  c.push_back(keys::session(e.repo, e.identity_hex));
+  c.push_back(keys::day(e.repo, e.day));
+  c.push_back(keys::days(e.repo));
+  c.push_back(std::to_string(s.window_ms));
+  c.emplace_back(e.authenticated ? "1" : "0");
+  c.push_back(std::to_string(s.retention_s));
+  c.push_back(format_compact(e.day));
+  return c;
+}
+
+Command index_command(const Event& e, const RecordSettings& s, ScriptCall how) {
+  Command c = script_head(how, scripts::kIndex, index_sha(), 1);
+  c.push_back(keys::index(e.day));
+  c.push_back(keys::repo_tag(e.repo));
+  c.push_back(std::to_string(s.retention_s));
+  return c;
+}
+
+std::vector<Command> script_load_commands() {
+  return {
+      Command{"SCRIPT", "LOAD", std::string(scripts::kRecord)},
+      Command{"SCRIPT", "LOAD", std::string(scripts::kIndex)},
+  };
+}
+
+}  // namespace hubstats::module

@@ -1,0 +1,40 @@
+// A countable download event as queued by a worker, and the Redis commands that
+// record it. Everything is copied out of the request: the request pool is gone
+// by the time the event is sent. Pure: no nginx types.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hubstats/day.h"
+#include "hubstats/repo.h"
+
+namespace hubstats::module {
+
+struct Event {
+  RepoRef repo;
+  std::string identity_hex;
+  bool authenticated = false;
+  Day day = 0;  // UTC day of the request
+};
+
+struct RecordSettings {
+  std::int64_t window_ms = 30 * 60 * 1000;
+  std::int64_t retention_s = 14 * 86400;
+};
+
+// How to name a script in a command: EVALSHA <sha> (normal) or EVAL <body>
+// (after NOSCRIPT, or when the script cache was flushed).
+enum class ScriptCall { kEvalSha, kEval };
+
+using Command = std::vector<std::string>;
+
+// EVALSHA|EVAL record 3 session day days window_ms auth retention_s YYYYMMDD
+Command record_command(const Event& e, const RecordSettings& s, ScriptCall how);
+// EVALSHA|EVAL index 1 hs:idx:D tag retention_s
+Command index_command(const Event& e, const RecordSettings& s, ScriptCall how);
+// SCRIPT LOAD for both scripts, sent first on every connection.
+std::vector<Command> script_load_commands();
+
+}  // namespace hubstats::module

@@ -1,0 +1,98 @@
+#include "final_flush.h"
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <vector>
+
+namespace hubstats::module {
+
+namespace {
+
+struct ContextDeleter {
+  void operator()(redisContext* c) const { redisFree(c); }
+};
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv;
+  tv.tv_sec = static_cast<time_t>(ms.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((ms.count() % 1000) * 1000);
+  return tv;
+}
+
+void append(redisContext* c, const Command& cmd) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : cmd) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+}
+
+}  // namespace
+
+FlushResult flush_blocking(const RedisAddress& addr, const std::deque<Event>& events,
+                           const RecordSettings& settings,
+                           std::chrono::milliseconds connect_timeout,
+                           std::chrono::milliseconds io_timeout) {
+  FlushResult result;
+  if (events.empty()) return result;
+  const timeval ctv = to_timeval(connect_timeout);
+  std::unique_ptr<redisContext, ContextDeleter> c(
+      addr.is_unix ? redisConnectUnixWithTimeout(addr.host.c_str(), ctv)
+                   : redisConnectWithTimeout(addr.host.c_str(), addr.port, ctv));
+  if (!c || c->err) {
+    result.dropped = events.size();
+    result.error = c ? c->errstr : "out of memory";
+    return result;
+  }
+  redisSetTimeout(c.get(), to_timeval(io_timeout));
+
+  // The script cache may be empty (a restarted Redis): load before EVALSHA.
+  const auto loads = script_load_commands();
+  for (const auto& cmd : loads) append(c.get(), cmd);
+  for (const Event& e : events) {
+    append(c.get(), record_command(e, settings, ScriptCall::kEvalSha));
+    append(c.get(), index_command(e, settings, ScriptCall::kEvalSha));
+  }
+
+  auto next_reply = [&]() -> std::unique_ptr<redisReply, ReplyDeleter> {
+    void* raw = nullptr;
+    if (redisGetReply(c.get(), &raw) != REDIS_OK) return nullptr;
+    return std::unique_ptr<redisReply, ReplyDeleter>(static_cast<redisReply*>(raw));
+  };
+  for (std::size_t i = 0; i < loads.size(); ++i) {
+    if (!next_reply()) {
+      result.failed = events.size();  // sent, but whether Redis ran them is unknown
+      result.error = c->errstr;
+      return result;
+    }
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    auto rec = next_reply();
+    if (!rec) {
+      result.failed += events.size() - i;
+      result.error = c->errstr;
+      return result;
+    }
+    if (rec->type == REDIS_REPLY_INTEGER) {
+      ++result.sent;
+      if (rec->integer == 1) ++result.new_sessions;
+    } else {
+      ++result.failed;
+      if (rec->type == REDIS_REPLY_ERROR && result.error.empty()) result.error = rec->str;
+    }
+    if (!next_reply()) {  // the index reply
+      result.failed += events.size() - i - 1;
+      result.error = c->errstr;
+      return result;
+    }
+  }
+  return result;
+}
+
+}  // namespace hubstats::module

@@ -1,0 +1,442 @@
+#include "redis_sink.h"
+
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <sys/ioctl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "final_flush.h"
+
+namespace hubstats::module {
+
+namespace {
+
+constexpr time_t kLogInterval = 5;  // seconds between repeated warnings
+
+bool is_noscript(const redisReply* r) {
+  return r && r->type == REDIS_REPLY_ERROR && r->str &&
+         std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT";
+}
+
+std::string describe(const RedisAddress& a) {
+  return a.is_unix ? "unix:" + a.host : a.host + ":" + std::to_string(a.port);
+}
+
+}  // namespace
+
+RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
+    : settings_(std::move(settings)), log_(log), backoff_(settings_.backoff_min) {
+  io_timer_.handler = io_timer_handler;
+  io_timer_.data = this;
+  io_timer_.log = log_;
+  io_timer_.cancelable = 0;
+  backoff_timer_.handler = backoff_timer_handler;
+  backoff_timer_.data = this;
+  backoff_timer_.log = log_;
+  backoff_timer_.cancelable = 1;
+}
+
+RedisSink::~RedisSink() {
+  if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
+  if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
+  if (ac_) redisAsyncFree(ac_);
+}
+
+StatusSnapshot RedisSink::snapshot() const {
+  StatusSnapshot s;
+  s.pid = static_cast<long>(ngx_pid);
+  s.counters = counters_;
+  s.queued = waiting_.size() + inflight_records_;
+  s.redis_connected = connected_;
+  return s;
+}
+
+void RedisSink::start() noexcept {
+  try {
+    connect();
+  } catch (...) {
+    ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: cannot start the redis connection");
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Connection lifecycle
+
+void RedisSink::connect() {
+  const RedisAddress& a = settings_.address;
+  redisAsyncContext* ac =
+      a.is_unix ? redisAsyncConnectUnix(a.host.c_str()) : redisAsyncConnect(a.host.c_str(), a.port);
+  if (!ac || ac->err) {
+    if (error_log_due()) {
+      ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: cannot connect to redis at %s: %s",
+                    describe(a).c_str(), ac ? ac->errstr : "out of memory");
+    }
+    if (ac) redisAsyncFree(ac);
+    schedule_reconnect();
+    return;
+  }
+  ngx_connection_t* c = ngx_get_connection(ac->c.fd, log_);
+  if (!c) {
+    redisAsyncFree(ac);
+    schedule_reconnect();
+    return;
+  }
+  c->data = this;
+  c->read->handler = read_handler;
+  c->write->handler = write_handler;
+  c->read->log = log_;
+  c->write->log = log_;
+  ac_ = ac;
+  conn_ = c;
+  ac->data = this;
+  ac->ev.data = this;
+  ac->ev.addRead = hook_noop;  // reads stay registered (edge-triggered) for the connection's life
+  ac->ev.delRead = hook_noop;
+  ac->ev.addWrite = hook_add_write;
+  ac->ev.delWrite = hook_noop;
+  ac->ev.cleanup = hook_cleanup;
+  redisAsyncSetConnectCallback(ac, connect_callback);
+
+  // The connect's completion is reported as a write event.
+  if (ngx_handle_read_event(c->read, 0) != NGX_OK ||
+      ngx_handle_write_event(c->write, 0) != NGX_OK) {
+    redisAsyncFree(ac);  // runs hook_cleanup
+    return;
+  }
+  ngx_add_timer(&io_timer_, settings_.connect_timeout);
+  // Pipelined ahead of every event on this connection: EVALSHA then finds them.
+  for (const Command& cmd : script_load_commands()) {
+    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, Event{}, cmd)) break;
+  }
+}
+
+void RedisSink::on_connect(bool ok) {
+  if (!ok) {
+    if (error_log_due()) {
+      ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: cannot connect to redis at %s: %s",
+                    describe(settings_.address).c_str(), ac_ ? ac_->errstr : "error");
+    }
+    return;  // hiredis frees the context next; hook_cleanup schedules the reconnect
+  }
+  connected_ = true;
+  backoff_ = settings_.backoff_min;
+  ngx_log_error(NGX_LOG_INFO, log_, 0, "hubstats: connected to redis at %s",
+                describe(settings_.address).c_str());
+  refresh_io_timer();
+  send_waiting();
+}
+
+void RedisSink::on_context_gone() {
+  if (conn_) {
+    ngx_connection_t* c = conn_;
+    // ngx_delete_posted_event is a multi-statement macro: keep the braces.
+    if (c->read->posted) {
+      ngx_delete_posted_event(c->read);
+    }
+    if (c->write->posted) {
+      ngx_delete_posted_event(c->write);
+    }
+    // hiredis closes the fd itself right after this hook.
+    if (c->read->active) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
+    if (c->write->active) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
+    c->read->closed = 1;
+    c->write->closed = 1;
+    ngx_free_connection(c);
+    c->fd = (ngx_socket_t)-1;
+    conn_ = nullptr;
+  }
+  const bool was_connected = connected_;
+  ac_ = nullptr;
+  connected_ = false;
+  // hiredis already answered every pending callback with NULL; be defensive anyway.
+  for (const Pending& p : inflight_) {
+    if (p.kind == Kind::kRecord) ++counters_.failed;
+  }
+  inflight_.clear();
+  inflight_records_ = 0;
+  if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
+  if (was_connected && !shutting_down_) {
+    ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: lost the redis connection to %s",
+                  describe(settings_.address).c_str());
+  }
+  schedule_reconnect();
+}
+
+void RedisSink::schedule_reconnect() {
+  if (shutting_down_ || ngx_exiting || ngx_quit || ngx_terminate) return;
+  if (backoff_timer_.timer_set) return;
+  ngx_add_timer(&backoff_timer_, backoff_);
+  backoff_ = std::min(backoff_ * 2, settings_.backoff_max);
+}
+
+void RedisSink::on_io_timeout() {
+  if (!ac_) return;
+  if (error_log_due()) {
+    if (connected_) {
+      ngx_log_error(NGX_LOG_ERR, log_, 0,
+                    "hubstats: redis at %s did not answer within %M ms (%uz commands pending)",
+                    describe(settings_.address).c_str(), settings_.command_timeout,
+                    inflight_.size());
+    } else {
+      ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: connecting to redis at %s timed out",
+                    describe(settings_.address).c_str());
+    }
+  }
+  redisAsyncFree(ac_);  // pending callbacks get NULL (failed); hook_cleanup reconnects
+}
+
+void RedisSink::refresh_io_timer() {
+  if (!ac_) return;
+  if (!connected_) return;  // the connect timer stays as it is
+  if (inflight_.empty()) {
+    if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
+  } else {
+    ngx_add_timer(&io_timer_, settings_.command_timeout);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+void RedisSink::submit(Event&& e) noexcept {
+  try {
+    if (shutting_down_ || waiting_.size() + inflight_records_ >= settings_.queue_cap) {
+      note_drop(1);
+      return;
+    }
+    if (connected_ && waiting_.empty() && send_event(e)) return;
+    waiting_.push_back(std::move(e));
+  } catch (...) {
+    note_drop(1);
+  }
+}
+
+void RedisSink::send_waiting() {
+  while (connected_ && !waiting_.empty()) {
+    if (!send_event(waiting_.front())) return;
+    waiting_.pop_front();
+  }
+}
+
+bool RedisSink::send_event(const Event& e) {
+  if (!send(Kind::kRecord, ScriptCall::kEvalSha, e,
+            record_command(e, settings_.record, ScriptCall::kEvalSha))) {
+    return false;
+  }
+  // The index is best effort: a lost index entry only delays the background fold.
+  send(Kind::kIndex, ScriptCall::kEvalSha, e,
+       index_command(e, settings_.record, ScriptCall::kEvalSha));
+  return true;
+}
+
+bool RedisSink::send(Kind kind, ScriptCall how, const Event& e, const Command& cmd) {
+  if (!ac_) return false;
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(cmd.size());
+  lens.reserve(cmd.size());
+  for (const std::string& a : cmd) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  // Make room first so a throwing push_back cannot leave hiredis with an
+  // unmatched callback.
+  inflight_.push_back(Pending{kind, how, kind == Kind::kScriptLoad ? Event{} : e});
+  if (redisAsyncCommandArgv(ac_, reply_callback, this, static_cast<int>(argv.size()), argv.data(),
+                            lens.data()) != REDIS_OK) {
+    inflight_.pop_back();
+    return false;
+  }
+  if (kind == Kind::kRecord) ++inflight_records_;
+  if (connected_ && !io_timer_.timer_set) ngx_add_timer(&io_timer_, settings_.command_timeout);
+  return true;
+}
+
+void RedisSink::on_reply(redisReply* r) {
+  if (inflight_.empty()) return;
+  Pending p = std::move(inflight_.front());
+  inflight_.pop_front();
+  if (p.kind == Kind::kRecord) --inflight_records_;
+
+  // The script cache was flushed: resend the body (the script did not run).
+  if (p.kind != Kind::kScriptLoad && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
+    const Command cmd = p.kind == Kind::kRecord
+                            ? record_command(p.event, settings_.record, ScriptCall::kEval)
+                            : index_command(p.event, settings_.record, ScriptCall::kEval);
+    if (send(p.kind, ScriptCall::kEval, p.event, cmd)) {
+      refresh_io_timer();
+      return;
+    }
+  }
+  switch (p.kind) {
+    case Kind::kRecord:
+      if (r && r->type == REDIS_REPLY_INTEGER) {
+        ++counters_.sent;
+        if (r->integer == 1) ++counters_.new_sessions;
+      } else {
+        ++counters_.failed;
+        if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+          ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected an event: %*s",
+                        static_cast<size_t>(r->len), r->str);
+        }
+      }
+      break;
+    case Kind::kIndex:
+    case Kind::kScriptLoad:
+      if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+        ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis error: %*s",
+                      static_cast<size_t>(r->len), r->str);
+      }
+      break;
+  }
+  refresh_io_timer();
+}
+
+void RedisSink::note_drop(std::uint64_t n) {
+  counters_.dropped += n;
+  drops_since_log_ += n;
+  const time_t now = ngx_time();
+  if (now - last_drop_log_ >= kLogInterval) {
+    ngx_log_error(NGX_LOG_WARN, log_, 0,
+                  "hubstats: event queue full (%uz events), dropped %uL events since last report",
+                  settings_.queue_cap, drops_since_log_);
+    last_drop_log_ = now;
+    drops_since_log_ = 0;
+  }
+}
+
+bool RedisSink::error_log_due() {
+  const time_t now = ngx_time();
+  if (now - last_error_log_ < kLogInterval) return false;
+  last_error_log_ = now;
+  return true;
+}
+
+// ---------------------------------------------------------------------------
+// Exit
+
+void RedisSink::shutdown() noexcept {
+  shutting_down_ = true;
+  try {
+    if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
+    if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
+    if (ac_) redisAsyncFree(ac_);  // replies still due count as failed
+    if (!waiting_.empty()) {
+      const FlushResult fr = flush_blocking(settings_.address, waiting_, settings_.record,
+                                            std::chrono::milliseconds(settings_.connect_timeout),
+                                            std::chrono::milliseconds(settings_.command_timeout));
+      counters_.sent += fr.sent;
+      counters_.new_sessions += fr.new_sessions;
+      counters_.failed += fr.failed;
+      counters_.dropped += fr.dropped;
+      if (!fr.error.empty()) {
+        ngx_log_error(NGX_LOG_ERR, log_, 0,
+                      "hubstats: final flush of %uz events to redis at %s: %s (dropped %uL)",
+                      waiting_.size(), describe(settings_.address).c_str(), fr.error.c_str(),
+                      fr.dropped);
+      }
+      waiting_.clear();
+    }
+  } catch (...) {
+    counters_.dropped += waiting_.size();
+    waiting_.clear();
+  }
+  const Counters& c = counters_;
+  ngx_log_error(NGX_LOG_NOTICE, log_, 0,
+                "hubstats: worker exit: requests=%uL counted=%uL new_sessions=%uL sent=%uL "
+                "failed=%uL dropped=%uL",
+                c.requests, c.counted, c.new_sessions, c.sent, c.failed, c.dropped);
+}
+
+// ---------------------------------------------------------------------------
+// nginx <-> hiredis glue
+
+void RedisSink::handle_read() {
+  while (ac_) {
+    redisAsyncHandleRead(ac_);
+    if (!ac_) return;  // freed inside (EOF, protocol error)
+    // Edge-triggered epoll reports new data once: drain the socket.
+    int pending = 0;
+    if (ioctl(ac_->c.fd, FIONREAD, &pending) != 0 || pending <= 0) {
+      if (conn_ && conn_->read->pending_eof) {
+        redisAsyncHandleRead(ac_);  // reads the EOF and disconnects
+      }
+      return;
+    }
+  }
+}
+
+void RedisSink::handle_write() {
+  if (!ac_) return;
+  in_write_ = true;
+  redisAsyncHandleWrite(ac_);
+  in_write_ = false;
+  // Output left over means the socket is full: wait for epoll to say writable.
+  if (ac_ && conn_ && ac_->c.obuf && ac_->c.obuf[0] != '\0') conn_->write->ready = 0;
+}
+
+void RedisSink::want_write() {
+  if (in_write_ || !ac_ || !conn_) return;
+  if (!(ac_->c.flags & REDIS_CONNECTED)) return;  // connect completion is a write event
+  if (!conn_->write->ready) return;               // epoll reports when there is room
+  if (!conn_->write->posted) {
+    ngx_post_event(conn_->write, &ngx_posted_events);
+  }
+}
+
+void RedisSink::read_handler(ngx_event_t* ev) noexcept {
+  auto* c = static_cast<ngx_connection_t*>(ev->data);
+  static_cast<RedisSink*>(c->data)->handle_read();
+}
+
+void RedisSink::write_handler(ngx_event_t* ev) noexcept {
+  auto* c = static_cast<ngx_connection_t*>(ev->data);
+  static_cast<RedisSink*>(c->data)->handle_write();
+}
+
+void RedisSink::io_timer_handler(ngx_event_t* ev) noexcept {
+  static_cast<RedisSink*>(ev->data)->on_io_timeout();
+}
+
+void RedisSink::backoff_timer_handler(ngx_event_t* ev) noexcept {
+  auto* self = static_cast<RedisSink*>(ev->data);
+  if (self->shutting_down_ || ngx_exiting) return;
+  try {
+    self->connect();
+  } catch (...) {
+    self->schedule_reconnect();
+  }
+}
+
+void RedisSink::hook_add_write(void* data) noexcept {
+  static_cast<RedisSink*>(data)->want_write();
+}
+
+void RedisSink::hook_noop(void*) noexcept {}
+
+void RedisSink::hook_cleanup(void* data) noexcept {
+  try {
+    static_cast<RedisSink*>(data)->on_context_gone();
+  } catch (...) {
+  }
+}
+
+void RedisSink::connect_callback(const redisAsyncContext* ac, int status) noexcept {
+  try {
+    static_cast<RedisSink*>(ac->data)->on_connect(status == REDIS_OK);
+  } catch (...) {
+  }
+}
+
+void RedisSink::reply_callback(redisAsyncContext* ac, void* reply, void*) noexcept {
+  try {
+    static_cast<RedisSink*>(ac->data)->on_reply(static_cast<redisReply*>(reply));
+  } catch (...) {
+  }
+}
+
+}  // namespace hubstats::module

@@ -1,0 +1,109 @@
+// The worker's Redis writer: a hiredis async connection driven by nginx's event
+// loop, a bounded queue of events, pipelined EVALSHA record+index per event,
+// connect/command timeouts as nginx timers, reconnect with exponential backoff,
+// and a last blocking flush at exit. One instance per worker process.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+
+#include "counters.h"
+#include "event.h"
+#include "ngx_includes.h"
+#include "redis_address.h"
+
+struct redisAsyncContext;
+struct redisReply;
+
+namespace hubstats::module {
+
+struct SinkSettings {
+  RedisAddress address;
+  RecordSettings record;
+  ngx_msec_t connect_timeout = 1000;
+  ngx_msec_t command_timeout = 1000;
+  ngx_msec_t backoff_min = 100;
+  ngx_msec_t backoff_max = 5000;
+  std::size_t queue_cap = 10000;  // waiting + in flight
+};
+
+class RedisSink {
+ public:
+  RedisSink(SinkSettings settings, ngx_log_t* log);
+  RedisSink(const RedisSink&) = delete;
+  RedisSink& operator=(const RedisSink&) = delete;
+  ~RedisSink();
+
+  // init_process: first connection attempt (never blocks).
+  void start() noexcept;
+  // Log phase: queue (or send right away) one event; over the cap it is dropped.
+  void submit(Event&& e) noexcept;
+  // exit_process: close the async connection and deliver what is still waiting
+  // with a short blocking connection. Logs a summary.
+  void shutdown() noexcept;
+
+  Counters& counters() { return counters_; }
+  StatusSnapshot snapshot() const;
+
+ private:
+  enum class Kind { kScriptLoad, kRecord, kIndex };
+  struct Pending {
+    Kind kind;
+    ScriptCall how;
+    Event event;
+  };
+
+  void connect();
+  void on_connect(bool ok);
+  void on_context_gone();  // hiredis cleanup hook: the context is being freed
+  void on_reply(redisReply* reply);
+  void on_io_timeout();
+  void schedule_reconnect();
+  void send_waiting();
+  bool send_event(const Event& e);
+  bool send(Kind kind, ScriptCall how, const Event& e, const Command& cmd);
+  void refresh_io_timer();
+  void note_drop(std::uint64_t n);
+  bool error_log_due();
+
+  // nginx event handlers and hiredis adapter hooks.
+  static void read_handler(ngx_event_t* ev) noexcept;
+  static void write_handler(ngx_event_t* ev) noexcept;
+  static void io_timer_handler(ngx_event_t* ev) noexcept;
+  static void backoff_timer_handler(ngx_event_t* ev) noexcept;
+  static void hook_add_write(void* data) noexcept;
+  static void hook_noop(void* data) noexcept;
+  static void hook_cleanup(void* data) noexcept;
+  static void connect_callback(const redisAsyncContext* ac, int status) noexcept;
+  static void reply_callback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
+
+  void handle_read();
+  void handle_write();
+  void want_write();
+
+  SinkSettings settings_;
+  ngx_log_t* log_;
+  redisAsyncContext* ac_ = nullptr;
+  ngx_connection_t* conn_ = nullptr;
+  bool connected_ = false;
+  bool in_write_ = false;
+  bool shutting_down_ = false;
+  ngx_msec_t backoff_;
+
+  std::deque<Event> waiting_;     // not yet handed to hiredis (disconnected)
+  std::deque<Pending> inflight_;  // handed to hiredis, in reply order
+  std::size_t inflight_records_ = 0;
+  Counters counters_;
+
+  // Not cancelable: while Redis work is pending (connecting, replies due) it keeps
+  // an exiting worker alive so queued events are delivered; it always expires.
+  ngx_event_t io_timer_{};
+  // Cancelable: a quitting worker does not wait for a reconnect.
+  ngx_event_t backoff_timer_{};
+
+  time_t last_drop_log_ = 0;
+  std::uint64_t drops_since_log_ = 0;
+  time_t last_error_log_ = 0;
+};
+
+}  // namespace hubstats::module
