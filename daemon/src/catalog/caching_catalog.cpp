@@ -1,0 +1,84 @@
+#include "catalog/caching_catalog.h"
+
+#include "catalog/token.h"
+
+namespace hubstatsd {
+
+namespace {
+// Longer credentials are not tokens of ours or the hub's; don't spend a hash or a
+// cache slot on them.
+constexpr std::size_t kMaxCredential = 512;
+}  // namespace
+
+bool may_read(const Caller& caller, const RepoInfo& repo,
+              const std::function<bool(const std::string&, const std::string&)>& is_member) {
+  if (!repo.is_private) return true;
+  if (!caller.username) return false;
+  if (*caller.username == repo.ref.ns) return true;
+  return is_member(repo.ref.ns, *caller.username);
+}
+
+std::string repo_cache_key(const hubstats::RepoRef& ref) {
+  std::string k(hubstats::to_string(ref.type));
+  k += '/';
+  k += ref.ns;
+  k += '/';
+  k += ref.name;
+  return k;
+}
+
+CachingCatalog::CachingCatalog(CatalogSource& source, CacheOptions cache, std::string admin_token,
+                               std::string session_cookie, CacheClock clock)
+    : source_(source),
+      admin_token_(std::move(admin_token)),
+      session_cookie_(std::move(session_cookie)),
+      tokens_(cache.ttl, cache.max_entries, clock),
+      sessions_(cache.ttl, cache.max_entries, clock),
+      repos_(cache.ttl, cache.max_entries, clock),
+      members_(cache.ttl, cache.max_entries, clock) {}
+
+Caller CachingCatalog::authenticate(std::string_view bearer, std::string_view cookie) {
+  Caller caller;
+  if (!bearer.empty() && bearer.size() <= kMaxCredential) {
+    if (!admin_token_.empty() && secrets_equal(bearer, admin_token_)) {
+      caller.is_admin = true;
+      return caller;
+    }
+    const std::string hash = sha3_512_hex(bearer);
+    caller.username = tokens_.get_or_load(hash, [&] { return source_.user_by_token_hash(hash); });
+    if (caller.username) return caller;
+  }
+  if (!session_cookie_.empty() && !cookie.empty() && cookie.size() <= kMaxCredential) {
+    const std::string sid(cookie);
+    caller.username = sessions_.get_or_load(sid, [&] { return source_.user_by_session(sid); });
+  }
+  return caller;
+}
+
+std::optional<RepoInfo> CachingCatalog::find_repo(const hubstats::RepoRef& ref) {
+  return repos_.get_or_load(repo_cache_key(ref), [&] { return source_.repo(ref); });
+}
+
+bool CachingCatalog::can_read(const Caller& caller, const RepoInfo& repo) {
+  return may_read(caller, repo, [&](const std::string& org, const std::string& user) {
+    std::string key = org;
+    key.push_back('\0');
+    key += user;
+    return members_.get_or_load(key, [&] { return source_.is_member(org, user); });
+  });
+}
+
+void CachingCatalog::invalidate_repo(const hubstats::RepoRef& ref) {
+  repos_.erase(repo_cache_key(ref));
+}
+
+void CachingCatalog::invalidate_credentials() {
+  tokens_.clear();
+  sessions_.clear();
+}
+
+void CachingCatalog::invalidate_membership() {
+  members_.clear();
+}
+
+}  // namespace hubstatsd

@@ -1,0 +1,62 @@
+// The part of a catalog common to every backend: credential resolution, the read
+// rule and TTL caches in front of the backend's uncached lookups (CatalogSource).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "catalog/catalog.h"
+#include "catalog/ttl_cache.h"
+
+namespace hubstatsd {
+
+// Uncached lookups a backend answers from its database. May throw Unavailable.
+class CatalogSource {
+ public:
+  virtual ~CatalogSource() = default;
+  // Username of the active user owning the token with this SHA3-512 hex hash.
+  virtual std::optional<std::string> user_by_token_hash(const std::string& token_hash) = 0;
+  // Username of the active user of an unexpired web session; nullopt without sessions.
+  virtual std::optional<std::string> user_by_session(const std::string& session_id) = 0;
+  virtual std::optional<RepoInfo> repo(const hubstats::RepoRef& ref) = 0;
+  // Whether username is a member of the organization named org.
+  virtual bool is_member(const std::string& org, const std::string& username) = 0;
+};
+
+struct CacheOptions {
+  std::chrono::milliseconds ttl{5000};
+  std::size_t max_entries = 100000;
+};
+
+class CachingCatalog : public Catalog {
+ public:
+  // admin_token: the admin secret (empty: nobody is admin). session_cookie: the
+  // cookie name to read sessions from (empty: no session credentials).
+  CachingCatalog(CatalogSource& source, CacheOptions cache, std::string admin_token,
+                 std::string session_cookie, CacheClock clock = steady_now);
+
+  Caller authenticate(std::string_view bearer_token, std::string_view session_cookie) override;
+  std::optional<RepoInfo> find_repo(const hubstats::RepoRef& ref) override;
+  bool can_read(const Caller& caller, const RepoInfo& repo) override;
+  std::string_view session_cookie_name() const override { return session_cookie_; }
+
+  // Drop cached knowledge after a change made through this daemon.
+  void invalidate_repo(const hubstats::RepoRef& ref);
+  void invalidate_credentials();
+  void invalidate_membership();
+
+ private:
+  CatalogSource& source_;
+  const std::string admin_token_;
+  const std::string session_cookie_;
+  TtlCache<std::optional<std::string>> tokens_;    // token hash -> username
+  TtlCache<std::optional<std::string>> sessions_;  // session id -> username
+  TtlCache<std::optional<RepoInfo>> repos_;        // "type/ns/name" -> repo
+  TtlCache<bool> members_;                         // "org\0user" -> member
+};
+
+std::string repo_cache_key(const hubstats::RepoRef& ref);
+
+}  // namespace hubstatsd
