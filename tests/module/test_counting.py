@@ -1,0 +1,117 @@
+"""Exact Redis counters for a known workload through real nginx + module + Redis."""
+import datetime
+import email.utils
+
+import hub
+from hub import DATASET, MODEL, Client, anon, bearer, cookie, user
+from harness.ports import wait_until
+
+R = "/models/demo/tiny-model/resolve/main"
+
+
+def test_known_workload_exact_counts(make_nginx, redis, rclient, secret_file, hub_root):
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root))
+    c = Client(ng)
+    alice, bob, carol = bearer("tok-alice"), cookie("bob-session"), user("carol")
+    # nginx answers 304 when If-Modified-Since equals the file's Last-Modified.
+    last_modified = email.utils.formatdate(
+        (hub_root / "models/demo/tiny-model/config.json").stat().st_mtime, usegmt=True)
+    a1, a2, a3 = anon("10.0.0.1", "ua-1"), anon("10.0.0.2", "ua-1"), anon("10.0.0.1", "ua-2")
+
+    expect_code = [
+        # repo A: the model
+        (c.get(f"{R}/config.json", who=alice), 200),              # alice: new auth session
+        (c.get(f"{R}/model.safetensors", who=alice), 200),        # same session
+        (c.get("/api/models/demo/tiny-model/resolve/main/README.md", who=alice), 200),
+        (c.get("/demo/tiny-model/resolve/main/config.json", who=alice), 200),  # model form
+        (c.get(f"{R}/config.json", who=bearer("tok-alice", ip="10.7.7.7")), 200),  # token wins
+        (c.get(f"{R}/config.json", who=bob), 200),                # bob (cookie): new session
+        (c.get(f"{R}/config.json", method="HEAD", who=bob), 200),  # HEAD: never
+        (c.get(f"{R}/missing.bin", who=bob), 404),                # 404: never
+        (c.get(f"{R}/config.json", who=bob,
+               headers={"If-Modified-Since": last_modified}), 304),
+        (c.get(f"{R}/model.safetensors", who=carol, headers={"Range": "bytes=0-1023"}), 206),
+        (c.get(f"{R}/model.safetensors", who=carol, headers={"Range": "bytes=1024-"}), 206),
+        (c.get(f"{R}/config.json", who=a1), 200),                 # anon 1: new session
+        (c.get(f"{R}/README.md", who=a1), 200),
+        (c.get(f"{R}/config.json", who=a2), 200),                 # other IP: new session
+        (c.get(f"{R}/config.json", who=a3), 200),                 # other UA: new session
+        # repo B: the dataset (sessions are per repo)
+        (c.get("/datasets/demo/tiny-dataset/resolve/main/data.csv", who=alice), 200),
+        (c.get("/datasets/demo/tiny-dataset/resolve/main/redirected.bin", who=a1), 302),
+        (c.get("/datasets/demo/tiny-dataset/resolve/main/data.csv", who=a1), 200),
+        # a middle range never opens a session either
+        (c.get("/datasets/demo/tiny-dataset/resolve/main/data.csv", who=a2,
+               headers={"Range": "bytes=2-"}), 206),
+    ]
+    for i, (resp, code) in enumerate(expect_code):
+        assert resp.status_code == code, f"request #{i}: {resp.status_code} != {code}"
+
+    s = c.settled()
+    assert hub.counters(rclient, MODEL) == {
+        "downloads": 6, "authenticated": 3, "anonymous": 3, "files": 11}
+    assert hub.counters(rclient, DATASET) == {
+        "downloads": 2, "authenticated": 1, "anonymous": 1, "files": 3}
+    assert s["requests"] == len(expect_code)
+    assert s["counted"] == 14
+    assert s["sent"] == 14
+    assert s["new_sessions"] == 8
+    assert s["failed"] == 0 and s["dropped"] == 0
+    assert s["redis_connected"] == 1
+
+    # The day is the request's UTC day, indexed for the background fold.
+    today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+    assert rclient.execute("SMEMBERS", "hs:{model/demo/tiny-model}:days") == [today]
+    assert sorted(rclient.execute("SMEMBERS", f"hs:idx:{today}")) == [
+        "dataset/demo/tiny-dataset", "model/demo/tiny-model"]
+    # Counters and index expire after the retention (default 14 days).
+    ttl = rclient.execute("TTL", f"hs:{{model/demo/tiny-model}}:d:{today}")
+    assert 13 * 86400 < ttl <= 14 * 86400
+    # 6 + 2 sessions, each expiring within the default 30 minute window.
+    sessions = rclient.keys("hs:*:s:*")
+    assert len(sessions) == 8
+    for k in sessions:
+        assert 0 < rclient.pttl(k) <= 30 * 60 * 1000
+
+    # Privacy: no raw address, token, cookie, user name or User-Agent anywhere.
+    dump = []
+    for k in rclient.keys("*"):
+        dump.append(k)
+        kind = rclient.execute("TYPE", k)
+        if kind == "hash":
+            dump += [f"{a}={b}" for a, b in rclient.hgetall(k).items()]
+        elif kind == "set":
+            dump += rclient.execute("SMEMBERS", k)
+        else:
+            dump.append(str(rclient.execute("GET", k)))
+    text = "\n".join(dump)
+    for raw in ("10.0.0.1", "10.0.0.2", "tok-alice", "bob-session", "carol", "ua-1", "hf-hub"):
+        assert raw not in text
+
+
+def test_session_window_expires(make_nginx, redis, rclient, secret_file, hub_root):
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root,
+                                  main_extra="hubstats_session_window 2s;"))
+    c = Client(ng)
+    who = anon("10.1.1.1", "ua-window")
+    assert c.get(f"{R}/config.json", who=who).status_code == 200
+    c.settled()
+    [session] = rclient.keys("hs:*:s:*")
+    assert 0 < rclient.pttl(session) <= 2000
+
+    # Wait (polling) until the window is half gone, then download again: the window
+    # is fixed at the first file, so the repeat neither counts a session nor extends it.
+    wait_until(lambda: 0 < rclient.pttl(session) < 1000, timeout=5, what="window half gone")
+    assert c.get(f"{R}/README.md", who=who).status_code == 200
+    c.settled()
+    assert 0 < rclient.pttl(session) < 1000
+    assert hub.counters(rclient, MODEL) == {
+        "downloads": 1, "authenticated": 0, "anonymous": 1, "files": 2}
+
+    # Once the session key is gone, the same identity opens a new session.
+    wait_until(lambda: rclient.pttl(session) == -2, timeout=5, what="session expiry")
+    assert c.get(f"{R}/config.json", who=who).status_code == 200
+    s = c.settled()
+    assert hub.counters(rclient, MODEL) == {
+        "downloads": 2, "authenticated": 0, "anonymous": 2, "files": 3}
+    assert s["new_sessions"] == 2 and s["sent"] == 3
