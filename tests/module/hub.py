@@ -100,8 +100,9 @@ def http_conf(redis, secret, root, *, fcgi_socket=None, main_extra="", server_ex
 class Client:
     """HTTP against one nginx; every request on a fresh connection."""
 
-    def __init__(self, ng):
+    def __init__(self, ng, status_path="/hubstats"):
         self.ng = ng
+        self.status_path = status_path
 
     def get(self, path, method="GET", who=None, headers=None, **kw):
         h = {"Connection": "close"}
@@ -113,7 +114,7 @@ class Client:
                                 timeout=10, **kw)
 
     def status(self) -> dict:
-        text = requests.get(self.ng.url("/hubstats"), timeout=10).text
+        text = requests.get(self.ng.url(self.status_path), timeout=10).text
         return {k: int(v) for k, v in (l.split(": ", 1) for l in text.splitlines())}
 
     def wait_status(self, pred, what, timeout=10.0) -> dict:
