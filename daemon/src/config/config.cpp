@@ -1,0 +1,311 @@
+#include "config/config.h"
+
+#include <boost/asio/ip/address.hpp>
+#include <cctype>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include "hubstats/duration.h"
+
+extern char** environ;
+
+namespace hubstatsd::config {
+
+namespace {
+
+using Setter = std::function<void(Config&, const std::string& path, const std::string& value)>;
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw ConfigError(path + ": " + what);
+}
+
+std::string quoted(const std::string& v) {
+  return "\"" + v + "\"";
+}
+
+std::int64_t to_int(const std::string& path, const std::string& v, std::int64_t lo,
+                    std::int64_t hi) {
+  std::int64_t n = 0;
+  bool digits = !v.empty();
+  for (char c : v) {
+    if (c < '0' || c > '9') {
+      digits = false;
+      break;
+    }
+    if (n > hi) break;
+    n = n * 10 + (c - '0');
+  }
+  if (!digits) fail(path, "bad integer " + quoted(v));
+  if (n < lo || n > hi) {
+    fail(path,
+         "out of range " + quoted(v) + " (" + std::to_string(lo) + ".." + std::to_string(hi) + ")");
+  }
+  return n;
+}
+
+milliseconds to_duration(const std::string& path, const std::string& v, milliseconds min) {
+  const auto d = hubstats::parse_duration(v);
+  if (!d) fail(path, "bad duration " + quoted(v));
+  if (*d < min)
+    fail(path, "too short " + quoted(v) + " (minimum " + std::to_string(min.count()) + "ms)");
+  return *d;
+}
+
+std::size_t to_size(const std::string& path, const std::string& v) {
+  // Bytes, optionally with k/m suffix (binary): "16k", "1m", "8192".
+  std::string digits = v;
+  std::size_t mult = 1;
+  if (!digits.empty() && (digits.back() == 'k' || digits.back() == 'K')) {
+    mult = 1024;
+    digits.pop_back();
+  } else if (!digits.empty() && (digits.back() == 'm' || digits.back() == 'M')) {
+    mult = 1024 * 1024;
+    digits.pop_back();
+  }
+  for (char c : digits) {
+    if (c < '0' || c > '9') fail(path, "bad size " + quoted(v));
+  }
+  if (digits.empty() || digits.size() > 10) fail(path, "bad size " + quoted(v));
+  const std::size_t n = std::stoull(digits) * mult;
+  if (n < 1024 || n > (1ull << 32)) fail(path, "out of range " + quoted(v) + " (1k..4096m)");
+  return n;
+}
+
+bool to_bool(const std::string& path, const std::string& v) {
+  if (v == "true" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "no" || v == "off") return false;
+  fail(path, "bad boolean " + quoted(v));
+}
+
+std::string non_empty(const std::string& path, const std::string& v) {
+  if (v.empty()) fail(path, "must not be empty");
+  return v;
+}
+
+// The schema: every scalar key and how to apply it.
+const std::map<std::string, Setter>& schema() {
+  static const std::map<std::string, Setter> keys = {
+      {"listen.address",
+       [](Config& c, const std::string& p, const std::string& v) {
+         boost::system::error_code ec;
+         boost::asio::ip::make_address(v, ec);
+         if (ec) fail(p, "bad IP address " + quoted(v));
+         c.listen.address = v;
+       }},
+      {"listen.port",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.listen.port = static_cast<std::uint16_t>(to_int(p, v, 0, 65535));
+       }},
+      {"http.threads",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.http.threads = static_cast<int>(to_int(p, v, 1, 256));
+       }},
+      {"http.handler_threads",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.http.handler_threads = static_cast<int>(to_int(p, v, 1, 1024));
+       }},
+      {"http.header_limit", [](Config& c, const std::string& p,
+                               const std::string& v) { c.http.header_limit = to_size(p, v); }},
+      {"http.body_limit", [](Config& c, const std::string& p,
+                             const std::string& v) { c.http.body_limit = to_size(p, v); }},
+      {"http.idle_timeout",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.http.idle_timeout = to_duration(p, v, milliseconds(100));
+       }},
+      {"http.keepalive", [](Config& c, const std::string& p,
+                            const std::string& v) { c.http.keepalive = to_bool(p, v); }},
+      {"http.shutdown_grace",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.http.shutdown_grace = to_duration(p, v, milliseconds(0));
+       }},
+      {"redis.address",
+       [](Config& c, const std::string& p, const std::string& v) {
+         try {
+           c.redis.parsed = parse_redis_address(v);
+         } catch (const std::invalid_argument& e) {
+           fail(p, e.what());
+         }
+         c.redis.address = v;
+       }},
+      {"redis.connect_timeout",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.redis.connect_timeout = to_duration(p, v, milliseconds(1));
+       }},
+      {"redis.command_timeout",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.redis.command_timeout = to_duration(p, v, milliseconds(1));
+       }},
+      {"postgres.dsn", [](Config& c, const std::string& p,
+                          const std::string& v) { c.postgres.dsn = non_empty(p, v); }},
+      {"postgres.pool_size",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.postgres.pool_size = static_cast<int>(to_int(p, v, 1, 1024));
+       }},
+      {"postgres.connect_timeout",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.postgres.connect_timeout =
+             to_duration(p, v, milliseconds(1000));  // libpq: whole seconds
+       }},
+      {"postgres.statement_timeout",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.postgres.statement_timeout = to_duration(p, v, milliseconds(1));
+       }},
+      {"fold.background", [](Config& c, const std::string& p,
+                             const std::string& v) { c.fold.background = to_bool(p, v); }},
+      {"fold.interval",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.fold.interval = to_duration(p, v, milliseconds(100));
+       }},
+      {"fold.retention",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.fold.retention = to_duration(p, v, milliseconds(86'400'000));
+       }},
+      {"fold.today_cache_ttl",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.fold.today_cache_ttl = to_duration(p, v, milliseconds(0));
+       }},
+      {"session_window",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.session_window = to_duration(p, v, milliseconds(1000));
+       }},
+      {"log.level",
+       [](Config& c, const std::string& p, const std::string& v) {
+         const auto l = log::parse_level(v);
+         if (!l) fail(p, "bad level " + quoted(v) + " (debug|info|warn|error)");
+         c.log.level = *l;
+       }},
+      {"log.format",
+       [](Config& c, const std::string& p, const std::string& v) {
+         const auto f = log::parse_format(v);
+         if (!f) fail(p, "bad format " + quoted(v) + " (logfmt|json)");
+         c.log.format = *f;
+       }},
+      {"log.file", [](Config& c, const std::string&, const std::string& v) { c.log.file = v; }},
+  };
+  return keys;
+}
+
+const char* kSections[] = {"listen", "http", "redis", "postgres", "fold", "log"};
+
+bool is_section(const std::string& k) {
+  for (const char* s : kSections) {
+    if (k == s) return true;
+  }
+  return false;
+}
+
+std::string scalar_of(const YAML::Node& n, const std::string& path) {
+  if (!n.IsScalar()) fail(path, "expected a scalar value");
+  return n.Scalar();
+}
+
+std::string env_name(const std::string& path) {
+  std::string n = "HUBSTATSD_";
+  for (char c : path) n.push_back(c == '.' ? '_' : static_cast<char>(std::toupper(c)));
+  return n;
+}
+
+void apply(Config& c, const std::string& path, const std::string& value) {
+  schema().at(path)(c, path, value);
+}
+
+}  // namespace
+
+RedisAddress parse_redis_address(std::string_view s) {
+  RedisAddress a;
+  if (s.substr(0, 5) == "unix:") {
+    a.is_unix = true;
+    a.host = std::string(s.substr(5));
+    if (a.host.empty() || a.host.front() != '/') {
+      throw std::invalid_argument("bad address \"" + std::string(s) + "\" (unix:/absolute/path)");
+    }
+    return a;
+  }
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string_view::npos) {
+    throw std::invalid_argument("bad address \"" + std::string(s) + "\" (ip:port or unix:/path)");
+  }
+  std::string host(s.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  boost::asio::ip::make_address(host, ec);
+  if (ec) {
+    throw std::invalid_argument("bad address \"" + std::string(s) +
+                                "\" (an IP literal is required: name lookups would block)");
+  }
+  const std::string port(s.substr(colon + 1));
+  bool ok = !port.empty() && port.size() <= 5;
+  for (char ch : port) ok = ok && ch >= '0' && ch <= '9';
+  if (!ok || std::stoi(port) < 1 || std::stoi(port) > 65535) {
+    throw std::invalid_argument("bad port in address \"" + std::string(s) + "\"");
+  }
+  a.host = host;
+  a.port = static_cast<std::uint16_t>(std::stoi(port));
+  return a;
+}
+
+Config parse_config(std::string_view yaml_text, const char* const* env) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml_text));
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("YAML syntax error: " + std::string(e.what()));
+  }
+  Config c;
+  if (!root.IsNull()) {
+    if (!root.IsMap()) throw ConfigError("(top level): expected a mapping of sections");
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      if (key == "catalog") {
+        c.catalog = kv.second;
+      } else if (is_section(key)) {
+        if (kv.second.IsNull()) continue;
+        if (!kv.second.IsMap()) fail(key, "expected a mapping");
+        for (const auto& inner : kv.second) {
+          const std::string path = key + "." + inner.first.as<std::string>();
+          if (!schema().count(path)) fail(path, "unknown key");
+          apply(c, path, scalar_of(inner.second, path));
+        }
+      } else if (schema().count(key)) {
+        apply(c, key, scalar_of(kv.second, key));
+      } else {
+        fail(key, "unknown key");
+      }
+    }
+  }
+  if (env) {
+    for (const auto& [path, setter] : schema()) {
+      const std::string prefix = env_name(path) + "=";
+      for (const char* const* e = env; *e; ++e) {
+        if (std::strncmp(*e, prefix.c_str(), prefix.size()) == 0) {
+          try {
+            setter(c, path, std::string(*e + prefix.size()));
+          } catch (const ConfigError& err) {
+            throw ConfigError(std::string(err.what()) + " (from " + env_name(path) + ")");
+          }
+        }
+      }
+    }
+  }
+  return c;
+}
+
+Config load_config_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(path + ": cannot read file: " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), environ);
+}
+
+std::vector<std::string> known_keys() {
+  std::vector<std::string> out;
+  for (const auto& [k, _] : schema()) out.push_back(k);
+  return out;
+}
+
+}  // namespace hubstatsd::config

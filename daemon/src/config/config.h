@@ -1,0 +1,95 @@
+// hubstatsd's YAML configuration. Every key is optional (defaults below) except that
+// the file must be a mapping. An unknown key or a bad value throws ConfigError naming
+// the key path, e.g. `fold.interval: bad duration "5x"`. The `catalog` section is
+// kept as a YAML node and validated by the catalog factory.
+//
+// Environment overrides: HUBSTATSD_<SECTION>_<KEY> (upper case, e.g.
+// HUBSTATSD_POSTGRES_DSN, HUBSTATSD_LISTEN_PORT) replaces the value of that key.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <yaml-cpp/yaml.h>
+
+#include "log/logger.h"
+
+namespace hubstatsd::config {
+
+using std::chrono::milliseconds;
+
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Where Redis listens: "ip:port" or "unix:/path".
+struct RedisAddress {
+  bool is_unix = false;
+  std::string host;  // IP literal (no DNS: lookups would block), or the socket path
+  std::uint16_t port = 0;
+};
+// Parses "127.0.0.1:6379", "[::1]:6379" or "unix:/run/redis.sock".
+RedisAddress parse_redis_address(std::string_view s);  // throws std::invalid_argument
+
+struct Config {
+  struct Listen {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8090;
+  } listen;
+
+  struct Http {
+    int threads = 2;           // io threads (accept, read, write)
+    int handler_threads = 16;  // threads running the (blocking) handlers
+    std::size_t header_limit = 16 * 1024;
+    std::size_t body_limit = 1024 * 1024;
+    milliseconds idle_timeout{60'000};
+    bool keepalive = true;
+    milliseconds shutdown_grace{10'000};  // SIGTERM: wait this long for in-flight requests
+  } http;
+
+  struct Redis {
+    std::string address = "127.0.0.1:6379";
+    RedisAddress parsed = {false, "127.0.0.1", 6379};
+    milliseconds connect_timeout{500};
+    milliseconds command_timeout{1000};
+  } redis;
+
+  struct Postgres {
+    std::string dsn = "postgresql:///hubstats";
+    int pool_size = 8;
+    milliseconds connect_timeout{1000};
+    milliseconds statement_timeout{1500};
+  } postgres;
+
+  struct Fold {
+    bool background = true;
+    milliseconds interval{60'000};
+    milliseconds retention{14LL * 86'400'000};  // must match the module's hubstats_retention
+    milliseconds today_cache_ttl{0};            // 0: read today from Redis on every request
+  } fold;
+
+  milliseconds session_window{30 * 60'000};
+
+  YAML::Node catalog;  // the raw `catalog:` section (may be null)
+
+  struct Log {
+    log::Level level = log::Level::kInfo;
+    log::Format format = log::Format::kLogfmt;
+    std::string file;  // empty: stderr
+  } log;
+};
+
+// Parses YAML text. `env` supplies overrides (nullptr: none), as "NAME=value" strings.
+Config parse_config(std::string_view yaml_text, const char* const* env = nullptr);
+// Reads and parses a file (with the process environment's overrides).
+Config load_config_file(const std::string& path);
+
+// Every scalar key path ("listen.port", ...), for documentation and tests.
+std::vector<std::string> known_keys();
+
+}  // namespace hubstatsd::config

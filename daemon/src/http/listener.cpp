@@ -1,0 +1,46 @@
+#include "http/listener.h"
+
+#include <boost/asio/strand.hpp>
+
+#include "http/server.h"
+#include "http/session.h"
+#include "log/logger.h"
+
+namespace hubstatsd::http {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+Listener::Listener(net::io_context& ioc, const tcp::endpoint& ep, Server& server)
+    : ioc_(ioc), acceptor_(net::make_strand(ioc)), server_(server) {
+  acceptor_.open(ep.protocol());
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(ep);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+}
+
+void Listener::close() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    boost::system::error_code ec;
+    self->acceptor_.close(ec);
+  });
+}
+
+void Listener::do_accept() {
+  acceptor_.async_accept(net::make_strand(ioc_), boost::beast::bind_front_handler(
+                                                     &Listener::on_accept, shared_from_this()));
+}
+
+void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
+  if (!acceptor_.is_open() || ec == net::error::operation_aborted) return;
+  if (ec) {
+    log::warn("accept failed", {{"error", ec.message()}});
+  } else if (!server_.stopping()) {
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<Session>(std::move(socket), server_)->run();
+  }
+  do_accept();
+}
+
+}  // namespace hubstatsd::http

@@ -1,0 +1,32 @@
+// Accepts connections and hands each to a new Session.
+#pragma once
+
+#include <memory>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/error.hpp>
+
+namespace hubstatsd::http {
+
+class Server;
+
+class Listener : public std::enable_shared_from_this<Listener> {
+ public:
+  // Opens, binds and listens; throws std::system_error on failure.
+  Listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& ep, Server& server);
+
+  void run() { do_accept(); }
+  void close();  // stop accepting
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+ private:
+  void do_accept();
+  void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
+
+  boost::asio::io_context& ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  Server& server_;
+};
+
+}  // namespace hubstatsd::http

@@ -1,0 +1,105 @@
+#include "http/router.h"
+
+#include <stdexcept>
+
+namespace hubstatsd::http {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    if (path[i] == '/') {
+      ++i;
+      continue;
+    }
+    std::size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    parts.push_back(path.substr(i, j - i));
+    i = j;
+  }
+  return parts;
+}
+
+void Router::add(std::string_view method, std::string_view pattern, Handler handler) {
+  Route r;
+  r.method = std::string(method);
+  r.pattern = std::string(pattern);
+  for (std::string_view part : split_path(pattern)) {
+    Segment s;
+    const std::size_t open = part.find('{');
+    if (open == std::string_view::npos) {
+      s.prefix = std::string(part);
+    } else {
+      const std::size_t close = part.find('}', open);
+      if (close == std::string_view::npos || close == open + 1) {
+        throw std::invalid_argument("bad route pattern: " + std::string(pattern));
+      }
+      s.prefix = std::string(part.substr(0, open));
+      s.var = std::string(part.substr(open + 1, close - open - 1));
+      s.suffix = std::string(part.substr(close + 1));
+    }
+    r.segments.push_back(std::move(s));
+  }
+  r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+void Router::add_with_api_prefix(std::string_view method, std::string_view pattern,
+                                 Handler handler) {
+  add(method, pattern, handler);
+  add(method, "/api" + std::string(pattern), std::move(handler));
+}
+
+void Router::constrain(std::string name, ParamCheck check) {
+  checks_.emplace_back(std::move(name), std::move(check));
+}
+
+bool Router::match(const Route& r, const std::vector<std::string_view>& parts,
+                   PathParams& out) const {
+  if (r.segments.size() != parts.size()) return false;
+  out.clear();
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const Segment& s = r.segments[i];
+    std::string_view p = parts[i];
+    if (s.var.empty()) {
+      if (p != s.prefix) return false;
+      continue;
+    }
+    if (p.size() <= s.prefix.size() + s.suffix.size()) return false;  // capture non-empty
+    if (p.substr(0, s.prefix.size()) != s.prefix) return false;
+    if (p.substr(p.size() - s.suffix.size()) != s.suffix) return false;
+    std::string_view value =
+        p.substr(s.prefix.size(), p.size() - s.prefix.size() - s.suffix.size());
+    for (const auto& [name, check] : checks_) {
+      if (name == s.var && !check(value)) return false;
+    }
+    out.emplace(s.var, std::string(value));
+  }
+  return true;
+}
+
+Response Router::dispatch(const Request& req) const {
+  const auto parts = split_path(req.path);
+  std::string allow;
+  PathParams params;
+  for (const Route& r : routes_) {
+    if (!match(r, parts, params)) continue;
+    if (r.method == req.method) return r.handler(req, params);
+    if (allow.find(r.method) == std::string::npos) {
+      if (!allow.empty()) allow += ", ";
+      allow += r.method;
+    }
+  }
+  if (allow.empty()) return detail_response(404, "Not Found");
+  Response res = detail_response(405, "Method Not Allowed");
+  res.headers.emplace_back("Allow", allow);
+  return res;
+}
+
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const Route& r : routes_) out.emplace_back(r.method, r.pattern);
+  return out;
+}
+
+}  // namespace hubstatsd::http

@@ -1,0 +1,60 @@
+// Maps (method, path) to a handler. Patterns are "/"-separated segments, each a literal,
+// a capture "{var}", or a capture with literal affixes such as "{type}s". Captures can be
+// constrained by name (e.g. "type" must be model|dataset|space); a path whose captures
+// fail their constraint matches no route.
+//
+// Components register their routes through functions such as
+//   void register_stats_routes(Router&, ...);
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "http/message.h"
+
+namespace hubstatsd::http {
+
+using Handler = std::function<Response(const Request&, const PathParams&)>;
+using ParamCheck = std::function<bool(std::string_view)>;
+
+class Router {
+ public:
+  // Adds a route. Routes are tried in registration order.
+  void add(std::string_view method, std::string_view pattern, Handler handler);
+  // Adds the route both as written and under the "/api" prefix (KohakuHub serves them there).
+  void add_with_api_prefix(std::string_view method, std::string_view pattern, Handler handler);
+  // Every capture named `name` must satisfy `check`.
+  void constrain(std::string name, ParamCheck check);
+
+  // Calls the matching handler; 404 {"detail":"Not Found"} for an unknown path, 405
+  // {"detail":"Method Not Allowed"} with an Allow header for a known path and wrong method.
+  Response dispatch(const Request& req) const;
+
+  // The registered (method, pattern) pairs, for introspection (e.g. an OpenAPI check).
+  std::vector<std::pair<std::string, std::string>> routes() const;
+
+ private:
+  struct Segment {
+    std::string prefix;  // literal text before the capture, or the whole literal
+    std::string var;     // empty for a literal segment
+    std::string suffix;  // literal text after the capture
+  };
+  struct Route {
+    std::string method;
+    std::string pattern;
+    std::vector<Segment> segments;
+    Handler handler;
+  };
+
+  bool match(const Route& r, const std::vector<std::string_view>& parts, PathParams& out) const;
+
+  std::vector<Route> routes_;
+  std::vector<std::pair<std::string, ParamCheck>> checks_;
+};
+
+// Splits "/a/b/c" into {"a","b","c"}; an empty path or "/" gives no segments.
+std::vector<std::string_view> split_path(std::string_view path);
+
+}  // namespace hubstatsd::http

@@ -1,0 +1,79 @@
+#include "http/server.h"
+
+#include <system_error>
+
+#include <boost/asio/ip/address.hpp>
+
+#include "http/listener.h"
+#include "http/session.h"
+
+namespace hubstatsd::http {
+
+namespace net = boost::asio;
+
+Server::Server(ServerOptions options, RequestHandler handler)
+    : options_(std::move(options)),
+      handler_(std::move(handler)),
+      ioc_(options_.io_threads),
+      handler_pool_(static_cast<std::size_t>(options_.handler_threads)) {}
+
+Server::~Server() {
+  stop(std::chrono::milliseconds(0));
+}
+
+void Server::start() {
+  boost::system::error_code ec;
+  const auto addr = net::ip::make_address(options_.address, ec);
+  if (ec) throw std::system_error(ec, "listen address " + options_.address);
+  const net::ip::tcp::endpoint ep(addr, options_.port);
+  try {
+    listener_ = std::make_shared<Listener>(ioc_, ep, *this);
+  } catch (const boost::system::system_error& e) {
+    throw std::system_error(e.code(),
+                            "listen on " + options_.address + ":" + std::to_string(options_.port));
+  }
+  bound_port_ = listener_->port();
+  work_.emplace(net::make_work_guard(ioc_));
+  listener_->run();
+  for (int i = 0; i < options_.io_threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+}
+
+void Server::session_started(const std::shared_ptr<Session>& s) {
+  std::lock_guard lock(mu_);
+  sessions_.remove_if([](const std::weak_ptr<Session>& w) { return w.expired(); });
+  sessions_.push_back(s);
+  ++live_sessions_;
+}
+
+void Server::session_ended() {
+  std::lock_guard lock(mu_);
+  --live_sessions_;
+  idle_cv_.notify_all();
+}
+
+void Server::stop(std::chrono::milliseconds grace) {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true, std::memory_order_release);
+  if (listener_) listener_->close();
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& w : sessions_) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (const auto& s : live) s->shutdown();
+  live.clear();  // outside the lock: the last reference may end a session
+  {
+    std::unique_lock lock(mu_);
+    idle_cv_.wait_for(lock, grace, [this] { return live_sessions_ == 0; });
+  }
+  work_.reset();
+  ioc_.stop();
+  for (auto& t : io_threads_) t.join();
+  io_threads_.clear();
+  handler_pool_.join();
+}
+
+}  // namespace hubstatsd::http

@@ -1,0 +1,88 @@
+// The HTTP/1.1 server: Boost.Beast on N io threads, with handlers run on a separate
+// pool so a slow backend never stalls accepting, reading or writing. Keep-alive,
+// header/body limits, idle timeouts, graceful stop.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "http/message.h"
+
+namespace hubstatsd::http {
+
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  std::uint16_t port = 0;  // 0: pick a free port (see Server::port())
+  int io_threads = 2;
+  int handler_threads = 16;
+  std::size_t header_limit = 16 * 1024;
+  std::size_t body_limit = 1024 * 1024;
+  std::chrono::milliseconds idle_timeout{60'000};
+  bool keepalive = true;
+};
+
+// Handles one request completely (never throws); runs on a handler thread.
+using RequestHandler = std::function<Response(Request&)>;
+
+class Listener;
+class Session;
+
+class Server {
+ public:
+  Server(ServerOptions options, RequestHandler handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens (throws std::system_error naming the address on failure), then
+  // starts the io threads.
+  void start();
+  std::uint16_t port() const { return bound_port_; }
+
+  // Graceful stop: stop accepting, close idle connections, let in-flight requests
+  // finish and be written (connections then close), waiting at most `grace`.
+  void stop(std::chrono::milliseconds grace);
+
+  // Used by sessions.
+  const ServerOptions& options() const { return options_; }
+  bool stopping() const { return stopping_.load(std::memory_order_acquire); }
+  boost::asio::thread_pool& handler_pool() { return handler_pool_; }
+  const RequestHandler& handler() const { return handler_; }
+  void session_started(const std::shared_ptr<Session>& s);
+  void session_ended();
+
+ private:
+  // Declared first so they outlive the io_context, whose destruction may destroy
+  // sessions (which report to them).
+  std::mutex mu_;
+  std::condition_variable idle_cv_;
+  std::list<std::weak_ptr<Session>> sessions_;
+  int live_sessions_ = 0;
+
+  ServerOptions options_;
+  RequestHandler handler_;
+  boost::asio::io_context ioc_;
+  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  boost::asio::thread_pool handler_pool_;
+  std::shared_ptr<Listener> listener_;
+  std::vector<std::thread> io_threads_;
+  std::uint16_t bound_port_ = 0;
+  std::atomic<bool> stopping_{false};
+  bool stopped_ = false;
+};
+
+}  // namespace hubstatsd::http

@@ -1,0 +1,45 @@
+// One HTTP connection: read a request, run the handler on the handler pool, write the
+// response, repeat while keep-alive. Reads and writes are bounded by the idle timeout.
+#pragma once
+
+#include <memory>
+#include <optional>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "http/beast_convert.h"
+
+namespace hubstatsd::http {
+
+class Server;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(boost::asio::ip::tcp::socket&& socket, Server& server);
+  ~Session();
+
+  void run();
+  // Server is stopping: close now when idle, or after the response being prepared.
+  void shutdown();
+
+ private:
+  void do_read();
+  void on_read(boost::beast::error_code ec, std::size_t bytes);
+  void handle(BeastRequest&& req);
+  void write(BeastResponse&& res);
+  void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
+  void reject(unsigned status, std::string_view detail);
+  void do_close();
+
+  boost::beast::tcp_stream stream_;
+  boost::beast::flat_buffer buffer_;
+  Server& server_;
+  std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
+  std::optional<BeastResponse> response_;
+  bool busy_ = false;  // a request is being handled or written
+  bool closed_ = false;
+};
+
+}  // namespace hubstatsd::http

@@ -1,0 +1,191 @@
+#include "log/logger.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <stdexcept>
+
+namespace hubstatsd::log {
+
+namespace {
+
+std::string timestamp() {
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const std::time_t t = system_clock::to_time_t(now);
+  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_logfmt_value(std::string& out, std::string_view s) {
+  bool plain = !s.empty();
+  for (unsigned char c : s) {
+    if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c >= 0x7f) {
+      plain = false;
+      break;
+    }
+  }
+  if (plain) {
+    out += s;
+  } else {
+    append_json_string(out, s);  // quoted with escapes: still one line
+  }
+}
+
+int open_log(const std::string& file) {
+  return ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+}
+
+}  // namespace
+
+std::optional<Level> parse_level(std::string_view s) noexcept {
+  if (s == "debug") return Level::kDebug;
+  if (s == "info") return Level::kInfo;
+  if (s == "warn" || s == "warning") return Level::kWarn;
+  if (s == "error") return Level::kError;
+  return std::nullopt;
+}
+
+std::optional<Format> parse_format(std::string_view s) noexcept {
+  if (s == "logfmt") return Format::kLogfmt;
+  if (s == "json") return Format::kJson;
+  return std::nullopt;
+}
+
+std::string_view to_string(Level l) noexcept {
+  switch (l) {
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+  }
+  return "info";
+}
+
+Logger::~Logger() {
+  if (fd_ > 2) ::close(fd_);
+}
+
+Logger& Logger::global() {
+  static Logger logger;
+  return logger;
+}
+
+void Logger::configure(Level level, Format format, const std::string& file) {
+  int fd = 2;
+  if (!file.empty()) {
+    fd = open_log(file);
+    if (fd < 0) {
+      throw std::runtime_error("cannot open log file " + file + ": " + std::strerror(errno));
+    }
+  }
+  std::lock_guard lock(mu_);
+  if (fd_ > 2) ::close(fd_);
+  fd_ = fd;
+  file_ = file;
+  level_.store(level);
+  format_.store(format);
+}
+
+bool Logger::reopen() {
+  std::lock_guard lock(mu_);
+  if (file_.empty()) return true;
+  int fd = open_log(file_);
+  if (fd < 0) return false;
+  if (fd_ > 2) ::close(fd_);
+  fd_ = fd;
+  return true;
+}
+
+std::string Logger::format_line(Level l, std::string_view msg,
+                                std::initializer_list<Field> fields) const {
+  std::string line;
+  line.reserve(160);
+  if (format_.load(std::memory_order_relaxed) == Format::kJson) {
+    line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"";
+    line += to_string(l);
+    line += "\",\"msg\":";
+    append_json_string(line, msg);
+    for (const auto& [k, v] : fields) {
+      line.push_back(',');
+      append_json_string(line, k);
+      line.push_back(':');
+      append_json_string(line, v);
+    }
+    line += "}\n";
+  } else {
+    line += "ts=" + timestamp() + " level=";
+    line += to_string(l);
+    line += " msg=";
+    append_logfmt_value(line, msg);
+    for (const auto& [k, v] : fields) {
+      line.push_back(' ');
+      line += k;
+      line.push_back('=');
+      append_logfmt_value(line, v);
+    }
+    line.push_back('\n');
+  }
+  return line;
+}
+
+void Logger::write(Level l, std::string_view msg, std::initializer_list<Field> fields) {
+  const std::string line = format_line(l, msg, fields);
+  std::lock_guard lock(mu_);
+  std::size_t off = 0;
+  while (off < line.size()) {
+    ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;  // nowhere to report a failing log
+    }
+    off += static_cast<std::size_t>(n);
+  }
+}
+
+}  // namespace hubstatsd::log
