@@ -1,0 +1,313 @@
+#include "store/fold.h"
+
+#include <sys/random.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "hubstats/keys.h"
+#include "hubstats/scripts.h"
+#include "store/pg_pool.h"
+#include "store/stats_store.h"
+
+namespace hubstatsd {
+
+namespace keys = hubstats::keys;
+using hubstats::Day;
+
+std::string format_uuid_v4(std::array<unsigned char, 16> b) {
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s += '-';
+    s += kHex[b[i] >> 4];
+    s += kHex[b[i] & 15];
+  }
+  return s;
+}
+
+std::string new_generation_id() {
+  std::array<unsigned char, 16> b{};
+  std::size_t got = 0;
+  while (got < b.size()) {
+    ssize_t n = ::getrandom(b.data() + got, b.size() - got, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error("getrandom failed");
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return format_uuid_v4(b);
+}
+
+namespace {
+
+// Applies a batch of generations in one statement: a generation's counts are added
+// only when its ledger row is inserted by this statement, so replays add nothing.
+// Concurrent commits of the same generation serialize on the ledger's primary key.
+constexpr const char* kCommitSql = R"sql(
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[],
+                       $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+    AS t(repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files)
+), applied AS (
+  INSERT INTO hubstats.fold_ledger (repo_type, namespace, name, day, gen)
+  SELECT repo_type, namespace, name, day, gen FROM input ORDER BY 1, 2, 3, 4, 5
+  ON CONFLICT DO NOTHING
+  RETURNING repo_type, namespace, name, day, gen
+)
+INSERT INTO hubstats.daily_downloads AS d
+  (repo_type, namespace, name, day, downloads, authenticated, anonymous, files)
+SELECT i.repo_type, i.namespace, i.name, i.day, i.downloads, i.authenticated, i.anonymous,
+       i.files
+FROM applied a JOIN input i USING (repo_type, namespace, name, day, gen)
+ORDER BY 1, 2, 3, 4
+ON CONFLICT (repo_type, namespace, name, day) DO UPDATE SET
+  downloads = d.downloads + EXCLUDED.downloads,
+  authenticated = d.authenticated + EXCLUDED.authenticated,
+  anonymous = d.anonymous + EXCLUDED.anonymous,
+  files = d.files + EXCLUDED.files
+RETURNING repo_type, namespace, name, day, downloads
+)sql";
+
+bool same_item(const FoldItem& a, const FoldItem& b) {
+  return a.day == b.day && a.repo == b.repo;
+}
+
+bool item_less(const FoldItem& a, const FoldItem& b) {
+  if (a.repo.type != b.repo.type) return a.repo.type < b.repo.type;
+  if (a.repo.ns != b.repo.ns) return a.repo.ns < b.repo.ns;
+  if (a.repo.name != b.repo.name) return a.repo.name < b.repo.name;
+  return a.day < b.day;
+}
+
+}  // namespace
+
+struct Folder::Taken {
+  FoldItem item;
+  std::string gen;  // empty: nothing to fold
+  std::int64_t downloads = 0, authenticated = 0, anonymous = 0, files = 0;
+};
+
+Folder::Folder(RedisClient& redis, PgPool& pg, FoldOptions opt)
+    : redis_(redis),
+      pg_(pg),
+      opt_(opt),
+      take_script_(hubstats::scripts::kFoldTake),
+      finish_script_(hubstats::scripts::kFoldFinish) {
+  if (opt_.batch_size == 0) opt_.batch_size = 1;
+}
+
+std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
+  std::vector<EvalCall> calls;
+  calls.reserve(items.size());
+  const std::string ttl = std::to_string(opt_.folding_ttl_s);
+  for (const auto& it : items)
+    calls.push_back({&take_script_,
+                     {keys::day(it.repo, it.day), keys::folding(it.repo, it.day)},
+                     {new_generation_id(), ttl}});
+  auto replies = redis_.eval(calls);
+  std::vector<Taken> out;
+  out.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (replies[i].is_error())
+      throw Unavailable("redis: fold_take failed: " + std::string(replies[i].error()));
+    Taken t{items[i], {}, 0, 0, 0, 0};
+    const redisReply* r = replies[i].get();
+    for (std::size_t k = 0; k + 1 < reply_len(r); k += 2) {
+      auto field = reply_str(reply_at(r, k));
+      const redisReply* v = reply_at(r, k + 1);
+      if (field == keys::kGen)
+        t.gen = std::string(reply_str(v));
+      else if (field == keys::kDownloads)
+        t.downloads = reply_int(v);
+      else if (field == keys::kAuthenticated)
+        t.authenticated = reply_int(v);
+      else if (field == keys::kAnonymous)
+        t.anonymous = reply_int(v);
+      else if (field == keys::kFiles)
+        t.files = reply_int(v);
+    }
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::int64_t Folder::commit(const std::vector<Taken>& taken) {
+  std::vector<std::string> type, ns, name, day, gen, dl, au, an, fi;
+  for (const auto& t : taken) {
+    if (t.gen.empty()) continue;
+    type.emplace_back(hubstats::to_string(t.item.repo.type));
+    ns.push_back(t.item.repo.ns);
+    name.push_back(t.item.repo.name);
+    day.push_back(hubstats::format_iso(t.item.day));
+    gen.push_back(t.gen);
+    dl.push_back(std::to_string(t.downloads));
+    au.push_back(std::to_string(t.authenticated));
+    an.push_back(std::to_string(t.anonymous));
+    fi.push_back(std::to_string(t.files));
+  }
+  if (gen.empty()) return 0;
+  const std::vector<std::optional<std::string>> params = {
+      pg_array(type), pg_array(ns), pg_array(name), pg_array(day), pg_array(gen),
+      pg_array(dl),   pg_array(au), pg_array(an),   pg_array(fi)};
+  PgResult res;
+  for (int attempt = 0;; ++attempt) {
+    try {
+      res = pg_.exec(kCommitSql, params);
+      break;
+    } catch (const PgError& e) {
+      // Two daemons committing overlapping batches may deadlock; the loser retries.
+      if (attempt < 3 && (e.sqlstate == "40P01" || e.sqlstate == "40001")) continue;
+      throw;
+    }
+  }
+  std::vector<FoldedRow> rows;
+  rows.reserve(static_cast<std::size_t>(res.rows()));
+  for (int i = 0; i < res.rows(); ++i) {
+    auto t = hubstats::parse_repo_type(res.text(i, 0));
+    auto d = hubstats::parse_iso(res.text(i, 3));
+    if (!t || !d) continue;
+    rows.push_back({{*t, res.str(i, 1), res.str(i, 2)}, *d, res.i64(i, 4)});
+  }
+  if (listener_ && !rows.empty()) listener_(rows);
+  return static_cast<std::int64_t>(rows.size());
+}
+
+void Folder::finish(const std::vector<Taken>& taken) {
+  std::vector<EvalCall> calls;
+  for (const auto& t : taken) {
+    if (t.gen.empty()) continue;
+    const auto& r = t.item.repo;
+    calls.push_back({&finish_script_,
+                     {keys::folding(r, t.item.day), keys::day(r, t.item.day), keys::days(r)},
+                     {t.gen, hubstats::format_compact(t.item.day)}});
+  }
+  auto replies = redis_.eval(calls);
+  for (const auto& r : replies)
+    if (r.is_error()) throw Unavailable("redis: fold_finish failed: " + std::string(r.error()));
+}
+
+FoldStats Folder::fold_items(std::vector<FoldItem> items) {
+  std::sort(items.begin(), items.end(), item_less);
+  items.erase(std::unique(items.begin(), items.end(), same_item), items.end());
+  FoldStats st;
+  st.repos = static_cast<std::int64_t>(items.size());
+  for (std::size_t off = 0; off < items.size(); off += opt_.batch_size) {
+    std::vector<FoldItem> batch(
+        items.begin() + static_cast<std::ptrdiff_t>(off),
+        items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), off + opt_.batch_size)));
+    // Round 2 and 3 pick up events that arrived for the day after the first take.
+    for (int round = 0; round < 3 && !batch.empty(); ++round) {
+      auto taken = take(batch);
+      std::vector<FoldItem> again;
+      for (const auto& t : taken)
+        if (!t.gen.empty()) {
+          ++st.taken;
+          again.push_back(t.item);
+        }
+      if (again.empty()) break;
+      st.applied += commit(taken);
+      finish(taken);
+      batch = std::move(again);
+    }
+  }
+  return st;
+}
+
+FoldStats Folder::fold_repo(const hubstats::RepoRef& repo, Day today) {
+  auto members = redis_.command({"SMEMBERS", keys::days(repo)});
+  if (members.is_error())
+    throw Unavailable("redis: SMEMBERS failed: " + std::string(members.error()));
+  std::vector<FoldItem> items;
+  for (std::size_t i = 0; i < reply_len(members.get()); ++i) {
+    auto d = hubstats::parse_compact(reply_str(reply_at(members.get(), i)));
+    if (d && *d < today) items.push_back({repo, *d});
+  }
+  if (items.empty()) return {};
+  return fold_items(std::move(items));
+}
+
+void Folder::drop_from_index(Day day, const std::vector<FoldItem>& items) {
+  // The module pipelines record (day hash) before index (SADD): removing the tag and
+  // then re-adding it when a day hash exists again never loses a repo with counts.
+  const std::string idx = keys::index(day);
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& it : items) cmds.push_back({"SREM", idx, keys::repo_tag(it.repo)});
+  redis_.pipeline(cmds);
+  cmds.clear();
+  for (const auto& it : items) {
+    cmds.push_back({"EXISTS", keys::day(it.repo, day)});
+    cmds.push_back({"EXISTS", keys::folding(it.repo, day)});
+  }
+  auto ex = redis_.pipeline(cmds);
+  cmds.clear();
+  for (std::size_t i = 0; i < items.size(); ++i)
+    if (reply_int(ex[2 * i].get()) > 0 || reply_int(ex[2 * i + 1].get()) > 0)
+      cmds.push_back({"SADD", idx, keys::repo_tag(items[i].repo)});
+  if (!cmds.empty()) {
+    cmds.push_back({"EXPIRE", idx, std::to_string(opt_.retention_days * 86400LL)});
+    redis_.pipeline(cmds);
+  }
+}
+
+FoldStats Folder::fold_all(Day today, const std::atomic<bool>& stop) {
+  FoldStats st;
+  for (Day day = today - opt_.retention_days; day < today; ++day) {
+    const std::string idx = keys::index(day);
+    std::string cursor = "0";
+    std::vector<FoldItem> batch;
+    std::vector<std::string> garbage;
+    auto flush = [&] {
+      if (!batch.empty()) {
+        st += fold_items(batch);
+        drop_from_index(day, batch);
+        batch.clear();
+      }
+      if (!garbage.empty()) {
+        std::vector<std::string> cmd = {"SREM", idx};
+        cmd.insert(cmd.end(), garbage.begin(), garbage.end());
+        redis_.command(cmd);
+        garbage.clear();
+      }
+    };
+    do {
+      if (stop.load()) return st;
+      auto r = redis_.command({"SSCAN", idx, cursor, "COUNT", "1000"});
+      if (r.is_error()) throw Unavailable("redis: SSCAN failed: " + std::string(r.error()));
+      cursor = std::string(reply_str(reply_at(r.get(), 0)));
+      const redisReply* members = reply_at(r.get(), 1);
+      for (std::size_t i = 0; i < reply_len(members); ++i) {
+        auto tag = reply_str(reply_at(members, i));
+        if (auto ref = keys::parse_repo_tag(tag))
+          batch.push_back({std::move(*ref), day});
+        else
+          garbage.emplace_back(tag);
+      }
+      if (batch.size() >= opt_.batch_size) flush();
+    } while (cursor != "0" && !cursor.empty());
+    if (stop.load()) return st;
+    flush();
+  }
+  return st;
+}
+
+std::int64_t Folder::prune_ledger() {
+  std::int64_t total = 0;
+  const std::string keep = std::to_string(opt_.ledger_keep.count()) + " hours";
+  for (;;) {
+    auto r = pg_.exec(
+        "DELETE FROM hubstats.fold_ledger WHERE ctid IN (SELECT ctid FROM hubstats.fold_ledger "
+        "WHERE applied_at < now() - $1::interval LIMIT 10000)",
+        {keep});
+    total += r.affected();
+    if (r.affected() < 10000) return total;
+  }
+}
+
+}  // namespace hubstatsd

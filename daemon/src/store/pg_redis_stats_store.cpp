@@ -1,0 +1,334 @@
+#include "store/pg_redis_stats_store.h"
+
+#include <algorithm>
+#include <set>
+
+#include "hubstats/keys.h"
+#include "log/logger.h"
+
+namespace hubstatsd {
+
+namespace keys = hubstats::keys;
+using hubstats::Day;
+using hubstats::RepoRef;
+
+std::vector<DayCounts> zero_fill(const hubstats::Period& period,
+                                 const std::vector<DayCounts>& rows) {
+  std::vector<DayCounts> out;
+  if (period.end < period.start) return out;
+  out.reserve(static_cast<std::size_t>(period.end - period.start + 1));
+  for (Day d = period.start; d <= period.end; ++d) out.push_back(DayCounts{d, 0, 0, 0, 0});
+  for (const auto& r : rows) {
+    if (r.day < period.start || r.day > period.end) continue;
+    auto& o = out[static_cast<std::size_t>(r.day - period.start)];
+    o.downloads += r.downloads;
+    o.authenticated += r.authenticated;
+    o.anonymous += r.anonymous;
+    o.files += r.files;
+  }
+  return out;
+}
+
+namespace {
+
+// Counters (and the fold generation, for :f: hashes) of an HGETALL reply.
+DayCounts counts_of(const redisReply* r, Day day, std::string* gen = nullptr) {
+  DayCounts c{day, 0, 0, 0, 0};
+  for (std::size_t k = 0; k + 1 < reply_len(r); k += 2) {
+    auto f = reply_str(reply_at(r, k));
+    const redisReply* v = reply_at(r, k + 1);
+    if (f == keys::kDownloads)
+      c.downloads = reply_int(v);
+    else if (f == keys::kAuthenticated)
+      c.authenticated = reply_int(v);
+    else if (f == keys::kAnonymous)
+      c.anonymous = reply_int(v);
+    else if (f == keys::kFiles)
+      c.files = reply_int(v);
+    else if (gen && f == keys::kGen)
+      *gen = std::string(reply_str(v));
+  }
+  return c;
+}
+
+void check(const RedisReply& r, const char* what) {
+  if (r.is_error())
+    throw Unavailable(std::string("redis: ") + what + ": " + std::string(r.error()));
+}
+
+std::vector<std::optional<std::string>> repo_params(const RepoRef& r) {
+  return {std::string(hubstats::to_string(r.type)), r.ns, r.name};
+}
+
+}  // namespace
+
+struct PgRedisStatsStore::Unfolded {
+  Day day = 0;
+  DayCounts live;     // hs:{tag}:d:D, not taken yet: never in PostgreSQL
+  DayCounts folding;  // hs:{tag}:f:D: in PostgreSQL iff its gen is in the ledger
+  std::string gen;    // empty when there is no :f:D
+};
+
+PgRedisStatsStore::PgRedisStatsStore(RedisClient& redis, PgPool& pg, Folder& folder,
+                                     StatsStoreOptions opt)
+    : redis_(redis), pg_(pg), folder_(folder), opt_(std::move(opt)) {
+  if (!opt_.clock) throw std::invalid_argument("StatsStoreOptions.clock is required");
+  folder_.set_listener([this](const std::vector<FoldedRow>& rows) {
+    // Before the index is loaded, the post-load ledger refresh picks these up.
+    if (!ready_.load()) return;
+    for (const auto& r : rows) index_.set_day(r.repo, r.day, r.downloads);
+  });
+}
+
+PgRedisStatsStore::~PgRedisStatsStore() {
+  stop();
+  folder_.set_listener(nullptr);
+}
+
+Day PgRedisStatsStore::today() const {
+  return hubstats::day_of(opt_.clock());
+}
+
+PgRedisStatsStore::Live PgRedisStatsStore::lazy_fold_and_read(const RepoRef& repo, Day today) {
+  Live live;
+  std::vector<Day> past;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto r = redis_.pipeline({{"SMEMBERS", keys::days(repo)}, {"HGETALL", keys::day(repo, today)}});
+    check(r[0], "SMEMBERS");
+    check(r[1], "HGETALL");
+    past.clear();
+    for (std::size_t i = 0; i < reply_len(r[0].get()); ++i) {
+      auto d = hubstats::parse_compact(reply_str(reply_at(r[0].get(), i)));
+      if (d && *d < today) past.push_back(*d);
+    }
+    live.today = counts_of(r[1].get(), today);
+    if (past.empty() || attempt == 1) break;
+    std::vector<FoldItem> items;
+    for (Day d : past) items.push_back({repo, d});
+    folder_.fold_items(std::move(items));
+  }
+  if (past.empty()) return live;
+  // Still pending after our fold: events that arrived meanwhile, or a generation
+  // another daemon is folding right now. Read them so nothing is missing.
+  std::vector<std::vector<std::string>> cmds;
+  for (Day d : past) {
+    cmds.push_back({"HGETALL", keys::day(repo, d)});
+    cmds.push_back({"HGETALL", keys::folding(repo, d)});
+  }
+  auto r = redis_.pipeline(cmds);
+  for (std::size_t i = 0; i < past.size(); ++i) {
+    check(r[2 * i], "HGETALL");
+    check(r[2 * i + 1], "HGETALL");
+    Unfolded u;
+    u.day = past[i];
+    u.live = counts_of(r[2 * i].get(), past[i]);
+    u.folding = counts_of(r[2 * i + 1].get(), past[i], &u.gen);
+    live.past.push_back(std::move(u));
+  }
+  return live;
+}
+
+namespace {
+
+// Which of the generations are already applied (their counts are in PostgreSQL).
+std::set<std::string> applied_gens(PgPool& pg, const RepoRef& repo,
+                                   const std::vector<std::string>& gens) {
+  std::set<std::string> out;
+  if (gens.empty()) return out;
+  auto p = repo_params(repo);
+  p.push_back(pg_array(gens));
+  auto res = pg.exec(
+      "SELECT gen FROM hubstats.fold_ledger WHERE repo_type = $1 AND namespace = $2 "
+      "AND name = $3 AND gen = ANY($4::text[])",
+      p);
+  for (int i = 0; i < res.rows(); ++i) out.insert(res.str(i, 0));
+  return out;
+}
+
+}  // namespace
+
+std::int64_t PgRedisStatsStore::total_downloads(const RepoRef& repo) {
+  const Day today = this->today();
+  Live live = lazy_fold_and_read(repo, today);
+  std::int64_t total = live.today.downloads;
+  std::vector<std::string> gens;
+  for (const auto& u : live.past) {
+    total += u.live.downloads;
+    if (!u.gen.empty()) gens.push_back(u.gen);
+  }
+  auto res = pg_.exec(
+      "SELECT coalesce(sum(downloads), 0)::bigint FROM hubstats.daily_downloads "
+      "WHERE repo_type = $1 AND namespace = $2 AND name = $3",
+      repo_params(repo));
+  total += res.i64(0, 0);
+  if (!gens.empty()) {
+    auto applied = applied_gens(pg_, repo, gens);
+    for (const auto& u : live.past)
+      if (!u.gen.empty() && !applied.count(u.gen)) total += u.folding.downloads;
+  }
+  return total;
+}
+
+std::vector<DayCounts> PgRedisStatsStore::recent(const RepoRef& repo,
+                                                 const hubstats::Period& period) {
+  const Day today = this->today();
+  Live live = lazy_fold_and_read(repo, today);
+  auto p = repo_params(repo);
+  p.push_back(hubstats::format_iso(period.start));
+  p.push_back(hubstats::format_iso(period.end));
+  auto res = pg_.exec(
+      "SELECT day::text, downloads, authenticated, anonymous, files "
+      "FROM hubstats.daily_downloads WHERE repo_type = $1 AND namespace = $2 AND name = $3 "
+      "AND day BETWEEN $4::date AND $5::date ORDER BY day",
+      p);
+  std::vector<DayCounts> rows;
+  rows.reserve(static_cast<std::size_t>(res.rows()) + 1 + live.past.size() * 2);
+  for (int i = 0; i < res.rows(); ++i) {
+    auto d = hubstats::parse_iso(res.text(i, 0));
+    if (d) rows.push_back({*d, res.i64(i, 1), res.i64(i, 2), res.i64(i, 3), res.i64(i, 4)});
+  }
+  rows.push_back(live.today);
+  std::vector<std::string> gens;
+  for (const auto& u : live.past) {
+    rows.push_back(u.live);
+    if (!u.gen.empty()) gens.push_back(u.gen);
+  }
+  if (!gens.empty()) {
+    auto applied = applied_gens(pg_, repo, gens);
+    for (const auto& u : live.past)
+      if (!u.gen.empty() && !applied.count(u.gen)) rows.push_back(u.folding);
+  }
+  return zero_fill(period, rows);
+}
+
+std::shared_ptr<const PgRedisStatsStore::TodayByType> PgRedisStatsStore::today_counts(Day day) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lk(today_mu_);
+    if (today_ && today_day_ == day && opt_.today_cache_ttl.count() > 0 &&
+        now - today_at_ < opt_.today_cache_ttl)
+      return today_;
+  }
+  auto out = std::make_shared<TodayByType>();
+  auto members = redis_.command({"SMEMBERS", keys::index(day)});
+  check(members, "SMEMBERS");
+  std::vector<RepoRef> refs;
+  for (std::size_t i = 0; i < reply_len(members.get()); ++i)
+    if (auto ref = keys::parse_repo_tag(reply_str(reply_at(members.get(), i))))
+      refs.push_back(std::move(*ref));
+  constexpr std::size_t kBatch = 1000;
+  for (std::size_t off = 0; off < refs.size(); off += kBatch) {
+    const std::size_t end = std::min(refs.size(), off + kBatch);
+    std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(end - off);
+    for (std::size_t i = off; i < end; ++i)
+      cmds.push_back({"HGET", keys::day(refs[i], day), std::string(keys::kDownloads)});
+    auto replies = redis_.pipeline(cmds);
+    for (std::size_t i = off; i < end; ++i) {
+      const auto n = reply_int(replies[i - off].get());
+      if (n > 0) (*out)[static_cast<int>(refs[i].type)][refs[i].id()] += n;
+    }
+  }
+  std::lock_guard lk(today_mu_);
+  today_ = out;
+  today_day_ = day;
+  today_at_ = now;
+  return out;
+}
+
+std::vector<TrendingCandidate> PgRedisStatsStore::trending(
+    hubstats::RepoType type, const hubstats::Period& period, std::size_t limit,
+    const std::function<bool(const RepoRef&)>& keep) {
+  if (!opt_.use_trending_index || !ready_.load()) return trending_sql(type, period, limit, keep);
+  auto live = today_counts(period.end);
+  return index_.trending(type, period, (*live)[static_cast<int>(type)], limit, keep);
+}
+
+std::vector<TrendingCandidate> PgRedisStatsStore::trending_sql(
+    hubstats::RepoType type, const hubstats::Period& period, std::size_t limit,
+    const std::function<bool(const RepoRef&)>& keep) {
+  auto live = today_counts(period.end);
+  const auto& today = (*live)[static_cast<int>(type)];
+  // Every repo of the type with its folded downloads in the period (before its last
+  // day, which is live) and of all time.
+  auto res = pg_.exec(
+      "SELECT namespace, name, "
+      "coalesce(sum(downloads) FILTER (WHERE day BETWEEN $2::date AND $3::date), 0)::bigint, "
+      "sum(downloads)::bigint FROM hubstats.daily_downloads WHERE repo_type = $1 "
+      "GROUP BY 1, 2",
+      {std::string(hubstats::to_string(type)), hubstats::format_iso(period.start),
+       hubstats::format_iso(period.end - 1)});
+  std::vector<RepoRef> refs;
+  std::vector<std::string> ids;
+  refs.reserve(static_cast<std::size_t>(res.rows()) + today.size());
+  ids.reserve(static_cast<std::size_t>(res.rows()) + today.size());
+  std::vector<RankEntry> entries;
+  std::unordered_map<std::string_view, std::size_t> seen;
+  for (int i = 0; i < res.rows(); ++i) {
+    refs.push_back({type, res.str(i, 0), res.str(i, 1)});
+    ids.push_back(refs.back().id());
+    auto it = today.find(ids.back());
+    const std::int64_t l = it == today.end() ? 0 : it->second;
+    const std::int64_t recent = res.i64(i, 2) + l;
+    seen.emplace(ids.back(), i);
+    if (recent > 0)
+      entries.push_back(
+          {recent, res.i64(i, 3) + l, &ids.back(), static_cast<std::uint32_t>(refs.size() - 1)});
+  }
+  for (const auto& [id, n] : today) {
+    if (n <= 0 || seen.count(id)) continue;
+    auto slash = id.find('/');
+    if (slash == std::string::npos) continue;
+    refs.push_back({type, id.substr(0, slash), id.substr(slash + 1)});
+    ids.push_back(id);
+    entries.push_back({n, n, &ids.back(), static_cast<std::uint32_t>(refs.size() - 1)});
+  }
+  auto top = rank_top(std::move(entries), limit,
+                      [&](const RankEntry& e) { return !keep || keep(refs[e.row]); });
+  std::vector<TrendingCandidate> out;
+  for (const auto& e : top) out.push_back({refs[e.row], e.recent, e.downloads});
+  return out;
+}
+
+void PgRedisStatsStore::load_trending_index_now() {
+  auto mark = load_trending_index(pg_, index_, today());
+  ready_ = true;
+  watermark_ = refresh_trending_index(pg_, index_, mark);
+}
+
+void PgRedisStatsStore::maintain() {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    lk.unlock();
+    try {
+      if (!ready_.load()) {
+        load_trending_index_now();
+        log::info("trending index loaded", {{"repos", std::to_string(index_.size())}});
+      } else {
+        watermark_ = refresh_trending_index(pg_, index_, watermark_);
+      }
+    } catch (const std::exception& e) {
+      log::warn("trending index update failed", {{"error", e.what()}});
+    }
+    lk.lock();
+    cv_.wait_for(lk, opt_.trending_refresh, [this] { return stop_; });
+  }
+}
+
+void PgRedisStatsStore::start() {
+  std::lock_guard lk(mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { maintain(); });
+}
+
+void PgRedisStatsStore::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace hubstatsd

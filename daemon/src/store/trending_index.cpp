@@ -1,0 +1,284 @@
+#include "store/trending_index.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "store/pg_pool.h"
+
+namespace hubstatsd {
+
+using hubstats::Day;
+using hubstats::RepoRef;
+
+bool rank_before(const RankEntry& a, const RankEntry& b) {
+  if (a.recent != b.recent) return a.recent > b.recent;
+  if (a.downloads != b.downloads) return a.downloads > b.downloads;
+  return *a.id < *b.id;
+}
+
+std::vector<RankEntry> rank_top(std::vector<RankEntry> entries, std::size_t limit,
+                                const std::function<bool(const RankEntry&)>& accept) {
+  std::vector<RankEntry> out;
+  if (limit == 0) return out;
+  // Max-heap on rank: the best entry is on top; each pop is O(log n).
+  auto worse = [](const RankEntry& a, const RankEntry& b) { return rank_before(b, a); };
+  std::make_heap(entries.begin(), entries.end(), worse);
+  auto end = entries.end();
+  while (end != entries.begin() && out.size() < limit) {
+    std::pop_heap(entries.begin(), end, worse);
+    --end;
+    if (accept(*end)) out.push_back(*end);
+  }
+  return out;
+}
+
+std::uint32_t TrendingIndex::row_of(Part& p, const RepoRef& repo) {
+  std::string id = repo.id();
+  auto it = p.rows.find(id);
+  if (it != p.rows.end()) return it->second;
+  const auto row = static_cast<std::uint32_t>(p.refs.size());
+  p.rows.emplace(id, row);
+  p.refs.push_back(repo);
+  p.ids.push_back(std::move(id));
+  p.totals.push_back(0);
+  for (auto& c : p.cols)
+    if (!c.empty() || p.slot_day[&c - p.cols.data()] != std::numeric_limits<Day>::min())
+      c.resize(p.refs.size(), 0);
+  ++p.version;
+  return row;
+}
+
+int TrendingIndex::claim(Part& p, Day d) {
+  const int s = slot_of(d);
+  if (p.slot_day[s] == d) return s;
+  if (p.slot_day[s] > d) return -1;  // the slot holds a newer day: d left the ring
+  p.slot_day[s] = d;
+  p.cols[s].assign(p.refs.size(), 0);
+  ++p.version;
+  return s;
+}
+
+bool TrendingIndex::set_day(const RepoRef& repo, Day day, std::int64_t downloads) {
+  std::unique_lock lk(mu_);
+  Part& p = parts_[static_cast<int>(repo.type)];
+  const auto row = row_of(p, repo);
+  const int s = claim(p, day);
+  if (s < 0) return false;
+  const std::int64_t old = p.cols[s][row];
+  const auto v = static_cast<std::uint32_t>(
+      std::clamp<std::int64_t>(downloads, 0, std::numeric_limits<std::uint32_t>::max()));
+  if (v != old) {
+    p.cols[s][row] = v;
+    p.totals[row] += static_cast<std::int64_t>(v) - old;
+    ++p.version;
+  }
+  return true;
+}
+
+void TrendingIndex::set_total(const RepoRef& repo, std::int64_t total) {
+  std::unique_lock lk(mu_);
+  Part& p = parts_[static_cast<int>(repo.type)];
+  p.totals[row_of(p, repo)] = total;
+  ++p.version;
+}
+
+void TrendingIndex::load_repo(const RepoRef& repo, std::int64_t total,
+                              const std::vector<std::pair<Day, std::int64_t>>& days) {
+  std::unique_lock lk(mu_);
+  Part& p = parts_[static_cast<int>(repo.type)];
+  const auto row = row_of(p, repo);
+  for (const auto& [d, n] : days) {
+    const int s = claim(p, d);
+    if (s >= 0)
+      p.cols[s][row] = static_cast<std::uint32_t>(
+          std::clamp<std::int64_t>(n, 0, std::numeric_limits<std::uint32_t>::max()));
+  }
+  p.totals[row] = total;
+  ++p.version;
+}
+
+std::int64_t TrendingIndex::day_downloads(const RepoRef& repo, Day day) const {
+  std::shared_lock lk(mu_);
+  const Part& p = parts_[static_cast<int>(repo.type)];
+  auto it = p.rows.find(repo.id());
+  const int s = slot_of(day);
+  if (it == p.rows.end() || p.slot_day[s] != day) return 0;
+  return p.cols[s][it->second];
+}
+
+std::int64_t TrendingIndex::total(const RepoRef& repo) const {
+  std::shared_lock lk(mu_);
+  const Part& p = parts_[static_cast<int>(repo.type)];
+  auto it = p.rows.find(repo.id());
+  return it == p.rows.end() ? 0 : p.totals[it->second];
+}
+
+std::size_t TrendingIndex::size() const {
+  std::shared_lock lk(mu_);
+  return parts_[0].refs.size() + parts_[1].refs.size() + parts_[2].refs.size();
+}
+
+std::shared_ptr<const std::vector<std::uint64_t>> TrendingIndex::window(const Part& p, int type,
+                                                                        Day first, Day last) const {
+  {
+    std::lock_guard ck(cache_mu_);
+    const auto& c = cache_[type];
+    if (c.sums && c.first == first && c.last == last && c.version == p.version &&
+        c.sums->size() == p.refs.size())
+      return c.sums;
+  }
+  // Column-wise running sums: each day adds one contiguous column (vectorizes well).
+  auto sums = std::make_shared<std::vector<std::uint64_t>>(p.refs.size(), 0);
+  for (Day d = first; d <= last && d > last - kSlots; ++d) {
+    const int s = slot_of(d);
+    if (p.slot_day[s] != d) continue;
+    const std::uint32_t* col = p.cols[s].data();
+    std::uint64_t* out = sums->data();
+    const std::size_t n = std::min(sums->size(), p.cols[s].size());
+    for (std::size_t r = 0; r < n; ++r) out[r] += col[r];
+  }
+  std::lock_guard ck(cache_mu_);
+  cache_[type] = WindowCache{first, last, p.version, sums};
+  return sums;
+}
+
+std::vector<TrendingCandidate> TrendingIndex::trending(
+    hubstats::RepoType type, const hubstats::Period& period,
+    const std::unordered_map<std::string, std::int64_t>& today, std::size_t limit,
+    const std::function<bool(const RepoRef&)>& keep) const {
+  std::shared_lock lk(mu_);
+  const int t = static_cast<int>(type);
+  const Part& p = parts_[t];
+  const std::size_t n = p.refs.size();
+  auto sums = window(p, t, period.start, period.end - 1);
+
+  // Live counts of the last day, by row; repos the index does not know yet (first
+  // download ever, today) get rows past n.
+  std::vector<std::int64_t> live;
+  std::vector<RankEntry> entries;
+  std::vector<RepoRef> fresh_refs;
+  std::vector<const std::string*> fresh_ids;
+  if (!today.empty()) {
+    live.assign(n, 0);
+    for (const auto& [id, cnt] : today) {
+      if (cnt <= 0) continue;
+      auto it = p.rows.find(id);
+      if (it != p.rows.end()) {
+        live[it->second] += cnt;
+        continue;
+      }
+      auto slash = id.find('/');
+      if (slash == std::string::npos) continue;
+      fresh_refs.push_back({type, id.substr(0, slash), id.substr(slash + 1)});
+      fresh_ids.push_back(&id);
+    }
+  }
+  for (std::size_t r = 0; r < n; ++r) {
+    const std::int64_t l = live.empty() ? 0 : live[r];
+    const std::int64_t recent = static_cast<std::int64_t>((*sums)[r]) + l;
+    if (recent > 0)
+      entries.push_back({recent, p.totals[r] + l, &p.ids[r], static_cast<std::uint32_t>(r)});
+  }
+  for (std::size_t i = 0; i < fresh_refs.size(); ++i) {
+    const std::int64_t l = today.at(*fresh_ids[i]);
+    entries.push_back({l, l, fresh_ids[i], static_cast<std::uint32_t>(n + i)});
+  }
+  auto ref_of = [&](const RankEntry& e) -> const RepoRef& {
+    return e.row < n ? p.refs[e.row] : fresh_refs[e.row - n];
+  };
+  auto top = rank_top(std::move(entries), limit,
+                      [&](const RankEntry& e) { return !keep || keep(ref_of(e)); });
+  std::vector<TrendingCandidate> out;
+  out.reserve(top.size());
+  for (const auto& e : top) out.push_back({ref_of(e), e.recent, e.downloads});
+  return out;
+}
+
+namespace {
+
+std::int64_t parse_i64(std::string_view s) {
+  std::int64_t v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
+}
+
+constexpr std::chrono::minutes kLoadTimeout{10};
+
+}  // namespace
+
+std::string load_trending_index(PgPool& pg, TrendingIndex& index, Day today) {
+  const Day first = today - TrendingIndex::kSlots + 1;
+  auto conn = pg.acquire();
+  const auto mark = conn.exec("SELECT now()::text").str(0, 0);
+  conn.exec("BEGIN");
+  conn.exec("SET LOCAL statement_timeout = 0");
+  // One row per repo: its all-time total and "offset:downloads,..." for ring days.
+  auto res = conn.exec_with_timeout(
+      "SELECT repo_type, namespace, name, sum(downloads)::bigint, "
+      "string_agg(CASE WHEN day >= $1::date THEN (day - $1::date)::text || ':' || "
+      "downloads::text END, ',') "
+      "FROM hubstats.daily_downloads GROUP BY 1, 2, 3",
+      {hubstats::format_iso(first)}, kLoadTimeout);
+  conn.exec("COMMIT");
+  std::vector<std::pair<Day, std::int64_t>> days;
+  for (int i = 0; i < res.rows(); ++i) {
+    auto type = hubstats::parse_repo_type(res.text(i, 0));
+    if (!type) continue;
+    days.clear();
+    std::string_view agg = res.text(i, 4);
+    while (!agg.empty()) {
+      auto comma = agg.find(',');
+      auto item = agg.substr(0, comma);
+      auto colon = item.find(':');
+      if (colon != std::string_view::npos)
+        days.emplace_back(first + static_cast<Day>(parse_i64(item.substr(0, colon))),
+                          parse_i64(item.substr(colon + 1)));
+      agg = comma == std::string_view::npos ? std::string_view() : agg.substr(comma + 1);
+    }
+    std::sort(days.begin(), days.end());
+    index.load_repo({*type, res.str(i, 1), res.str(i, 2)}, res.i64(i, 3), days);
+  }
+  return mark;
+}
+
+std::string refresh_trending_index(PgPool& pg, TrendingIndex& index, const std::string& watermark) {
+  auto conn = pg.acquire();
+  const auto mark = conn.exec("SELECT now()::text").str(0, 0);
+  // A fold's applied_at is its statement's start; it becomes visible at commit, at
+  // most a statement timeout later: re-reading a slack window catches late commits.
+  auto res = conn.exec(
+      "SELECT d.repo_type, d.namespace, d.name, d.day::text, d.downloads "
+      "FROM (SELECT DISTINCT repo_type, namespace, name, day FROM hubstats.fold_ledger "
+      "      WHERE applied_at > $1::timestamptz - interval '10 seconds') c "
+      "JOIN hubstats.daily_downloads d USING (repo_type, namespace, name, day) "
+      "ORDER BY d.day",
+      {watermark});
+  std::vector<std::string> types, nss, names;
+  for (int i = 0; i < res.rows(); ++i) {
+    auto type = hubstats::parse_repo_type(res.text(i, 0));
+    auto day = hubstats::parse_iso(res.text(i, 3));
+    if (!type || !day) continue;
+    RepoRef ref{*type, res.str(i, 1), res.str(i, 2)};
+    if (!index.set_day(ref, *day, res.i64(i, 4))) {
+      types.emplace_back(res.text(i, 0));
+      nss.push_back(ref.ns);
+      names.push_back(ref.name);
+    }
+  }
+  if (!types.empty()) {
+    // Days older than the ring changed: recompute those repos' totals.
+    auto tot = conn.exec(
+        "SELECT d.repo_type, d.namespace, d.name, sum(d.downloads)::bigint "
+        "FROM hubstats.daily_downloads d "
+        "JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[]) "
+        "      AS u(repo_type, namespace, name)) u USING (repo_type, namespace, name) "
+        "GROUP BY 1, 2, 3",
+        {pg_array(types), pg_array(nss), pg_array(names)});
+    for (int i = 0; i < tot.rows(); ++i)
+      if (auto type = hubstats::parse_repo_type(tot.text(i, 0)))
+        index.set_total({*type, tot.str(i, 1), tot.str(i, 2)}, tot.i64(i, 3));
+  }
+  return mark;
+}
+
+}  // namespace hubstatsd

@@ -1,0 +1,112 @@
+// In-memory per-repo daily downloads of the last kSlots days plus all-time folded
+// totals, so /api/trending ranks 100k repos in about a millisecond instead of a SQL
+// GROUP BY over 90 days of rows. Filled from PostgreSQL at start, updated by local
+// folds and refreshed from the fold ledger (folds of other daemons).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "hubstats/day.h"
+#include "hubstats/repo.h"
+#include "store/stats_store.h"
+
+namespace hubstatsd {
+
+class PgPool;
+
+// One ranking candidate; id points into the index (valid while it is locked).
+struct RankEntry {
+  std::int64_t recent = 0;
+  std::int64_t downloads = 0;
+  const std::string* id = nullptr;  // "ns/name"
+  std::uint32_t row = 0;
+};
+
+// True when a ranks before b: recent desc, downloads desc, id asc.
+bool rank_before(const RankEntry& a, const RankEntry& b);
+
+// Visits entries best-first, calling accept(e) until it returned true `limit` times or
+// entries run out; returns the accepted entries in rank order. Only entries visited
+// are ever passed to accept (a heap, so a short list costs O(n + k log n)).
+std::vector<RankEntry> rank_top(std::vector<RankEntry> entries, std::size_t limit,
+                                const std::function<bool(const RankEntry&)>& accept);
+
+class TrendingIndex {
+ public:
+  static constexpr int kSlots = 96;  // >= 90-day period + fold retention slack
+
+  // Folded downloads of (repo, day) are now `downloads` (absolute). Adjusts the
+  // repo's all-time total by the change. Returns false when the day is older than
+  // the ring: the caller must then set_total() from PostgreSQL.
+  bool set_day(const hubstats::RepoRef& repo, hubstats::Day day, std::int64_t downloads);
+  // All-time folded total of the repo (absolute).
+  void set_total(const hubstats::RepoRef& repo, std::int64_t total);
+  // Bulk load of one repo: its total and its recent days (days outside the ring are
+  // ignored; the total already counts them).
+  void load_repo(const hubstats::RepoRef& repo, std::int64_t total,
+                 const std::vector<std::pair<hubstats::Day, std::int64_t>>& days);
+
+  // Ranks repos of `type` over [period.start, period.end]: folded days from the ring for
+  // days before period.end, plus `today` (live counts of period.end, by "ns/name").
+  // Totals returned include today's live count.
+  std::vector<TrendingCandidate> trending(
+      hubstats::RepoType type, const hubstats::Period& period,
+      const std::unordered_map<std::string, std::int64_t>& today, std::size_t limit,
+      const std::function<bool(const hubstats::RepoRef&)>& keep) const;
+
+  // Folded downloads of a repo on a day (0 when unknown or outside the ring).
+  std::int64_t day_downloads(const hubstats::RepoRef& repo, hubstats::Day day) const;
+  std::int64_t total(const hubstats::RepoRef& repo) const;
+  std::size_t size() const;
+
+ private:
+  struct Part {                                           // one repo type
+    std::unordered_map<std::string, std::uint32_t> rows;  // "ns/name" -> row
+    std::vector<hubstats::RepoRef> refs;
+    std::vector<std::string> ids;
+    std::vector<std::int64_t> totals;
+    std::array<hubstats::Day, kSlots> slot_day;
+    std::array<std::vector<std::uint32_t>, kSlots> cols;  // slot-major: cols[slot][row]
+    std::uint64_t version = 0;
+    Part() { slot_day.fill(std::numeric_limits<hubstats::Day>::min()); }
+  };
+  struct WindowCache {
+    hubstats::Day first = 0, last = -1;
+    std::uint64_t version = ~0ull;
+    std::shared_ptr<const std::vector<std::uint64_t>> sums;
+  };
+
+  static int slot_of(hubstats::Day d) { return ((d % kSlots) + kSlots) % kSlots; }
+  std::uint32_t row_of(Part& p, const hubstats::RepoRef& repo);  // adds the repo if new
+  // Slot for day d, claiming (clearing) it when it holds an older day; -1 if d is older.
+  int claim(Part& p, hubstats::Day d);
+  std::shared_ptr<const std::vector<std::uint64_t>> window(const Part& p, int type,
+                                                           hubstats::Day first,
+                                                           hubstats::Day last) const;
+
+  mutable std::shared_mutex mu_;
+  std::array<Part, 3> parts_;
+  mutable std::mutex cache_mu_;
+  mutable std::array<WindowCache, 3> cache_;
+};
+
+// Loads the whole index from PostgreSQL (all-time totals and the ring's days up to
+// `today`). Returns the database time the snapshot was taken, as the watermark for
+// refresh(). Throws Unavailable / PgError.
+std::string load_trending_index(PgPool& pg, TrendingIndex& index, hubstats::Day today);
+
+// Applies every (repo, day) the fold ledger records since `watermark` (minus a slack
+// covering transactions that committed late), as absolute values. Returns the new
+// watermark.
+std::string refresh_trending_index(PgPool& pg, TrendingIndex& index, const std::string& watermark);
+
+}  // namespace hubstatsd
