@@ -103,6 +103,9 @@ def test_reload_under_traffic_loses_nothing(make_nginx, redis, rclient, secret_f
     try:
         wait_until(lambda: len(ok) > 200, timeout=20, what="traffic")
         for n in range(3):
+            # Stall Redis so the old workers still have events queued and in flight
+            # when they are told to exit: they must wait for the replies.
+            rclient.execute("CLIENT", "PAUSE", "400", "ALL")
             ng.reload()
             target = len(ok) + 100
             wait_until(lambda: len(ok) > target, timeout=20, what="traffic after reload")
