@@ -386,6 +386,10 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
     }
     if (!repo) return NGX_OK;
     ++g_sink->counters().counted;
+    if (g_sink->full()) {  // Redis down or slow: do not spend time on the identity hash
+      g_sink->drop();
+      return NGX_OK;
+    }
 
     auto* mcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_hubstats_module));
     hubstats::IdentityInput in;

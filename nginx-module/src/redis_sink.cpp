@@ -204,7 +204,7 @@ void RedisSink::refresh_io_timer() {
 
 void RedisSink::submit(Event&& e) noexcept {
   try {
-    if (shutting_down_ || waiting_.size() + inflight_records_ >= settings_.queue_cap) {
+    if (full()) {
       note_drop(1);
       return;
     }

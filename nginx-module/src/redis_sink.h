@@ -38,6 +38,12 @@ class RedisSink {
   void start() noexcept;
   // Log phase: queue (or send right away) one event; over the cap it is dropped.
   void submit(Event&& e) noexcept;
+  // True when submit() would drop: lets the log phase skip building the event.
+  bool full() const noexcept {
+    return shutting_down_ || waiting_.size() + inflight_records_ >= settings_.queue_cap;
+  }
+  // Counts (and, rate-limited, logs) an event refused because the queue is full.
+  void drop() noexcept { note_drop(1); }
   // exit_process: close the async connection and deliver what is still waiting
   // with a short blocking connection. Logs a summary.
   void shutdown() noexcept;
