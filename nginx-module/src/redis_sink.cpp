@@ -356,6 +356,11 @@ void RedisSink::shutdown() noexcept {
 // nginx <-> hiredis glue
 
 void RedisSink::handle_read() {
+  // worker_shutdown_timeout expired: nginx asks every connection to close.
+  if (ac_ && conn_ && conn_->close) {
+    redisAsyncFree(ac_);  // replies still due count as failed
+    return;
+  }
   while (ac_) {
     redisAsyncHandleRead(ac_);
     if (!ac_) return;  // freed inside (EOF, protocol error)
