@@ -125,3 +125,17 @@ def test_reload_under_traffic_loses_nothing(make_nginx, redis, rclient, secret_f
     totals = hub.counters(rclient, MODEL)
     assert totals["files"] == served
     assert totals["downloads"] == served  # every request came from a new identity
+
+
+def test_script_cache_flush_falls_back_to_eval(make_nginx, redis, rclient, secret_file, hub_root):
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root))
+    c = Client(ng)
+    assert c.get(f"{R}/config.json", who=anon("10.9.0.1", "ua")).status_code == 200
+    c.settled()
+    rclient.execute("SCRIPT", "FLUSH")
+    for i in range(3):
+        assert c.get(f"{R}/config.json", who=anon(f"10.9.1.{i}", "ua")).status_code == 200
+    s = c.settled()
+    assert s["sent"] == 4 and s["failed"] == 0
+    assert hub.counters(rclient, MODEL) == {
+        "downloads": 4, "authenticated": 0, "anonymous": 4, "files": 4}
