@@ -10,12 +10,15 @@
 #include <vector>
 
 #include "final_flush.h"
+#include "hubstats/day.h"
+#include "hubstats/keys.h"
 
 namespace hubstats::module {
 
 namespace {
 
-constexpr time_t kLogInterval = 5;  // seconds between repeated warnings
+constexpr time_t kLogInterval = 5;           // seconds between repeated warnings
+constexpr std::size_t kMaxIndexed = 100000;  // bound on the per-day index cache
 
 bool is_noscript(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR && r->str &&
@@ -124,6 +127,7 @@ void RedisSink::on_connect(bool ok) {
   }
   connected_ = true;
   backoff_ = settings_.backoff_min;
+  indexed_.clear();  // a restarted Redis has lost its indexes
   ngx_log_error(NGX_LOG_INFO, log_, 0, "hubstats: connected to redis at %s",
                 describe(settings_.address).c_str());
   refresh_io_timer();
@@ -227,6 +231,7 @@ bool RedisSink::send_event(const Event& e) {
             record_command(e, settings_.record, ScriptCall::kEvalSha))) {
     return false;
   }
+  if (e.day == indexed_day_ && indexed_.count(keys::repo_tag(e.repo))) return true;
   // The index is best effort: a lost index entry only delays the background fold.
   send(Kind::kIndex, ScriptCall::kEvalSha, e,
        index_command(e, settings_.record, ScriptCall::kEvalSha));
@@ -286,6 +291,8 @@ void RedisSink::on_reply(redisReply* r) {
       }
       break;
     case Kind::kIndex:
+      if (r && r->type == REDIS_REPLY_INTEGER) note_indexed(p.event);
+      [[fallthrough]];
     case Kind::kScriptLoad:
       if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis error: %*s",
@@ -294,6 +301,17 @@ void RedisSink::on_reply(redisReply* r) {
       break;
   }
   refresh_io_timer();
+}
+
+void RedisSink::note_indexed(const Event& e) {
+  // Only the current day: late events of a past day always re-send their index.
+  const Day today = day_of(static_cast<std::int64_t>(ngx_time()));
+  if (e.day != today) return;
+  if (indexed_day_ != today || indexed_.size() >= kMaxIndexed) {
+    indexed_.clear();
+    indexed_day_ = today;
+  }
+  indexed_.insert(keys::repo_tag(e.repo));
 }
 
 void RedisSink::note_drop(std::uint64_t n) {

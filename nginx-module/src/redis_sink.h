@@ -6,6 +6,8 @@
 
 #include <cstddef>
 #include <deque>
+#include <string>
+#include <unordered_set>
 
 #include "counters.h"
 #include "event.h"
@@ -70,6 +72,7 @@ class RedisSink {
   bool send(Kind kind, ScriptCall how, const Event& e, const Command& cmd);
   void refresh_io_timer();
   void note_drop(std::uint64_t n);
+  void note_indexed(const Event& e);
   bool error_log_due();
 
   // nginx event handlers and hiredis adapter hooks.
@@ -100,6 +103,12 @@ class RedisSink {
   std::deque<Pending> inflight_;  // handed to hiredis, in reply order
   std::size_t inflight_records_ = 0;
   Counters counters_;
+
+  // Repo tags already in hs:idx:<indexed_day_> on this connection. The index entry
+  // is needed once per (repo, day); hubstatsd never rewrites the current day's index,
+  // so later events of the same day skip the index script. Reset on every connect.
+  Day indexed_day_ = -1;
+  std::unordered_set<std::string> indexed_;
 
   // Not cancelable: while Redis work is pending (connecting, replies due) it keeps
   // an exiting worker alive so queued events are delivered; it always expires.
