@@ -42,9 +42,9 @@ class PostgresServer:
                         str(self.data), "-U", "postgres", "-A", "trust"],
                        check=True, capture_output=True)
         subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D",
-                        str(self.data), "-w", "-l", str(self.dir / "pg.log"), "-o",
+                        str(self.data), "-w", "-l", str(self.sock / "pg.log"), "-o",
                         f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
-                        "-c max_connections=200 -c fsync=off"],
+                        "-c max_connections=200 -c fsync=off", "start"],
                        check=True, capture_output=True)
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
         return self
