@@ -1,0 +1,119 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "config/config.h"
+
+using hubstatsd::config::Config;
+using hubstatsd::config::ConfigError;
+using hubstatsd::config::parse_config;
+using namespace std::chrono_literals;
+
+namespace {
+
+// The message of the ConfigError thrown for the text, or "" when it parses.
+std::string error_of(const std::string& yaml, const char* const* env = nullptr) {
+  try {
+    parse_config(yaml, env);
+    return "";
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+}
+
+}  // namespace
+
+TEST(Config, EmptyFileGivesDefaults) {
+  const Config c = parse_config("");
+  EXPECT_EQ(c.listen.address, "127.0.0.1");
+  EXPECT_EQ(c.listen.port, 8090);
+  EXPECT_EQ(c.fold.interval, 60s);
+  EXPECT_EQ(c.session_window, 30min);
+  EXPECT_TRUE(c.catalog.IsNull() || !c.catalog.IsDefined());
+}
+
+TEST(Config, FullExample) {
+  const Config c = parse_config(R"(
+listen: {address: "::1", port: 9000}
+http: {threads: 3, handler_threads: 8, header_limit: 8k, body_limit: 2m, idle_timeout: 15s, keepalive: false}
+redis: {address: "unix:/run/redis.sock", connect_timeout: 200ms, command_timeout: 1s}
+postgres: {dsn: "host=127.0.0.1 dbname=hs", pool_size: 4, connect_timeout: 2s, statement_timeout: 1500ms}
+fold: {interval: 30s, retention: 14d, today_cache_ttl: 0, background: off}
+session_window: 15m
+catalog: {backend: builtin, cache_ttl: 5s}
+log: {level: debug, format: json, file: /tmp/x.log}
+)");
+  EXPECT_EQ(c.listen.address, "::1");
+  EXPECT_EQ(c.listen.port, 9000);
+  EXPECT_EQ(c.http.threads, 3);
+  EXPECT_EQ(c.http.header_limit, 8192u);
+  EXPECT_EQ(c.http.body_limit, 2u * 1024 * 1024);
+  EXPECT_EQ(c.http.idle_timeout, 15s);
+  EXPECT_FALSE(c.http.keepalive);
+  EXPECT_TRUE(c.redis.parsed.is_unix);
+  EXPECT_EQ(c.redis.parsed.host, "/run/redis.sock");
+  EXPECT_EQ(c.redis.connect_timeout, 200ms);
+  EXPECT_EQ(c.postgres.dsn, "host=127.0.0.1 dbname=hs");
+  EXPECT_EQ(c.postgres.statement_timeout, 1500ms);
+  EXPECT_FALSE(c.fold.background);
+  EXPECT_EQ(c.fold.retention, std::chrono::hours(24 * 14));
+  EXPECT_EQ(c.session_window, 15min);
+  EXPECT_EQ(c.catalog["backend"].as<std::string>(), "builtin");
+  EXPECT_EQ(c.log.level, hubstatsd::log::Level::kDebug);
+  EXPECT_EQ(c.log.format, hubstatsd::log::Format::kJson);
+  EXPECT_EQ(c.log.file, "/tmp/x.log");
+}
+
+TEST(Config, ErrorsNameTheKeyPath) {
+  EXPECT_EQ(error_of("fold: {interval: 5x}"), R"(fold.interval: bad duration "5x")");
+  EXPECT_EQ(error_of("fold: {intervall: 5s}"), "fold.intervall: unknown key");
+  EXPECT_EQ(error_of("folds: {interval: 5s}"), "folds: unknown key");
+  EXPECT_EQ(error_of("listen: {port: 70000}"), R"(listen.port: out of range "70000" (0..65535))");
+  EXPECT_EQ(error_of("listen: {port: http}"), R"(listen.port: bad integer "http")");
+  EXPECT_EQ(error_of("listen: {address: localhost}"),
+            R"(listen.address: bad IP address "localhost")");
+  EXPECT_EQ(error_of("http: {keepalive: maybe}"), R"(http.keepalive: bad boolean "maybe")");
+  EXPECT_EQ(error_of("log: {level: loud}"),
+            R"(log.level: bad level "loud" (debug|info|warn|error))");
+  EXPECT_EQ(error_of("postgres: {dsn: ''}"), "postgres.dsn: must not be empty");
+  EXPECT_EQ(error_of("postgres: {pool_size: 0}"),
+            R"(postgres.pool_size: out of range "0" (1..1024))");
+  EXPECT_EQ(error_of("session_window: soon"), R"(session_window: bad duration "soon")");
+  EXPECT_EQ(error_of("http: {threads: [1, 2]}"), "http.threads: expected a scalar value");
+  EXPECT_EQ(error_of("http: 3"), "http: expected a mapping");
+}
+
+TEST(Config, RedisAddressNeedsAnIpLiteral) {
+  EXPECT_NE(error_of("redis: {address: 'localhost:6379'}").find("redis.address: "),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {address: '127.0.0.1'}").find("redis.address: "), std::string::npos);
+  EXPECT_NE(error_of("redis: {address: '127.0.0.1:0'}").find("redis.address: "), std::string::npos);
+  EXPECT_NE(error_of("redis: {address: 'unix:relative'}").find("redis.address: "),
+            std::string::npos);
+  EXPECT_EQ(parse_config("redis: {address: '[::1]:6380'}").redis.parsed.port, 6380);
+}
+
+TEST(Config, SyntaxErrorIsAConfigError) {
+  EXPECT_NE(error_of("listen: [").find("YAML syntax error"), std::string::npos);
+  EXPECT_EQ(error_of("- a\n- b"), "(top level): expected a mapping of sections");
+}
+
+TEST(Config, EnvironmentOverrides) {
+  const char* env[] = {"HUBSTATSD_LISTEN_PORT=7001", "HUBSTATSD_POSTGRES_DSN=dbname=other",
+                       "UNRELATED=1", nullptr};
+  const Config c = parse_config("listen: {port: 9000}", env);
+  EXPECT_EQ(c.listen.port, 7001);
+  EXPECT_EQ(c.postgres.dsn, "dbname=other");
+  const char* bad[] = {"HUBSTATSD_FOLD_INTERVAL=5x", nullptr};
+  EXPECT_EQ(error_of("", bad),
+            R"(fold.interval: bad duration "5x" (from HUBSTATSD_FOLD_INTERVAL))");
+}
+
+TEST(Config, ExampleConfigInTheRepoIsValid) {
+  const std::string path = std::string(HUBSTATS_MIGRATIONS_DIR) + "/../../conf/hubstatsd.yaml";
+  std::ifstream in(path);
+  ASSERT_TRUE(in.good()) << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_NO_THROW(parse_config(ss.str()));
+}
