@@ -77,7 +77,7 @@ class PostgresServer:
         if self.pid is not None:
             return
         opts = (f"-p {self.port} -k {self.sock_dir} -c listen_addresses=127.0.0.1 "
-                f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+                f"-c fsync=off -c full_page_writes=off "
                 f"-c max_connections=100")
         subprocess.run(
             _as_postgres([str(PG_BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log),

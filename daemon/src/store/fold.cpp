@@ -212,8 +212,11 @@ FoldStats Folder::fold_items(std::vector<FoldItem> items) {
           again.push_back(t.item);
         }
       if (again.empty()) break;
+      if (opt_.after_step) opt_.after_step("take");
       st.applied += commit(taken);
+      if (opt_.after_step) opt_.after_step("commit");
       finish(taken);
+      if (opt_.after_step) opt_.after_step("finish");
       batch = std::move(again);
     }
   }

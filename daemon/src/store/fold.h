@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hubstats/day.h"
@@ -55,6 +56,9 @@ struct FoldOptions {
   std::int64_t folding_ttl_s = 7 * 86400;  // TTL of :f:D hashes (ledger keeps longer)
   int retention_days = 14;                 // background fold looks back this far
   std::chrono::hours ledger_keep{24 * 8};
+  // Test hook, called after each step of a batch ("take", "commit", "finish") so crash
+  // tests can stop a folder at an exact point. Empty in production.
+  std::function<void(std::string_view step)> after_step;
 };
 
 class Folder {

@@ -174,6 +174,8 @@ PGconn* PgPool::connect() {
     throw Unavailable("postgresql: connect failed: " + err);
   }
   PQsetnonblocking(c, 1);
+  PQsetNoticeProcessor(
+      c, [](void*, const char*) {}, nullptr);  // no NOTICE spam on stderr
   return c;
 }
 

@@ -1,0 +1,82 @@
+#include "store/store.h"
+
+#include "log/logger.h"
+#include "store/migrator.h"
+
+namespace hubstatsd {
+
+std::int64_t system_unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Store::Store(StoreConfig cfg)
+    : cfg_(std::move(cfg)),
+      clock_(cfg_.clock ? cfg_.clock : std::function<std::int64_t()>(system_unix_now)),
+      pg_(std::make_unique<PgPool>(cfg_.pg)),
+      redis_(std::make_unique<RedisClient>(cfg_.redis)),
+      folder_(std::make_unique<Folder>(*redis_, *pg_, cfg_.fold)) {
+  StatsStoreOptions so;
+  so.clock = clock_;
+  so.today_cache_ttl = cfg_.today_cache_ttl;
+  so.trending_refresh = cfg_.trending_refresh;
+  stats_ = std::make_unique<PgRedisStatsStore>(*redis_, *pg_, *folder_, so);
+}
+
+Store::~Store() {
+  stop();
+}
+
+std::vector<std::string> Store::migrate() {
+  return hubstatsd::migrate(*pg_);
+}
+
+FoldStats Store::fold_once() {
+  const std::atomic<bool> never{false};
+  auto st = folder_->fold_all(today(), never);
+  folder_->prune_ledger();
+  return st;
+}
+
+void Store::fold_loop() {
+  std::unique_lock lk(mu_);
+  while (!stop_) {
+    lk.unlock();
+    try {
+      const FoldStats s = folder_->fold_all(today(), stop_);
+      if (s.taken > 0)
+        log::info("fold pass", {{"taken", std::to_string(s.taken)},
+                                {"applied", std::to_string(s.applied)},
+                                {"repos", std::to_string(s.repos)}});
+      if (std::chrono::steady_clock::now() - last_prune_ > std::chrono::hours(1)) {
+        folder_->prune_ledger();
+        last_prune_ = std::chrono::steady_clock::now();
+      }
+    } catch (const std::exception& e) {
+      log::warn("fold pass failed", {{"error", e.what()}});
+    }
+    lk.lock();
+    cv_.wait_for(lk, cfg_.fold_interval, [this] { return stop_.load(); });
+  }
+}
+
+void Store::start_background_fold() {
+  std::lock_guard lk(mu_);
+  if (fold_thread_.joinable()) return;
+  stop_ = false;
+  stats_->start();
+  fold_thread_ = std::thread([this] { fold_loop(); });
+}
+
+void Store::stop() {
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (fold_thread_.joinable()) fold_thread_.join();
+  stats_->stop();
+}
+
+}  // namespace hubstatsd

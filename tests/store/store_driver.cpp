@@ -1,0 +1,203 @@
+// Test driver for the store integration suite: runs the real store code (hubstatsd_lib)
+// against real Redis and PostgreSQL, one command per stdin line (or one from argv),
+// one JSON line per answer. A long-lived driver exercises reconnects; a killed one
+// exercises crash safety.
+//
+//   hubstats_store_driver --redis ADDR --pg DSN [--now UNIX] [--batch N]
+//                         [--crash-after take|commit|finish] [--index] [CMD ARGS...]
+// Commands:
+//   migrate
+//   record            stdin lines "tag YYYYMMDD identity auth(0|1)" until a line "."
+//   fold-once | fold-loop N | fold-repo TAG
+//   total TAG | recent TAG DAYS | trending TYPE DAYS LIMIT | trending-sql TYPE DAYS LIMIT
+//   load-index | now UNIX
+// Errors print {"error":"unavailable"|"error","message":...}; exit code 3 for
+// unavailable in one-shot mode.
+#include <unistd.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "hubstats/keys.h"
+#include "hubstats/scripts.h"
+#include "store/migrator.h"
+#include "store/store.h"
+
+using namespace hubstatsd;
+using json = nlohmann::json;
+
+namespace {
+
+std::int64_t g_now = 0;  // 0: system clock
+
+hubstats::RepoRef repo_arg(const std::string& tag) {
+  auto r = hubstats::keys::parse_repo_tag(tag);
+  if (!r) throw std::invalid_argument("bad repo tag " + tag);
+  return *r;
+}
+
+json record(Store& st, std::istream& in) {
+  static const RedisScript rec(hubstats::scripts::kRecord);
+  static const RedisScript idx(hubstats::scripts::kIndex);
+  std::vector<EvalCall> calls;
+  std::string line;
+  std::int64_t events = 0;
+  auto flush = [&] {
+    for (const auto& r : st.redis().eval(calls))
+      if (r.is_error()) throw std::runtime_error(std::string(r.error()));
+    calls.clear();
+  };
+  while (std::getline(in, line) && line != ".") {
+    std::istringstream ls(line);
+    std::string tag, day, id, auth;
+    if (!(ls >> tag >> day >> id >> auth)) continue;
+    auto repo = repo_arg(tag);
+    auto d = hubstats::parse_compact(day);
+    if (!d) throw std::invalid_argument("bad day " + day);
+    const std::string retention = "1209600";
+    calls.push_back({&rec,
+                     {hubstats::keys::session(repo, id), hubstats::keys::day(repo, *d),
+                      hubstats::keys::days(repo)},
+                     {"86400000", auth, retention, day}});
+    calls.push_back({&idx, {hubstats::keys::index(*d)}, {tag, retention}});
+    ++events;
+    if (calls.size() >= 2000) flush();
+  }
+  flush();
+  return {{"recorded", events}};
+}
+
+json fold_json(const FoldStats& s) {
+  return {{"taken", s.taken}, {"applied", s.applied}, {"repos", s.repos}};
+}
+
+json candidates(const std::vector<TrendingCandidate>& v) {
+  json a = json::array();
+  for (const auto& c : v)
+    a.push_back({{"id", c.repo.id()},
+                 {"type", std::string(hubstats::to_string(c.repo.type))},
+                 {"recent_downloads", c.recent_downloads},
+                 {"downloads", c.downloads}});
+  return a;
+}
+
+json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
+  const std::string& cmd = a.at(0);
+  if (cmd == "migrate") return {{"applied", migrate(st.pg())}};
+  if (cmd == "record") return record(st, in);
+  if (cmd == "fold-once") return fold_json(st.fold_once());
+  if (cmd == "fold-loop") {
+    FoldStats total;
+    for (int i = 0, n = std::stoi(a.at(1)); i < n; ++i) total += st.fold_once();
+    return fold_json(total);
+  }
+  if (cmd == "fold-repo") return fold_json(st.folder().fold_repo(repo_arg(a.at(1)), st.today()));
+  if (cmd == "total") return {{"total", st.stats().total_downloads(repo_arg(a.at(1)))}};
+  if (cmd == "recent") {
+    auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
+    json rows = json::array();
+    for (const auto& d : st.stats().recent(repo_arg(a.at(1)), p))
+      rows.push_back({{"date", hubstats::format_iso(d.day)},
+                      {"downloads", d.downloads},
+                      {"authenticated", d.authenticated},
+                      {"anonymous", d.anonymous},
+                      {"files", d.files}});
+    return {{"stats", rows}};
+  }
+  if (cmd == "trending" || cmd == "trending-sql") {
+    auto type = hubstats::parse_repo_type(a.at(1));
+    if (!type) throw std::invalid_argument("bad type");
+    auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
+    const auto limit = static_cast<std::size_t>(std::stoul(a.at(3)));
+    auto v = cmd == "trending" ? st.stats().trending(*type, p, limit, nullptr)
+                               : st.stats().trending_sql(*type, p, limit, nullptr);
+    return {{"trending", candidates(v)}, {"index", st.stats().trending_ready()}};
+  }
+  if (cmd == "load-index") {
+    st.stats().load_trending_index_now();
+    return {{"loaded", true}};
+  }
+  if (cmd == "start-index") {
+    st.stats().start();
+    return {{"started", true}};
+  }
+  if (cmd == "index-ready") return {{"ready", st.stats().trending_ready()}};
+  if (cmd == "now") {
+    g_now = std::stoll(a.at(1));
+    return {{"now", g_now}};
+  }
+  throw std::invalid_argument("unknown command " + cmd);
+}
+
+// Runs one command; returns the JSON answer and whether it was Unavailable.
+std::pair<json, bool> answer(Store& st, const std::vector<std::string>& a, std::istream& in) {
+  try {
+    return {run(st, a, in), false};
+  } catch (const Unavailable& e) {
+    return {{{"error", "unavailable"}, {"message", e.what()}}, true};
+  } catch (const std::exception& e) {
+    return {{{"error", "error"}, {"message", e.what()}}, false};
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  StoreConfig cfg;
+  cfg.today_cache_ttl = std::chrono::milliseconds(0);
+  cfg.trending_refresh = std::chrono::milliseconds(200);
+  cfg.redis.connect_timeout = cfg.redis.command_timeout = std::chrono::milliseconds(1000);
+  cfg.pg.statement_timeout = std::chrono::milliseconds(2000);
+  std::vector<std::string> cmd;
+  std::string crash_after;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--redis")
+      cfg.redis.address = next();
+    else if (a == "--pg")
+      cfg.pg.dsn = next();
+    else if (a == "--now")
+      g_now = std::stoll(next());
+    else if (a == "--batch")
+      cfg.fold.batch_size = std::stoul(next());
+    else if (a == "--crash-after")
+      crash_after = next();
+    else
+      cmd.push_back(a);
+  }
+  cfg.clock = [] {
+    return g_now ? g_now
+                 : std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  };
+  if (!crash_after.empty())
+    cfg.fold.after_step = [crash_after](std::string_view step) {
+      if (step == crash_after) ::_exit(42);  // like a SIGKILL: no cleanup at all
+    };
+  Store st(cfg);
+  if (!cmd.empty()) {
+    auto [j, unavailable] = answer(st, cmd, std::cin);
+    std::cout << j.dump() << std::endl;
+    if (unavailable) return 3;
+    return j.contains("error") ? 1 : 0;
+  }
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    std::istringstream ls(line);
+    std::vector<std::string> a;
+    for (std::string w; ls >> w;) a.push_back(w);
+    if (a.empty()) continue;
+    if (a[0] == "quit") break;
+    std::cout << answer(st, a, std::cin).first.dump() << std::endl;
+  }
+  return 0;
+}
