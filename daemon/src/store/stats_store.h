@@ -1,0 +1,54 @@
+// Reads download statistics: PostgreSQL daily rows for folded days plus Redis for
+// today and any day not folded yet. Reading a repo folds its pending past days first.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "hubstats/day.h"
+#include "hubstats/repo.h"
+
+namespace hubstatsd {
+
+// Redis or PostgreSQL could not answer within its timeout: the API answers 503.
+struct Unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct DayCounts {
+  hubstats::Day day = 0;
+  std::int64_t downloads = 0;
+  std::int64_t authenticated = 0;
+  std::int64_t anonymous = 0;
+  std::int64_t files = 0;
+};
+
+struct TrendingCandidate {
+  hubstats::RepoRef repo;
+  std::int64_t recent_downloads = 0;  // sessions in the period, today included
+  std::int64_t downloads = 0;         // all time
+};
+
+class StatsStore {
+ public:
+  virtual ~StatsStore() = default;
+
+  // All-time download sessions of the repo (folded + today's live counters).
+  virtual std::int64_t total_downloads(const hubstats::RepoRef& repo) = 0;
+
+  // One entry per day of the period, ascending, zeros where nothing was counted.
+  virtual std::vector<DayCounts> recent(const hubstats::RepoRef& repo,
+                                        const hubstats::Period& period) = 0;
+
+  // Repos of the type with recent_downloads > 0 in the period, ranked by
+  // recent_downloads desc, then downloads desc, then id ("ns/name") asc; only those
+  // for which keep() is true; at most limit entries.
+  virtual std::vector<TrendingCandidate> trending(
+      hubstats::RepoType type, const hubstats::Period& period, std::size_t limit,
+      const std::function<bool(const hubstats::RepoRef&)>& keep) = 0;
+};
+
+}  // namespace hubstatsd
