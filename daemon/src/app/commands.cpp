@@ -17,7 +17,7 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "log/logger.h"
-#include "store/migrator.h"
+#include "store/store.h"
 
 namespace hubstatsd::app {
 
@@ -101,8 +101,8 @@ int migrate(const std::string& path) {
   auto c = load(path);
   if (!c || !setup_logging(*c)) return 1;
   try {
-    PgPool pool(pg_pool_config(*c));
-    const auto applied = hubstatsd::migrate(pool);
+    Store store(store_config(*c));
+    const auto applied = store.migrate();
     log::info("migrations applied", {{"count", std::to_string(applied.size())}});
     for (const auto& name : applied) std::cout << "applied " << name << "\n";
     return 0;
@@ -116,8 +116,8 @@ int fold_once(const std::string& path) {
   auto c = load(path);
   if (!c || !setup_logging(*c)) return 1;
   try {
-    Backends b(*c);
-    const FoldStats s = b.fold_once();
+    Store store(store_config(*c));
+    const FoldStats s = store.fold_once();
     log::info("fold pass", {{"taken", std::to_string(s.taken)},
                             {"applied", std::to_string(s.applied)},
                             {"repos", std::to_string(s.repos)}});
@@ -134,7 +134,7 @@ int run(const std::string& path) {
   block_signals();  // before any thread starts, so only sigwait sees them
   try {
     Backends backends(*c);
-    const auto applied = hubstatsd::migrate(backends.pg());
+    const auto applied = backends.store().migrate();
     if (!applied.empty())
       log::info("migrations applied", {{"count", std::to_string(applied.size())}});
 
@@ -142,18 +142,15 @@ int run(const std::string& path) {
     router.add("GET", "/health", [](const http::Request&, const http::PathParams&) {
       return http::json_response(200, R"({"status":"ok"})");
     });
-    std::optional<api::StatsApi> stats_api;
-    if (backends.stats()) {
-      stats_api.emplace(backends.catalog(), *backends.stats());
-      api::register_stats_routes(router, *stats_api);
-    }
+    api::StatsApi stats_api(backends.catalog(), backends.store().stats(), system_unix_now);
+    api::register_stats_routes(router, stats_api);
     CatalogApi catalog_api(backends.catalog());
     register_catalog_routes(router, catalog_api);
     const http::Pipeline pipeline(router);
     http::Server server(server_options(*c),
                         [&pipeline](http::Request& req) { return pipeline.handle(req); });
     server.start();
-    backends.start_background_fold();
+    backends.store().start_background_fold();
     log::info("listening",
               {{"address", c->listen.address}, {"port", std::to_string(server.port())}});
     notify("READY=1");
@@ -166,7 +163,7 @@ int run(const std::string& path) {
     notify("STOPPING=1");
     log::info("shutting down");
     server.stop(c->http.shutdown_grace);
-    backends.stop_background_fold();
+    backends.store().stop();
     log::info("stopped");
     return 0;
   } catch (const std::exception& e) {
