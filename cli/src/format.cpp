@@ -155,10 +155,10 @@ std::string format_trending(RepoType type, const Trending& trending) {
   int rank = 0;
   for (const auto& e : trending.entries) {
     rows.push_back({std::to_string(++rank), e.id, num(e.recent_downloads), num(e.downloads),
-                    num(e.likes), e.is_private ? "private" : ""});
+                    num(e.likes), e.is_private ? "yes" : ""});
   }
   out += render_table(
-      {"#", "repository", "recent", "downloads", "likes", ""}, rows,
+      {"#", "repository", "recent", "downloads", "likes", "private"}, rows,
       {Align::kRight, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kLeft});
   return out;
 }

@@ -107,8 +107,7 @@ TEST(FormatTrending, RanksInServerOrderAndMarksPrivate) {
   std::string out = format_trending(RepoType::kModel, t);
   EXPECT_NE(out.find("trending models: 7 days, 2025-01-09 to 2025-01-16"), std::string::npos);
   EXPECT_NE(out.find("1  openai/gpt-4  12,345  5,678,900  1,234\n"), std::string::npos) << out;
-  EXPECT_NE(out.find("2  demo/secret        9         10      0  private\n"), std::string::npos)
-      << out;
+  EXPECT_NE(out.find("2  demo/secret        9         10      0  yes\n"), std::string::npos) << out;
 }
 
 TEST(FormatTrending, EmptyListSaysSo) {
