@@ -41,6 +41,7 @@ struct MainConf {
   ngx_msec_t command_timeout;
   ngx_msec_t backoff_min;
   ngx_msec_t backoff_max;
+  ngx_msec_t flush_interval;
   ngx_uint_t queue_size;
   ngx_flag_t any_enabled;  // some location has "hubstats on"
 };
@@ -251,6 +252,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   mcf->command_timeout = NGX_CONF_UNSET_MSEC;
   mcf->backoff_min = NGX_CONF_UNSET_MSEC;
   mcf->backoff_max = NGX_CONF_UNSET_MSEC;
+  mcf->flush_interval = NGX_CONF_UNSET_MSEC;
   mcf->queue_size = NGX_CONF_UNSET_UINT;
   return mcf;
 }
@@ -263,6 +265,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   ngx_conf_init_msec_value(mcf->command_timeout, 1000);
   ngx_conf_init_msec_value(mcf->backoff_min, 100);
   ngx_conf_init_msec_value(mcf->backoff_max, 5000);
+  ngx_conf_init_msec_value(mcf->flush_interval, 5);
   ngx_conf_init_uint_value(mcf->queue_size, 10000);
   if (mcf->retention < 1000) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hubstats_retention must be at least 1s");
@@ -488,6 +491,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
   auto* mcf =
       static_cast<MainConf*>(ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hubstats_module));
   if (!mcf || !mcf->any_enabled) return NGX_OK;
+  // Cache manager/loader processes run init_process too but serve no requests.
+  if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
   try {
     auto addr = hubstats::module::parse_redis_address(sv(mcf->redis));
     if (!addr) return NGX_ERROR;  // validated at config time
@@ -499,6 +504,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
     s.command_timeout = mcf->command_timeout;
     s.backoff_min = mcf->backoff_min;
     s.backoff_max = mcf->backoff_max;
+    s.flush_interval = mcf->flush_interval;
     s.queue_cap = mcf->queue_size;
     g_sink = new RedisSink(std::move(s), cycle->log);
     g_sink->start();
@@ -529,6 +535,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, connect_timeout), nullptr},
     {ngx_string("hubstats_command_timeout"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_duration,
      NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, command_timeout), nullptr},
+    {ngx_string("hubstats_flush_interval"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_duration,
+     NGX_HTTP_MAIN_CONF_OFFSET, offsetof(MainConf, flush_interval), nullptr},
     {ngx_string("hubstats_reconnect_backoff"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, set_backoff,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats_queue_size"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_queue_size,

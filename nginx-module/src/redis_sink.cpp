@@ -19,6 +19,7 @@ namespace {
 
 constexpr time_t kLogInterval = 5;           // seconds between repeated warnings
 constexpr std::size_t kMaxIndexed = 100000;  // bound on the per-day index cache
+constexpr std::size_t kFlushBatch = 128;     // commands that trigger an immediate write
 
 bool is_noscript(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR && r->str &&
@@ -41,9 +42,14 @@ RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
   backoff_timer_.data = this;
   backoff_timer_.log = log_;
   backoff_timer_.cancelable = 1;
+  flush_timer_.handler = flush_timer_handler;
+  flush_timer_.data = this;
+  flush_timer_.log = log_;
+  flush_timer_.cancelable = 1;
 }
 
 RedisSink::~RedisSink() {
+  if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
   if (ac_) redisAsyncFree(ac_);
@@ -163,6 +169,8 @@ void RedisSink::on_context_gone() {
   inflight_.clear();
   inflight_records_ = 0;
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
+  if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
+  unflushed_ = 0;
   if (was_connected && !shutting_down_) {
     ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: lost the redis connection to %s",
                   describe(settings_.address).c_str());
@@ -257,6 +265,7 @@ bool RedisSink::send(Kind kind, ScriptCall how, const Event& e, const Command& c
     return false;
   }
   if (kind == Kind::kRecord) ++inflight_records_;
+  ++unflushed_;
   if (connected_ && !io_timer_.timer_set) ngx_add_timer(&io_timer_, settings_.command_timeout);
   return true;
 }
@@ -342,6 +351,7 @@ void RedisSink::shutdown() noexcept {
   try {
     if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
     if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
+    if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
     if (ac_) redisAsyncFree(ac_);  // replies still due count as failed
     if (!waiting_.empty()) {
       const FlushResult fr = flush_blocking(settings_.address, waiting_, settings_.record,
@@ -395,6 +405,8 @@ void RedisSink::handle_read() {
 
 void RedisSink::handle_write() {
   if (!ac_) return;
+  if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
+  unflushed_ = 0;
   in_write_ = true;
   redisAsyncHandleWrite(ac_);
   in_write_ = false;
@@ -406,8 +418,12 @@ void RedisSink::want_write() {
   if (in_write_ || !ac_ || !conn_) return;
   if (!(ac_->c.flags & REDIS_CONNECTED)) return;  // connect completion is a write event
   if (!conn_->write->ready) return;               // epoll reports when there is room
-  if (!conn_->write->posted) {
+  if (conn_->write->posted) return;
+  if (unflushed_ >= kFlushBatch) {
+    if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
     ngx_post_event(conn_->write, &ngx_posted_events);
+  } else if (!flush_timer_.timer_set) {
+    ngx_add_timer(&flush_timer_, settings_.flush_interval);
   }
 }
 
@@ -433,6 +449,11 @@ void RedisSink::backoff_timer_handler(ngx_event_t* ev) noexcept {
   } catch (...) {
     self->schedule_reconnect();
   }
+}
+
+void RedisSink::flush_timer_handler(ngx_event_t* ev) noexcept {
+  auto* self = static_cast<RedisSink*>(ev->data);
+  if (self->conn_ && self->conn_->write->ready) self->handle_write();
 }
 
 void RedisSink::hook_add_write(void* data) noexcept {

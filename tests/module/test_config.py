@@ -26,6 +26,7 @@ def test_valid_config_with_every_directive(tmp_path, secret_file):
         hubstats_connect_timeout 250ms;
         hubstats_command_timeout 2s;
         hubstats_reconnect_backoff 50ms 10s;
+        hubstats_flush_interval 2ms;
         map $uri $count_it {{ default 1; ~/skip/ 0; }}
         server {{
           listen 127.0.0.1:@PORT@;
@@ -49,6 +50,7 @@ def test_valid_config_with_every_directive(tmp_path, secret_file):
     ("hubstats_connect_timeout", "hubstats_connect_timeout -1s;", r"invalid duration"),
     ("hubstats_command_timeout", "hubstats_command_timeout 1.5s;", r"invalid duration"),
     ("hubstats_reconnect_backoff", "hubstats_reconnect_backoff 5s 1s;", r"invalid backoff"),
+    ("hubstats_flush_interval", "hubstats_flush_interval 0;", r"invalid duration"),
     ("hubstats_queue_size", "hubstats_queue_size 0;", r"invalid queue size"),
     ("hubstats_queue_size", "hubstats_queue_size lots;", r"invalid queue size"),
 ])
