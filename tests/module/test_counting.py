@@ -115,3 +115,38 @@ def test_session_window_expires(make_nginx, redis, rclient, secret_file, hub_roo
     assert hub.counters(rclient, MODEL) == {
         "downloads": 2, "authenticated": 0, "anonymous": 2, "files": 3}
     assert s["new_sessions"] == 2 and s["sent"] == 3
+
+
+def test_proxied_hub_302_and_upstream_user_header(make_nginx, redis, rclient, secret_file):
+    """Like KohakuHub behind nginx: resolve is proxied, the hub answers 302 to storage
+    and names the logged-in user in a response header used by hubstats_user."""
+    ng = make_nginx(f"""
+  hubstats_redis {redis.address};
+  hubstats_secret_file {secret_file};
+  set_real_ip_from 127.0.0.1;
+  real_ip_header X-Forwarded-For;
+  server {{
+    listen 127.0.0.1:@PORT@;
+    location ~ /resolve/ {{
+      hubstats on;
+      hubstats_user $upstream_http_x_user;
+      proxy_set_header X-Forwarded-For $remote_addr;
+      proxy_pass http://127.0.0.1:@PORT@/__hub$uri;
+    }}
+    location ^~ /__hub/ {{
+      # the "hub": a presigned redirect, plus X-User when the caller is logged in
+      add_header X-User $http_x_login always;
+      return 302 http://storage.invalid/presigned$uri;
+    }}
+    location = /hubstats {{ hubstats_status; }}
+  }}""")
+    c = Client(ng)
+    for who in (anon("10.0.1.1", "ua"), anon("10.0.1.1", "ua"),
+                {"X-Login": "dave", "X-Forwarded-For": "10.0.1.2"},
+                {"X-Login": "dave", "X-Forwarded-For": "10.0.1.3"}):  # same user, other IP
+        r = c.get("/models/demo/tiny-model/resolve/main/config.json", who=who)
+        assert r.status_code == 302
+    s = c.settled()
+    assert s["counted"] == 4
+    assert hub.counters(rclient, MODEL) == {
+        "downloads": 2, "authenticated": 1, "anonymous": 1, "files": 4}
