@@ -4,19 +4,13 @@ files under /{type}s/{ns}/{name}/resolve/...) and proxies the API to hubstatsd, 
 CLI reads counts that really went nginx -> Redis -> hubstatsd.
 
 Every process is started on 127.0.0.1 with a free port and stopped by its PID."""
-import os
-import signal
-import subprocess
-import time
 from pathlib import Path
 
+from harness.daemon import Hubstatsd
 from harness.nginx import Nginx
-from harness.paths import BUILD_DIR
-from harness.ports import free_port, wait_for_port
 from harness.postgres import PostgresServer
 from harness.redis import RedisServer
 
-HUBSTATSD = BUILD_DIR / "daemon" / "hubstatsd"
 ADMIN_TOKEN = "cli-suite-admin-token-0123456789abcdef"
 
 NGINX_HTTP = """
@@ -39,56 +33,6 @@ NGINX_HTTP = """
 """
 
 
-class Hubstatsd:
-    """hubstatsd -c <config> on a free port; stopped with SIGTERM by PID."""
-
-    def __init__(self, tmpdir: Path, pg_dsn: str, redis_port: int):
-        self.dir = tmpdir
-        self.port = free_port()
-        token_file = tmpdir / "admin.token"
-        token_file.write_text(ADMIN_TOKEN + "\n")
-        self.config = tmpdir / "hubstatsd.yaml"
-        self.config.write_text(
-            f"listen:\n  address: 127.0.0.1\n  port: {self.port}\n"
-            f"redis:\n  address: 127.0.0.1:{redis_port}\n"
-            f"postgres:\n  dsn: \"{pg_dsn}\"\n  pool_size: 4\n"
-            "fold:\n  background: false\n"
-            "session_window: 30m\n"
-            "catalog:\n  backend: builtin\n  cache_ttl: 0\n"
-            f"  admin_token_file: {token_file}\n"
-            "log:\n  level: warn\n")
-        self.log_path = tmpdir / "hubstatsd.log"
-        self.proc = None
-
-    def start(self):
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([str(HUBSTATSD), "-c", str(self.config)], stdout=log,
-                                         stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while True:
-            if self.proc.poll() is not None:
-                raise RuntimeError("hubstatsd exited:\n" + self.log_path.read_text())
-            try:
-                wait_for_port(self.port, timeout=0.1)
-                return self
-            except TimeoutError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.proc = None
-
-
 class Stack:
     def __init__(self, tmpdir: Path):
         self.tmp = tmpdir
@@ -97,8 +41,9 @@ class Stack:
     def start(self):
         self.pg = PostgresServer(self.tmp / "pg")
         self.redis = RedisServer(self.tmp / "redis")
-        (self.tmp / "daemon").mkdir()
-        self.daemon = Hubstatsd(self.tmp / "daemon", self.pg.dsn, self.redis.port).start()
+        # cache_ttl 0: a revoked token or a repo made private is seen by the next request.
+        self.daemon = Hubstatsd(self.tmp / "daemon", redis=self.redis, postgres=self.pg,
+                                admin_token=ADMIN_TOKEN, settings={"catalog": {"cache_ttl": 0}})
         self.hub = self.tmp / "hub"
         secret = self.tmp / "secret"
         secret.write_text("cli-suite-identity-secret-0123456789\n")

@@ -19,6 +19,9 @@ from cli_stack import ADMIN_TOKEN, Stack
 TOKEN_RE = re.compile(r"^hst_[A-Za-z0-9_-]{43}\n$")
 
 
+HISTORY = [(6, 2, 1, 1, 3), (4, 8, 4, 4, 10), (3, 4, 0, 4, 4), (2, 1, 1, 0, 1), (1, 6, 2, 4, 9)]
+
+
 class World:
     """cliorg/popular: 3 anonymous + 1 authenticated download (7 files);
     cliorg/quiet: 1 anonymous download; alice/private-model (private): 1 by alice;
@@ -65,12 +68,14 @@ def world(hubstats, tmp_path_factory):
         w.admin("repo", "add", "model", "cliorg/popular")
         w.admin("repo", "add", "model", "cliorg/quiet")
         w.admin("repo", "add", "dataset", "cliorg/data")
+        w.admin("repo", "add", "model", "cliorg/history")
         w.admin("user", "add", "alice", "--fullname", "Alice")
         w.admin("repo", "add", "model", "alice/private-model", "--private")
         w.alice_token = w.admin("token", "create", "alice", "--name", "laptop").stdout.strip()
 
         for repo_type, repo_id in (("model", "cliorg/popular"), ("model", "cliorg/quiet"),
-                                   ("model", "alice/private-model"), ("dataset", "cliorg/data")):
+                                   ("model", "alice/private-model"), ("dataset", "cliorg/data"),
+                                   ("model", "cliorg/history")):
             stack.add_file(repo_type, repo_id, "config.json", b'{"hidden_size": 8}')
             stack.add_file(repo_type, repo_id, "model.bin", b"\0" * 4096)
         for i in (1, 2, 3):
@@ -81,11 +86,20 @@ def world(hubstats, tmp_path_factory):
         w.download("model", "alice/private-model", "model.bin", token=w.alice_token)
         w.download("dataset", "cliorg/data", "config.json", ip="198.51.100.1")
         w.download("dataset", "cliorg/data", "config.json", ip="198.51.100.2")
+        w.download("model", "cliorg/history", "config.json", ip="198.51.100.3")
+        # cliorg/history also has past days already folded into PostgreSQL (UTC days,
+        # like the daemon's): (days ago, downloads, authenticated, anonymous, files).
+        for ago, dl, auth, anon, files in HISTORY:
+            stack.pg.psql(
+                "INSERT INTO hubstats.daily_downloads (repo_type, namespace, name, day, "
+                "downloads, authenticated, anonymous, files) VALUES ('model', 'cliorg', "
+                f"'history', (now() AT TIME ZONE 'UTC')::date - {ago}, {dl}, {auth}, {anon}, "
+                f"{files})")
 
         # The module writes to Redis asynchronously: wait until every count is visible.
         def counted():
             want = {"/models/cliorg/popular/stats": 4, "/models/cliorg/quiet/stats": 1,
-                    "/datasets/cliorg/data/stats": 2}
+                    "/datasets/cliorg/data/stats": 2, "/models/cliorg/history/stats": 22}
             return all(w.server_json(p)["downloads"] == n for p, n in want.items()) and \
                 w.server_json("/models/alice/private-model/stats",
                               token=w.alice_token)["downloads"] == 1
@@ -151,6 +165,19 @@ def test_stats_recent_table_and_sparkline(world):
     assert all(r[1:] == ["0", "0", "0", "0"] for r in rows[:-2])
     assert rows[-1] == ["total", "4", "1", "3", "7"]
     assert "downloads/day  ▁▁▁▁▁▁█  (max 4)\n" in p.stdout
+
+
+def test_stats_recent_with_folded_history(world):
+    # Past days from PostgreSQL plus today from Redis; 5 days ago has no row (zero-filled).
+    p = world.cli("stats", "recent", "model", "cliorg/history", "--days", "7")
+    assert p.returncode == 0, p.stderr
+    rows = table_rows(p.stdout)
+    assert [r[1] for r in rows] == ["2", "0", "8", "4", "1", "6", "1", "22"]
+    assert rows[-1] == ["total", "22", "8", "14", "28"]
+    assert "downloads/day  ▃▁█▅▂▇▂  (max 8)\n" in p.stdout
+    csv_text = world.cli("stats", "export", "model", "cliorg/history", "--days", "3").stdout
+    assert [line.split(",")[1:] for line in csv_text.splitlines()[1:]] == [
+        ["1", "1", "0", "1"], ["6", "2", "4", "9"], ["1", "0", "1", "1"]]
 
 
 def test_stats_recent_default_is_30_days(world):
@@ -224,9 +251,11 @@ def test_trending_ranked_table(world):
     assert p.returncode == 0, p.stderr
     rows = table_rows(p.stdout)
     ids = [r[1] for r in rows]
-    assert ids[:2] == ["cliorg/popular", "cliorg/quiet"]
+    assert [r[0] for r in rows] == [str(i) for i in range(1, len(rows) + 1)]
+    recent = [int(r[2].replace(",", "")) for r in rows]
+    assert recent == sorted(recent, reverse=True)  # ranked by recent downloads
     assert rows[0] == ["1", "cliorg/popular", "4", "4", "0"]
-    assert rows[1] == ["2", "cliorg/quiet", "1", "1", "0"]
+    assert ["cliorg/quiet", "1", "1", "0"] in [r[1:] for r in rows]
     assert "alice/private-model" not in ids  # anonymous caller
     assert "cliorg/data" not in ids  # a dataset
 
