@@ -322,6 +322,7 @@ def test_proxy_error_exit_5(world, tmp_path):
         p = run_hubstats("stats", "get", "model", "a/b", "--url", f"http://127.0.0.1:{ng.port}")
     finally:
         ng.stop()
+    assert ng.alerts() == []
     assert_one_line_error(p, 5)
     assert "HTTP 502" in p.stderr
 
