@@ -53,6 +53,52 @@ Command index_command(const Event& e, const RecordSettings& s, ScriptCall how) {
   return c;
 }
 
+namespace {
+
+void append_bulk(std::string& out, std::string_view arg) {
+  out += '$';
+  out += std::to_string(arg.size());
+  out += "\r\n";
+  out.append(arg.data(), arg.size());
+  out += "\r\n";
+}
+
+std::string resp(std::initializer_list<std::string_view> args) {
+  std::size_t size = 16;
+  for (auto a : args) size += a.size() + 16;
+  std::string out;
+  out.reserve(size);
+  out += '*';
+  out += std::to_string(args.size());
+  out += "\r\n";
+  for (auto a : args) append_bulk(out, a);
+  return out;
+}
+
+}  // namespace
+
+std::string to_resp(const Command& c) {
+  std::string out = "*" + std::to_string(c.size()) + "\r\n";
+  for (const auto& a : c) append_bulk(out, a);
+  return out;
+}
+
+std::string record_resp(const Event& e, const RecordSettings& s, ScriptCall how) {
+  const bool sha = how == ScriptCall::kEvalSha;
+  return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
+               sha ? std::string_view(record_sha()) : scripts::kRecord, "3",
+               keys::session(e.repo, e.identity_hex), keys::day(e.repo, e.day), keys::days(e.repo),
+               std::to_string(s.window_ms), e.authenticated ? "1" : "0",
+               std::to_string(s.retention_s), format_compact(e.day)});
+}
+
+std::string index_resp(const Event& e, const RecordSettings& s, ScriptCall how) {
+  const bool sha = how == ScriptCall::kEvalSha;
+  return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
+               sha ? std::string_view(index_sha()) : scripts::kIndex, "1", keys::index(e.day),
+               keys::repo_tag(e.repo), std::to_string(s.retention_s)});
+}
+
 std::vector<Command> script_load_commands() {
   return {
       Command{"SCRIPT", "LOAD", std::string(scripts::kRecord)},

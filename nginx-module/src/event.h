@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "hubstats/day.h"
@@ -36,5 +38,11 @@ Command record_command(const Event& e, const RecordSettings& s, ScriptCall how);
 Command index_command(const Event& e, const RecordSettings& s, ScriptCall how);
 // SCRIPT LOAD for both scripts, sent first on every connection.
 std::vector<Command> script_load_commands();
+
+// The same commands in Redis wire format (RESP), built without intermediate
+// argument vectors: this is what the log-phase hot path sends.
+std::string record_resp(const Event& e, const RecordSettings& s, ScriptCall how);
+std::string index_resp(const Event& e, const RecordSettings& s, ScriptCall how);
+std::string to_resp(const Command& c);
 
 }  // namespace hubstats::module

@@ -35,7 +35,8 @@ void append(redisContext* c, const Command& cmd) {
 
 }  // namespace
 
-FlushResult flush_blocking(const RedisAddress& addr, const std::deque<Event>& events,
+FlushResult flush_blocking(const RedisAddress& addr,
+                           const std::deque<std::shared_ptr<const Event>>& events,
                            const RecordSettings& settings,
                            std::chrono::milliseconds connect_timeout,
                            std::chrono::milliseconds io_timeout) {
@@ -55,9 +56,9 @@ FlushResult flush_blocking(const RedisAddress& addr, const std::deque<Event>& ev
   // The script cache may be empty (a restarted Redis): load before EVALSHA.
   const auto loads = script_load_commands();
   for (const auto& cmd : loads) append(c.get(), cmd);
-  for (const Event& e : events) {
-    append(c.get(), record_command(e, settings, ScriptCall::kEvalSha));
-    append(c.get(), index_command(e, settings, ScriptCall::kEvalSha));
+  for (const auto& e : events) {
+    append(c.get(), record_command(*e, settings, ScriptCall::kEvalSha));
+    append(c.get(), index_command(*e, settings, ScriptCall::kEvalSha));
   }
 
   auto next_reply = [&]() -> std::unique_ptr<redisReply, ReplyDeleter> {

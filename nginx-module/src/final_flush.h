@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 
 #include "event.h"
@@ -21,7 +22,8 @@ struct FlushResult {
   std::string error;          // empty on success
 };
 
-FlushResult flush_blocking(const RedisAddress& addr, const std::deque<Event>& events,
+FlushResult flush_blocking(const RedisAddress& addr,
+                           const std::deque<std::shared_ptr<const Event>>& events,
                            const RecordSettings& settings,
                            std::chrono::milliseconds connect_timeout,
                            std::chrono::milliseconds io_timeout);

@@ -119,7 +119,7 @@ void RedisSink::connect() {
   ngx_add_timer(&io_timer_, settings_.connect_timeout);
   // Pipelined ahead of every event on this connection: EVALSHA then finds them.
   for (const Command& cmd : script_load_commands()) {
-    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, Event{}, cmd)) break;
+    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, nullptr, to_resp(cmd))) break;
   }
 }
 
@@ -220,8 +220,9 @@ void RedisSink::submit(Event&& e) noexcept {
       note_drop(1);
       return;
     }
-    if (connected_ && waiting_.empty() && send_event(e)) return;
-    waiting_.push_back(std::move(e));
+    auto ev = std::make_shared<const Event>(std::move(e));
+    if (connected_ && waiting_.empty() && send_event(ev)) return;
+    waiting_.push_back(std::move(ev));
   } catch (...) {
     note_drop(1);
   }
@@ -234,33 +235,25 @@ void RedisSink::send_waiting() {
   }
 }
 
-bool RedisSink::send_event(const Event& e) {
+bool RedisSink::send_event(std::shared_ptr<const Event> e) {
   if (!send(Kind::kRecord, ScriptCall::kEvalSha, e,
-            record_command(e, settings_.record, ScriptCall::kEvalSha))) {
+            record_resp(*e, settings_.record, ScriptCall::kEvalSha))) {
     return false;
   }
-  if (e.day == indexed_day_ && indexed_.count(keys::repo_tag(e.repo))) return true;
+  if (e->day == indexed_day_ && indexed_.count(keys::repo_tag(e->repo))) return true;
   // The index is best effort: a lost index entry only delays the background fold.
-  send(Kind::kIndex, ScriptCall::kEvalSha, e,
-       index_command(e, settings_.record, ScriptCall::kEvalSha));
+  const std::string index = index_resp(*e, settings_.record, ScriptCall::kEvalSha);
+  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(e), index);
   return true;
 }
 
-bool RedisSink::send(Kind kind, ScriptCall how, const Event& e, const Command& cmd) {
+bool RedisSink::send(Kind kind, ScriptCall how, std::shared_ptr<const Event> e,
+                     const std::string& resp) {
   if (!ac_) return false;
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  argv.reserve(cmd.size());
-  lens.reserve(cmd.size());
-  for (const std::string& a : cmd) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
   // Make room first so a throwing push_back cannot leave hiredis with an
   // unmatched callback.
-  inflight_.push_back(Pending{kind, how, kind == Kind::kScriptLoad ? Event{} : e});
-  if (redisAsyncCommandArgv(ac_, reply_callback, this, static_cast<int>(argv.size()), argv.data(),
-                            lens.data()) != REDIS_OK) {
+  inflight_.push_back(Pending{kind, how, std::move(e)});
+  if (redisAsyncFormattedCommand(ac_, reply_callback, this, resp.data(), resp.size()) != REDIS_OK) {
     inflight_.pop_back();
     return false;
   }
@@ -278,9 +271,9 @@ void RedisSink::on_reply(redisReply* r) {
 
   // The script cache was flushed: resend the body (the script did not run).
   if (p.kind != Kind::kScriptLoad && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
-    const Command cmd = p.kind == Kind::kRecord
-                            ? record_command(p.event, settings_.record, ScriptCall::kEval)
-                            : index_command(p.event, settings_.record, ScriptCall::kEval);
+    const std::string cmd = p.kind == Kind::kRecord
+                                ? record_resp(*p.event, settings_.record, ScriptCall::kEval)
+                                : index_resp(*p.event, settings_.record, ScriptCall::kEval);
     if (send(p.kind, ScriptCall::kEval, p.event, cmd)) {
       refresh_io_timer();
       return;
@@ -300,7 +293,7 @@ void RedisSink::on_reply(redisReply* r) {
       }
       break;
     case Kind::kIndex:
-      if (r && r->type == REDIS_REPLY_INTEGER) note_indexed(p.event);
+      if (r && r->type == REDIS_REPLY_INTEGER) note_indexed(*p.event);
       [[fallthrough]];
     case Kind::kScriptLoad:
       if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <memory>
 #include <string>
 #include <unordered_set>
 
@@ -59,7 +60,7 @@ class RedisSink {
   struct Pending {
     Kind kind;
     ScriptCall how;
-    Event event;
+    std::shared_ptr<const Event> event;  // shared by an event's record and index
   };
 
   void connect();
@@ -69,8 +70,8 @@ class RedisSink {
   void on_io_timeout();
   void schedule_reconnect();
   void send_waiting();
-  bool send_event(const Event& e);
-  bool send(Kind kind, ScriptCall how, const Event& e, const Command& cmd);
+  bool send_event(std::shared_ptr<const Event> e);
+  bool send(Kind kind, ScriptCall how, std::shared_ptr<const Event> e, const std::string& resp);
   void refresh_io_timer();
   void note_drop(std::uint64_t n);
   void note_indexed(const Event& e);
@@ -101,8 +102,8 @@ class RedisSink {
   bool shutting_down_ = false;
   ngx_msec_t backoff_;
 
-  std::deque<Event> waiting_;     // not yet handed to hiredis (disconnected)
-  std::deque<Pending> inflight_;  // handed to hiredis, in reply order
+  std::deque<std::shared_ptr<const Event>> waiting_;  // not yet handed to hiredis
+  std::deque<Pending> inflight_;                      // handed to hiredis, in reply order
   std::size_t inflight_records_ = 0;
   Counters counters_;
 

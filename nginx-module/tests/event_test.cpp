@@ -60,3 +60,14 @@ TEST(EventCommands, ScriptLoadsBothScripts) {
   EXPECT_EQ(loads[0], (Command{"SCRIPT", "LOAD", std::string(scripts::kRecord)}));
   EXPECT_EQ(loads[1], (Command{"SCRIPT", "LOAD", std::string(scripts::kIndex)}));
 }
+
+TEST(EventCommands, RespEncodingMatchesTheArgvCommands) {
+  const Event e = sample();
+  const RecordSettings s{5000, 7200};
+  for (ScriptCall how : {ScriptCall::kEvalSha, ScriptCall::kEval}) {
+    EXPECT_EQ(record_resp(e, s, how), to_resp(record_command(e, s, how)));
+    EXPECT_EQ(index_resp(e, s, how), to_resp(index_command(e, s, how)));
+  }
+  EXPECT_EQ(to_resp(Command{"GET", "k"}), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+  EXPECT_EQ(to_resp(Command{""}), "*1\r\n$0\r\n\r\n");
+}
