@@ -59,6 +59,9 @@ class Exchange {
     ioc_.restart();
     while (!done && ioc_.run_one() > 0) {
     }
+    // Out of work without the handler having run: never expected, but never proceed as if
+    // the step had succeeded.
+    if (!done) throw CliError(ExitCode::kUnreachable, "request to " + base_.display() + " stalled");
   }
 
   tcp::resolver::results_type resolve() {
