@@ -23,9 +23,10 @@ from harness.redis import RedisServer  # noqa: E402
 FILE = "/models/demo/tiny-model/resolve/main/config.json"
 
 
-def conf(redis_addr, secret, root):
+def conf(redis_addr, secret, root, extra=""):
     return f"""
   access_log off;
+  {extra}
   hubstats_redis {redis_addr};
   hubstats_secret_file {secret};
   set_real_ip_from 127.0.0.1;
@@ -42,24 +43,25 @@ def conf(redis_addr, secret, root):
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
 def cpu_seconds(pid):
-    """utime + stime of a process, in seconds (0 when it is gone)."""
+    """CPU time of a process so far (ns precision, /proc/<pid>/schedstat); 0 when gone."""
     try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/schedstat") as f:
+            return int(f.read().split()[0]) / 1e9
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+RUNS = [0]
 
 
 def wrk(url, duration, connections, pids):
     """(req/s, p99 ms, CPU µs per request of each pid)."""
+    RUNS[0] += 1
+    first_identity = RUNS[0] * 1_000_000  # never reuse an identity across runs
     before = [cpu_seconds(p) for p in pids]
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
-                          "-s", str(HERE / "identities.lua"), url],
+                          "-s", str(HERE / "identities.lua"), url, "--", str(first_identity)],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -108,6 +110,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--duration", type=int, default=1)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--extra", default="", help="extra http-level directives, e.g. "
+                    "'hubstats_flush_interval 20ms;'")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="hubstats-bench-") as tmp:
         tmp = Path(tmp)
@@ -117,7 +121,7 @@ def main():
         secret = tmp / "secret"
         secret.write_bytes(os.urandom(32).hex().encode())
         redis = RedisServer(tmp)
-        ng = Nginx(tmp, conf(redis.address, secret, root), level="warn")
+        ng = Nginx(tmp, conf(redis.address, secret, root, args.extra), level="warn")
         try:
             print(f"nginx 1 worker, wrk -t1 -c{args.connections} -d{args.duration}s, "
                   f"{args.rounds} alternating rounds per phase")

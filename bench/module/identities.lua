@@ -6,7 +6,13 @@ function setup(thread)
   next_tid = next_tid + 1
 end
 
+-- Optional first script argument: where to start numbering, so that successive wrk
+-- runs do not reuse identities (wrk ... -s identities.lua URL -- 2000000).
 local n = 0
+function init(args)
+  n = tonumber(args[1] or "0") or 0
+end
+
 function request()
   n = n + 1
   -- wrk runs LuaJIT (Lua 5.1): no bit operators.
