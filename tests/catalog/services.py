@@ -84,7 +84,9 @@ class Hubstatsd:
         self.config.write_text(
             f"listen:\n  address: 127.0.0.1\n  port: {self.port}\n"
             f"redis:\n  address: 127.0.0.1:{redis_port}\n"
-            f"postgres:\n  dsn: \"{pg_dsn}\"\n"
+            f"postgres:\n  dsn: \"{pg_dsn}\"\n  pool_size: 16\n  statement_timeout: 10s\n"
+            f"  connect_timeout: 5s\n"
+            f"http:\n  handler_threads: 32\n"
             f"fold:\n  background: false\n"
             f"log:\n  level: warn\n"
             f"{extra_yaml}"
