@@ -37,8 +37,9 @@ Response Pipeline::handle(Request& req) const {
   req.request_id = sane_request_id(incoming) ? std::string(incoming) : make_request_id();
 
   Response res;
+  int route = -1;
   try {
-    res = router_.dispatch(req);
+    res = router_.dispatch(req, &route);
   } catch (const Unavailable& e) {
     log::warn("backend unavailable", {{"request_id", req.request_id}, {"error", e.what()}});
     res = detail_response(503, "Service temporarily unavailable");
@@ -51,6 +52,8 @@ Response Pipeline::handle(Request& req) const {
     res = detail_response(500, "Internal Server Error");
   }
   res.headers.emplace_back("X-Request-Id", req.request_id);
+  if (observer_)
+    observer_->observe(req, route, res.status, std::chrono::steady_clock::now() - started);
 
   if (log::Logger::global().enabled(log::Level::kInfo)) {
     const double ms =

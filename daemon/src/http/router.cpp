@@ -79,12 +79,20 @@ bool Router::match(const Route& r, const std::vector<std::string_view>& parts,
 }
 
 Response Router::dispatch(const Request& req) const {
+  return dispatch(req, nullptr);
+}
+
+Response Router::dispatch(const Request& req, int* route) const {
+  if (route) *route = -1;
   const auto parts = split_path(req.path);
   std::string allow;
   PathParams params;
   for (const Route& r : routes_) {
     if (!match(r, parts, params)) continue;
-    if (r.method == req.method) return r.handler(req, params);
+    if (r.method == req.method) {
+      if (route) *route = static_cast<int>(&r - routes_.data());
+      return r.handler(req, params);
+    }
     if (allow.find(r.method) == std::string::npos) {
       if (!allow.empty()) allow += ", ";
       allow += r.method;

@@ -31,6 +31,9 @@ class Router {
   // Calls the matching handler; 404 {"detail":"Not Found"} for an unknown path, 405
   // {"detail":"Method Not Allowed"} with an Allow header for a known path and wrong method.
   Response dispatch(const Request& req) const;
+  // Same, and sets *route to the index in routes() of the route that answered, or to
+  // -1 when none did (the 404/405 above). For per-route metrics.
+  Response dispatch(const Request& req, int* route) const;
 
   // The registered (method, pattern) pairs, for introspection (e.g. an OpenAPI check).
   std::vector<std::pair<std::string, std::string>> routes() const;
