@@ -2,7 +2,9 @@
 // rule and TTL caches in front of the backend's uncached lookups (CatalogSource).
 #pragma once
 
+#include <array>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -41,6 +43,19 @@ class CachingCatalog : public Catalog {
   std::optional<RepoInfo> find_repo(const hubstats::RepoRef& ref) override;
   bool can_read(const Caller& caller, const RepoInfo& repo) override;
   std::string_view session_cookie_name() const override { return session_cookie_; }
+
+  // Hits and misses of each cache, for /metrics.
+  struct CacheCounts {
+    const char* cache;  // "token", "session", "repo", "membership"
+    std::uint64_t hits;
+    std::uint64_t misses;
+  };
+  std::array<CacheCounts, 4> cache_counts() const {
+    return {{{"token", tokens_.hits(), tokens_.misses()},
+             {"session", sessions_.hits(), sessions_.misses()},
+             {"repo", repos_.hits(), repos_.misses()},
+             {"membership", members_.hits(), members_.misses()}}};
+  }
 
   // Drop cached knowledge after a change made through this daemon.
   void invalidate_repo(const hubstats::RepoRef& ref);

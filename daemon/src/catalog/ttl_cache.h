@@ -2,6 +2,7 @@
 // token/session and membership lookups so hot reads skip PostgreSQL.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -29,13 +30,22 @@ class TtlCache {
   std::optional<V> get(const std::string& key) {
     std::lock_guard lock(mu_);
     auto it = map_.find(key);
-    if (it == map_.end()) return std::nullopt;
-    if (clock_() >= it->second.expires) {
-      map_.erase(it);
+    if (it == map_.end()) {
+      misses_.fetch_add(1, std::memory_order_relaxed);
       return std::nullopt;
     }
+    if (clock_() >= it->second.expires) {
+      map_.erase(it);
+      misses_.fetch_add(1, std::memory_order_relaxed);
+      return std::nullopt;
+    }
+    hits_.fetch_add(1, std::memory_order_relaxed);
     return it->second.value;
   }
+
+  // Lookups get() answered from the cache, and those it could not (for /metrics).
+  std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
+  std::uint64_t misses() const noexcept { return misses_.load(std::memory_order_relaxed); }
 
   // Returns the cached value, or calls load() (outside the lock) and caches its
   // result. A load that overlaps an erase()/clear() is returned but not cached, so an
@@ -99,6 +109,8 @@ class TtlCache {
   mutable std::mutex mu_;
   std::uint64_t epoch_ = 0;
   std::unordered_map<std::string, Entry> map_;
+  std::atomic<std::uint64_t> hits_{0};
+  std::atomic<std::uint64_t> misses_{0};
 };
 
 }  // namespace hubstatsd
