@@ -10,6 +10,7 @@
 #include "hubstats/keys.h"
 #include "hubstats/scripts.h"
 #include "store/pg_pool.h"
+#include "metrics/counters.h"
 #include "store/stats_store.h"
 
 namespace hubstatsd {
@@ -261,6 +262,7 @@ void Folder::drop_from_index(Day day, const std::vector<FoldItem>& items) {
 
 FoldStats Folder::fold_all(Day today, const std::atomic<bool>& stop) {
   FoldStats st;
+  metrics::FoldRun run(st.applied);  // counts this pass for /metrics
   for (Day day = today - opt_.retention_days; day < today; ++day) {
     const std::string idx = keys::index(day);
     std::string cursor = "0";

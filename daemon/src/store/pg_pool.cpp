@@ -5,6 +5,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "metrics/counters.h"
 #include "store/stats_store.h"
 
 namespace hubstatsd {
@@ -82,6 +83,7 @@ PgResult PgConn::exec_with_timeout(std::string_view sql,
   const auto deadline = Clock::now() + timeout + std::chrono::milliseconds(500);
   auto fail = [&](const std::string& why) -> Unavailable {
     broken_ = true;
+    metrics::add(metrics::counters().postgres_errors);
     return Unavailable("postgresql: " + why);
   };
   if (PQstatus(conn_) != CONNECTION_OK) throw fail("connection lost");
@@ -100,11 +102,13 @@ void PgConn::exec_script(std::string_view sql, std::chrono::milliseconds timeout
   const auto deadline = Clock::now() + timeout;
   if (PQstatus(conn_) != CONNECTION_OK) {
     broken_ = true;
+    metrics::add(metrics::counters().postgres_errors);
     throw Unavailable("postgresql: connection lost");
   }
   const std::string text(sql);
   if (!PQsendQuery(conn_, text.c_str())) {
     broken_ = true;
+    metrics::add(metrics::counters().postgres_errors);
     throw Unavailable("postgresql: " + trimmed(PQerrorMessage(conn_)));
   }
   finish(deadline);
@@ -113,6 +117,7 @@ void PgConn::exec_script(std::string_view sql, std::chrono::milliseconds timeout
 PgResult PgConn::finish(Clock::time_point deadline) {
   auto fail = [&](const std::string& why) -> Unavailable {
     broken_ = true;
+    metrics::add(metrics::counters().postgres_errors);
     return Unavailable("postgresql: " + why);
   };
   for (;;) {
@@ -145,6 +150,7 @@ PgResult PgConn::finish(Clock::time_point deadline) {
     std::string msg = trimmed(PQresultErrorMessage(error->get()));
     if (PQstatus(conn_) != CONNECTION_OK || state.empty() || unavailable_state(state))
       throw fail(msg);
+    metrics::add(metrics::counters().postgres_errors);
     throw PgError("postgresql: " + msg, state);
   }
   return last;
@@ -191,13 +197,17 @@ PgConn PgPool::acquire() {
       --open_;
     }
     if (open_ < cfg_.size) {
-      if (Clock::now() < down_until_) throw Unavailable("postgresql unavailable: " + last_error_);
+      if (Clock::now() < down_until_) {
+        metrics::add(metrics::counters().postgres_errors);
+        throw Unavailable("postgresql unavailable: " + last_error_);
+      }
       ++open_;
       lk.unlock();
       try {
         PGconn* c = connect();
         return PgConn(this, c);
       } catch (const Unavailable& e) {
+        metrics::add(metrics::counters().postgres_errors);
         lk.lock();
         --open_;
         last_error_ = e.what();
@@ -207,8 +217,10 @@ PgConn PgPool::acquire() {
       }
     }
     if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= cfg_.size)
+        open_ >= cfg_.size) {
+      metrics::add(metrics::counters().postgres_errors);
       throw Unavailable("postgresql: no free connection within acquire timeout");
+    }
   }
 }
 

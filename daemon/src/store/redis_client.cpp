@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "hubstats/scripts.h"
+#include "metrics/counters.h"
 #include "store/stats_store.h"
 
 namespace hubstatsd {
@@ -130,12 +131,16 @@ redisContext* RedisClient::acquire() {
       return c;
     }
     if (open_ < cfg_.pool_size) {
-      if (Clock::now() < down_until_) throw Unavailable("redis unavailable: " + last_error_);
+      if (Clock::now() < down_until_) {
+        metrics::add(metrics::counters().redis_errors);
+        throw Unavailable("redis unavailable: " + last_error_);
+      }
       ++open_;
       lk.unlock();
       try {
         return connect();
       } catch (const Unavailable& e) {
+        metrics::add(metrics::counters().redis_errors);
         lk.lock();
         --open_;
         last_error_ = e.what();
@@ -145,8 +150,10 @@ redisContext* RedisClient::acquire() {
       }
     }
     if (cv_.wait_until(lk, deadline) == std::cv_status::timeout && idle_.empty() &&
-        open_ >= cfg_.pool_size)
+        open_ >= cfg_.pool_size) {
+      metrics::add(metrics::counters().redis_errors);
       throw Unavailable("redis: no free connection within acquire timeout");
+    }
   }
 }
 
@@ -172,6 +179,7 @@ std::vector<RedisReply> RedisClient::pipeline(const std::vector<std::vector<std:
     if (redisGetReply(c, &r) != REDIS_OK || !r) {
       std::string err = c->errstr[0] ? c->errstr : "no reply";
       release(c, true);  // unread replies make the context unusable
+      metrics::add(metrics::counters().redis_errors);
       throw Unavailable("redis: " + err);
     }
     out.emplace_back(static_cast<redisReply*>(r));
@@ -211,8 +219,10 @@ std::vector<RedisReply> RedisClient::eval(const std::vector<EvalCall>& calls) {
   for (auto i : retry) again.push_back(cmds[i]);
   auto second = pipeline(again);
   for (std::size_t k = 0; k < loads; ++k)
-    if (second[k].is_error())
+    if (second[k].is_error()) {
+      metrics::add(metrics::counters().redis_errors);
       throw Unavailable("redis: SCRIPT LOAD failed: " + std::string(second[k].error()));
+    }
   for (std::size_t k = 0; k < retry.size(); ++k) replies[retry[k]] = std::move(second[loads + k]);
   return replies;
 }
