@@ -83,20 +83,37 @@ std::string to_resp(const Command& c) {
   return out;
 }
 
-std::string record_resp(const Event& e, const RecordSettings& s, ScriptCall how) {
-  const bool sha = how == ScriptCall::kEvalSha;
-  return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
-               sha ? std::string_view(record_sha()) : scripts::kRecord, "3",
-               keys::session(e.repo, e.identity_hex), keys::day(e.repo, e.day), keys::days(e.repo),
-               std::to_string(s.window_ms), e.authenticated ? "1" : "0",
-               std::to_string(s.retention_s), format_compact(e.day)});
+RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
+  RepoDayKeys k;
+  k.tag = keys::repo_tag(repo);
+  k.session_prefix = keys::session(repo, "");
+  k.day = keys::day(repo, d);
+  k.days = keys::days(repo);
+  k.index = keys::index(d);
+  k.compact_day = format_compact(d);
+  k.day_number = d;
+  return k;
 }
 
-std::string index_resp(const Event& e, const RecordSettings& s, ScriptCall how) {
+RecordArgs::RecordArgs(const RecordSettings& s)
+    : window_ms(std::to_string(s.window_ms)), retention_s(std::to_string(s.retention_s)) {}
+
+std::string record_resp(const RepoDayKeys& k, const Event& e, const RecordArgs& a, ScriptCall how) {
+  const bool sha = how == ScriptCall::kEvalSha;
+  std::string session;
+  session.reserve(k.session_prefix.size() + e.identity_hex.size());
+  session += k.session_prefix;
+  session += e.identity_hex;
+  return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
+               sha ? std::string_view(record_sha()) : scripts::kRecord, "3", session, k.day, k.days,
+               a.window_ms, e.authenticated ? "1" : "0", a.retention_s, k.compact_day});
+}
+
+std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how) {
   const bool sha = how == ScriptCall::kEvalSha;
   return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
-               sha ? std::string_view(index_sha()) : scripts::kIndex, "1", keys::index(e.day),
-               keys::repo_tag(e.repo), std::to_string(s.retention_s)});
+               sha ? std::string_view(index_sha()) : scripts::kIndex, "1", k.index, k.tag,
+               a.retention_s});
 }
 
 std::vector<Command> script_load_commands() {

@@ -39,10 +39,32 @@ Command index_command(const Event& e, const RecordSettings& s, ScriptCall how);
 // SCRIPT LOAD for both scripts, sent first on every connection.
 std::vector<Command> script_load_commands();
 
+// The Redis keys of one (repo, day), built once through hubstats::keys and reused
+// for every event of that repo and day (key building dominates the per-event cost).
+struct RepoDayKeys {
+  std::string tag;             // keys::repo_tag
+  std::string session_prefix;  // keys::session(repo, "") (+ identity hex = session key)
+  std::string day;             // keys::day
+  std::string days;            // keys::days
+  std::string index;           // keys::index
+  std::string compact_day;     // YYYYMMDD
+  Day day_number = 0;
+  bool indexed = false;  // the sink's note that Redis already has this index entry
+
+  static RepoDayKeys of(const RepoRef& repo, Day d);
+};
+
+// Settings as command arguments, formatted once.
+struct RecordArgs {
+  std::string window_ms;
+  std::string retention_s;
+  explicit RecordArgs(const RecordSettings& s);
+};
+
 // The same commands in Redis wire format (RESP), built without intermediate
 // argument vectors: this is what the log-phase hot path sends.
-std::string record_resp(const Event& e, const RecordSettings& s, ScriptCall how);
-std::string index_resp(const Event& e, const RecordSettings& s, ScriptCall how);
+std::string record_resp(const RepoDayKeys& k, const Event& e, const RecordArgs& a, ScriptCall how);
+std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how);
 std::string to_resp(const Command& c);
 
 }  // namespace hubstats::module

@@ -18,7 +18,7 @@ namespace hubstats::module {
 namespace {
 
 constexpr time_t kLogInterval = 5;           // seconds between repeated warnings
-constexpr std::size_t kMaxIndexed = 100000;  // bound on the per-day index cache
+constexpr std::size_t kMaxKeyCache = 10000;  // (repo, day) entries kept
 constexpr std::size_t kFlushBatch = 128;     // commands that trigger an immediate write
 
 bool is_noscript(const redisReply* r) {
@@ -33,7 +33,10 @@ std::string describe(const RedisAddress& a) {
 }  // namespace
 
 RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
-    : settings_(std::move(settings)), log_(log), backoff_(settings_.backoff_min) {
+    : settings_(std::move(settings)),
+      log_(log),
+      backoff_(settings_.backoff_min),
+      args_(settings_.record) {
   io_timer_.handler = io_timer_handler;
   io_timer_.data = this;
   io_timer_.log = log_;
@@ -119,7 +122,7 @@ void RedisSink::connect() {
   ngx_add_timer(&io_timer_, settings_.connect_timeout);
   // Pipelined ahead of every event on this connection: EVALSHA then finds them.
   for (const Command& cmd : script_load_commands()) {
-    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, nullptr, to_resp(cmd))) break;
+    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, nullptr, nullptr, to_resp(cmd))) break;
   }
 }
 
@@ -133,7 +136,7 @@ void RedisSink::on_connect(bool ok) {
   }
   connected_ = true;
   backoff_ = settings_.backoff_min;
-  indexed_.clear();  // a restarted Redis has lost its indexes
+  key_cache_.clear();  // forgets which index entries this connection confirmed
   ngx_log_error(NGX_LOG_INFO, log_, 0, "hubstats: connected to redis at %s",
                 describe(settings_.address).c_str());
   refresh_io_timer();
@@ -235,24 +238,42 @@ void RedisSink::send_waiting() {
   }
 }
 
+std::shared_ptr<RepoDayKeys> RedisSink::keys_for(const Event& e) {
+  std::string id;
+  id.reserve(e.repo.ns.size() + e.repo.name.size() + 16);
+  id += static_cast<char>('0' + static_cast<int>(e.repo.type));
+  id += e.repo.ns;
+  id += '/';
+  id += e.repo.name;
+  id += '/';
+  id += std::to_string(e.day);
+  auto it = key_cache_.find(id);
+  if (it != key_cache_.end()) return it->second;
+  if (key_cache_.size() >= kMaxKeyCache) key_cache_.clear();
+  auto k = std::make_shared<RepoDayKeys>(RepoDayKeys::of(e.repo, e.day));
+  key_cache_.emplace(std::move(id), k);
+  return k;
+}
+
 bool RedisSink::send_event(std::shared_ptr<const Event> e) {
-  if (!send(Kind::kRecord, ScriptCall::kEvalSha, e,
-            record_resp(*e, settings_.record, ScriptCall::kEvalSha))) {
+  auto k = keys_for(*e);
+  if (!send(Kind::kRecord, ScriptCall::kEvalSha, e, k,
+            record_resp(*k, *e, args_, ScriptCall::kEvalSha))) {
     return false;
   }
-  if (e->day == indexed_day_ && indexed_.count(keys::repo_tag(e->repo))) return true;
+  if (k->indexed) return true;
   // The index is best effort: a lost index entry only delays the background fold.
-  const std::string index = index_resp(*e, settings_.record, ScriptCall::kEvalSha);
-  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(e), index);
+  const std::string index = index_resp(*k, args_, ScriptCall::kEvalSha);
+  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(e), std::move(k), index);
   return true;
 }
 
 bool RedisSink::send(Kind kind, ScriptCall how, std::shared_ptr<const Event> e,
-                     const std::string& resp) {
+                     std::shared_ptr<RepoDayKeys> keys, const std::string& resp) {
   if (!ac_) return false;
   // Make room first so a throwing push_back cannot leave hiredis with an
   // unmatched callback.
-  inflight_.push_back(Pending{kind, how, std::move(e)});
+  inflight_.push_back(Pending{kind, how, std::move(e), std::move(keys)});
   if (redisAsyncFormattedCommand(ac_, reply_callback, this, resp.data(), resp.size()) != REDIS_OK) {
     inflight_.pop_back();
     return false;
@@ -272,9 +293,9 @@ void RedisSink::on_reply(redisReply* r) {
   // The script cache was flushed: resend the body (the script did not run).
   if (p.kind != Kind::kScriptLoad && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
     const std::string cmd = p.kind == Kind::kRecord
-                                ? record_resp(*p.event, settings_.record, ScriptCall::kEval)
-                                : index_resp(*p.event, settings_.record, ScriptCall::kEval);
-    if (send(p.kind, ScriptCall::kEval, p.event, cmd)) {
+                                ? record_resp(*p.keys, *p.event, args_, ScriptCall::kEval)
+                                : index_resp(*p.keys, args_, ScriptCall::kEval);
+    if (send(p.kind, ScriptCall::kEval, p.event, p.keys, cmd)) {
       refresh_io_timer();
       return;
     }
@@ -293,7 +314,11 @@ void RedisSink::on_reply(redisReply* r) {
       }
       break;
     case Kind::kIndex:
-      if (r && r->type == REDIS_REPLY_INTEGER) note_indexed(*p.event);
+      // Only the current day: late events of a past day always re-send their index.
+      if (r && r->type == REDIS_REPLY_INTEGER &&
+          p.keys->day_number == day_of(static_cast<std::int64_t>(ngx_time()))) {
+        p.keys->indexed = true;
+      }
       [[fallthrough]];
     case Kind::kScriptLoad:
       if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
@@ -303,17 +328,6 @@ void RedisSink::on_reply(redisReply* r) {
       break;
   }
   refresh_io_timer();
-}
-
-void RedisSink::note_indexed(const Event& e) {
-  // Only the current day: late events of a past day always re-send their index.
-  const Day today = day_of(static_cast<std::int64_t>(ngx_time()));
-  if (e.day != today) return;
-  if (indexed_day_ != today || indexed_.size() >= kMaxIndexed) {
-    indexed_.clear();
-    indexed_day_ = today;
-  }
-  indexed_.insert(keys::repo_tag(e.repo));
 }
 
 void RedisSink::note_drop(std::uint64_t n) {

@@ -8,7 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
 #include "counters.h"
 #include "event.h"
@@ -61,6 +61,7 @@ class RedisSink {
     Kind kind;
     ScriptCall how;
     std::shared_ptr<const Event> event;  // shared by an event's record and index
+    std::shared_ptr<RepoDayKeys> keys;   // the event's keys (cache entry)
   };
 
   void connect();
@@ -71,10 +72,11 @@ class RedisSink {
   void schedule_reconnect();
   void send_waiting();
   bool send_event(std::shared_ptr<const Event> e);
-  bool send(Kind kind, ScriptCall how, std::shared_ptr<const Event> e, const std::string& resp);
+  bool send(Kind kind, ScriptCall how, std::shared_ptr<const Event> e,
+            std::shared_ptr<RepoDayKeys> keys, const std::string& resp);
+  std::shared_ptr<RepoDayKeys> keys_for(const Event& e);
   void refresh_io_timer();
   void note_drop(std::uint64_t n);
-  void note_indexed(const Event& e);
   bool error_log_due();
 
   // nginx event handlers and hiredis adapter hooks.
@@ -107,11 +109,12 @@ class RedisSink {
   std::size_t inflight_records_ = 0;
   Counters counters_;
 
-  // Repo tags already in hs:idx:<indexed_day_> on this connection. The index entry
-  // is needed once per (repo, day); hubstatsd never rewrites the current day's index,
-  // so later events of the same day skip the index script. Reset on every connect.
-  Day indexed_day_ = -1;
-  std::unordered_set<std::string> indexed_;
+  // Keys per (repo, day), reused across events. An entry's `indexed` flag notes that
+  // Redis confirmed the day-index entry on this connection: hubstatsd never rewrites
+  // the current day's index, so later events skip the index script. Cleared on every
+  // connect (a restarted Redis has lost its indexes) and when it grows too large.
+  RecordArgs args_;
+  std::unordered_map<std::string, std::shared_ptr<RepoDayKeys>> key_cache_;
 
   // Not cancelable: while Redis work is pending (connecting, replies due) it keeps
   // an exiting worker alive so queued events are delivered; it always expires.

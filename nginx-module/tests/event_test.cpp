@@ -64,10 +64,18 @@ TEST(EventCommands, ScriptLoadsBothScripts) {
 TEST(EventCommands, RespEncodingMatchesTheArgvCommands) {
   const Event e = sample();
   const RecordSettings s{5000, 7200};
+  const RecordArgs a(s);
+  const RepoDayKeys k = RepoDayKeys::of(e.repo, e.day);
   for (ScriptCall how : {ScriptCall::kEvalSha, ScriptCall::kEval}) {
-    EXPECT_EQ(record_resp(e, s, how), to_resp(record_command(e, s, how)));
-    EXPECT_EQ(index_resp(e, s, how), to_resp(index_command(e, s, how)));
+    EXPECT_EQ(record_resp(k, e, a, how), to_resp(record_command(e, s, how)));
+    EXPECT_EQ(index_resp(k, a, how), to_resp(index_command(e, s, how)));
   }
+  // The cached keys of a repo/day serve any identity of that repo and day.
+  Event other = e;
+  other.identity_hex = "ffffffffffffffffffffffffffffffff";
+  other.authenticated = false;
+  EXPECT_EQ(record_resp(k, other, a, ScriptCall::kEvalSha),
+            to_resp(record_command(other, s, ScriptCall::kEvalSha)));
   EXPECT_EQ(to_resp(Command{"GET", "k"}), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
   EXPECT_EQ(to_resp(Command{""}), "*1\r\n$0\r\n\r\n");
 }
