@@ -83,10 +83,12 @@ void reload(const std::string& path, config::Config& current) {
       current.log = next->log;
     }
   }
-  log::info("reloaded",
-            {{"file", path},
-             {"applied", changed.empty() ? "nothing changed" : changed},
-             {"note", "listen, http, redis, postgres, fold and catalog need a restart"}});
+  // Written whatever the (new) level: the operator asked for this reload.
+  log::Logger::global().write(
+      log::Level::kInfo, "reloaded",
+      {{"file", path},
+       {"applied", changed.empty() ? "nothing changed" : changed},
+       {"note", "listen, http, redis, postgres, fold and catalog need a restart"}});
 }
 
 }  // namespace
