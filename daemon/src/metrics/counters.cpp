@@ -17,6 +17,8 @@ Counters& counters() noexcept {
   return c;
 }
 
-std::int64_t process_start_ms() noexcept { return g_start_ms; }
+std::int64_t process_start_ms() noexcept {
+  return g_start_ms;
+}
 
 }  // namespace hubstatsd::metrics
