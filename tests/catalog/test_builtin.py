@@ -28,6 +28,18 @@ ENDPOINTS = [
     ("GET", "likers"),
 ]
 IGNORED_HEADERS = {"x-request-id", "date"}
+PICTURES = [("GET", "stats/chart.svg"), ("GET", "stats/badge")]
+
+
+@pytest.fixture(scope="module")
+def endpoints(world):
+    """The per-repo endpoints, plus issue 5's chart and badge when this daemon has them."""
+    out = list(ENDPOINTS)
+    for method, suffix in PICTURES:
+        r = world.client("anonymous").get(f"/models/alice/public-model/{suffix}")
+        if r.status_code == 200:
+            out.append((method, suffix))
+    return out
 
 
 def comparable(resp, substitute=None):
@@ -47,7 +59,7 @@ def expected_not_found(ns, name):
 @pytest.mark.parametrize("prefix", ["", "/api"])
 @pytest.mark.parametrize("repo_key", list(READERS))
 @pytest.mark.parametrize("who", CALLERS)
-def test_matrix(world, who, repo_key, prefix):
+def test_matrix(world, endpoints, who, repo_key, prefix):
     t, ns, name, private = world.repos[repo_key]
     c = world.client(who)
     base = f"{prefix}/{t}s/{ns}/{name}"
@@ -55,7 +67,7 @@ def test_matrix(world, who, repo_key, prefix):
     visible = who in READERS[repo_key]
     authed = who in AUTHENTICATED
 
-    for method, suffix in ENDPOINTS:
+    for method, suffix in endpoints:
         cell = f"{who} {method} {base}/{suffix}"
         r = c.request(method, f"{base}/{suffix}")
         assert r.headers.get("X-Request-Id"), cell
@@ -102,6 +114,8 @@ def test_matrix(world, who, repo_key, prefix):
             assert again.json() == {"detail": {"error": "Repository not liked"}}, cell
         elif suffix == "likers":
             assert r.status_code == 200 and isinstance(r.json(), list), cell
+        else:  # chart / badge
+            assert r.status_code == 200, cell
 
 
 def test_private_404_is_byte_identical_to_a_deleted_repo(world, admin):
@@ -112,7 +126,8 @@ def test_private_404_is_byte_identical_to_a_deleted_repo(world, admin):
     eve = world.client("outsider")
     anon = world.client("anonymous")
     paths = ["/datasets/alice/vanishing/stats", "/api/datasets/alice/vanishing/stats/recent",
-             "/api/datasets/alice/vanishing/likers", "/api/datasets/alice/vanishing/like"]
+             "/api/datasets/alice/vanishing/likers", "/api/datasets/alice/vanishing/like",
+             "/datasets/alice/vanishing/stats/chart.svg", "/datasets/alice/vanishing/stats/badge"]
     before = [comparable(c.get(p)) for c in (eve, anon) for p in paths]
     assert all(b[0] == 404 for b in before)
     assert admin.delete("/api/admin/repos/datasets/alice/vanishing").status_code == 200

@@ -148,13 +148,23 @@ MISSING_TWIN = {"public-model": "nopub-model1", "secret-model": "absent-model",
                 "team-model": "gone-model"}
 
 
+@pytest.fixture(scope="module")
+def suffixes(daemon):
+    """stats and stats/recent, plus issue 5's chart and badge when this daemon has them."""
+    out = ["stats", "stats/recent"]
+    for suffix in ("stats/chart.svg", "stats/badge"):
+        if Client(daemon.base).get(f"/models/alice/public-model/{suffix}").status_code == 200:
+            out.append(suffix)
+    return out
+
+
 @pytest.mark.parametrize("prefix", ["", "/api"])
 @pytest.mark.parametrize("who", sorted(VISIBLE["public-model"]))
-def test_permissions_from_the_hub(daemon, who, prefix):
+def test_permissions_from_the_hub(daemon, suffixes, who, prefix):
     c = client(daemon, who)
     for name, readers in VISIBLE.items():
         ns = NS[name]
-        for suffix in ("stats", "stats/recent"):
+        for suffix in suffixes:
             r = c.get(f"{prefix}/models/{ns}/{name}/{suffix}")
             cell = (who, name, suffix)
             if who in readers:
