@@ -66,22 +66,24 @@ class FcgiWrap:
     def stop(self):
         if self._proc is None:
             return
-        # fcgiwrap -c forks its workers: stop them and the parent, each by PID.
-        pids = child_pids(self._proc.pid) + [self._proc.pid]
-        for pid in pids:
+        # fcgiwrap -c forks workers and replaces any that dies, and its workers
+        # outlive it. So: note the workers, stop the parent first (no more respawns),
+        # then stop the workers it had, each by PID.
+        workers = set(child_pids(self._proc.pid))
+        try:
+            os.kill(self._proc.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        for pid in workers:
             try:
                 os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            self._proc.wait()
         self._proc = None
         try:
             self.socket.unlink()
