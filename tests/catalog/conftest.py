@@ -17,10 +17,9 @@ from catalog.services import ADMIN_TOKEN, Client, Hubstatsd, PostgresServer  # n
 def pg():
     server = PostgresServer()
     try:
-        server.start()
         yield server
     finally:
-        server.stop()
+        server.cleanup()
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +32,11 @@ def redis_server(tmp_path_factory):
 
 
 def start_builtin(pg, redis_server, tmpdir, db, cache_ttl="300ms"):
-    pg.psql(f'CREATE DATABASE "{db}"')
+    if db != "hubstats":
+        pg.query(f'CREATE DATABASE "{db}"', db="postgres")
     token_file = tmpdir / "admin.token"
     token_file.write_text(ADMIN_TOKEN + "\n")
-    d = Hubstatsd(pg.dsn(db), redis_server.port,
+    d = Hubstatsd(pg.dsn_for(db), redis_server.port,
                   f"  backend: builtin\n  cache_ttl: {cache_ttl}\n"
                   f"  admin_token_file: {token_file}\n")
     return d.start()

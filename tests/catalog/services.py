@@ -1,11 +1,8 @@
-"""Services for the catalog suite: a throwaway PostgreSQL cluster and hubstatsd.
-
-PostgreSQL runs as the postgres user (initdb refuses root) on 127.0.0.1 with a free
-port and a temporary data dir; hubstatsd runs from $HUBSTATS_BUILD_DIR with a config
-written to a temporary dir. Both are stopped by the PID we started.
+"""Services for the catalog suite: PostgreSQL (harness.postgres, plus several
+databases and roles) and hubstatsd with a catalog section written as YAML text, from
+$HUBSTATS_BUILD_DIR, stopped by the PID we started.
 """
 import datetime
-import os
 import shutil
 import signal
 import subprocess
@@ -15,63 +12,33 @@ from pathlib import Path
 
 import requests
 
+from harness import postgres as harness_postgres
 from harness.paths import BUILD_DIR
-from harness.ports import free_port, wait_for_port, wait_until
+from harness.ports import free_port, wait_for_port
 
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 HUBSTATSD = BUILD_DIR / "daemon" / "hubstatsd"
 ADMIN_TOKEN = "catalog-test-admin-token-0123456789"
 
 
-class PostgresServer:
+class PostgresServer(harness_postgres.PostgresServer):
+    """harness.postgres.PostgresServer (database "hubstats" created) plus DSNs for other
+    databases and roles, and psql with variables for values."""
+
     def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="hubstats-catalog-pg-"))
-        os.chmod(self.dir, 0o755)
-        self.data = self.dir / "data"
-        self.sock = self.dir / "sock"
-        self.data.mkdir()
-        self.sock.mkdir()
-        shutil.chown(self.data, "postgres", "postgres")
-        shutil.chown(self.sock, "postgres", "postgres")
-        os.chmod(self.data, 0o700)
-        self.port = free_port()
-        self.pid = None
+        super().__init__(dbname="hubstats")
 
-    def start(self):
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D",
-                        str(self.data), "-U", "postgres", "-A", "trust"],
-                       check=True, capture_output=True)
-        subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / "pg_ctl"), "-D",
-                        str(self.data), "-w", "-l", str(self.sock / "pg.log"), "-o",
-                        f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 "
-                        "-c max_connections=200 -c fsync=off", "start"],
-                       check=True, capture_output=True)
-        self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        return self
-
-    def dsn(self, db="postgres", user="postgres"):
+    def dsn_for(self, db="hubstats", user="postgres"):
         return f"host=127.0.0.1 port={self.port} dbname={db} user={user}"
 
-    def psql(self, sql, db="postgres", user="postgres", params=None):
-        """Runs SQL with psql; returns stdout rows as lists of strings ('|'-separated).
-        Values are passed as psql variables (:'name'), never spliced into the text."""
-        cmd = [str(PG_BIN / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
+    def query(self, sql, db="hubstats", user="postgres", params=None):
+        """Runs SQL with psql; returns rows as lists of strings. Values are passed as
+        psql variables (:'name'), never spliced into the SQL text."""
+        cmd = [harness_postgres.PSQL, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
                "-h", "127.0.0.1", "-p", str(self.port), "-U", user, "-d", db]
         for k, v in (params or {}).items():
             cmd += ["-v", f"{k}={v}"]
         out = subprocess.run(cmd, input=sql, check=True, capture_output=True, text=True).stdout
         return [line.split("|") for line in out.splitlines() if line]
-
-    def stop(self):
-        if self.pid:
-            try:
-                os.kill(self.pid, signal.SIGINT)  # fast shutdown
-                wait_until(lambda: not os.path.exists(f"/proc/{self.pid}"), timeout=30,
-                           what="postgres exit")
-            except ProcessLookupError:
-                pass
-            self.pid = None
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 class Hubstatsd:

@@ -131,10 +131,10 @@ def test_tokens_are_shown_once_stored_hashed_and_revocable(world, admin, pg):
     assert entry["revoked"] is False and "token" not in entry
     assert all(t["username"] == "eve" for t in listed)
     # Only the SHA3-512 hex is stored; the token itself appears nowhere in the table.
-    rows = pg.psql("SELECT token_hash FROM hubstats.tokens WHERE id = :'id'", db="hubstats",
+    rows = pg.query("SELECT token_hash FROM hubstats.tokens WHERE id = :'id'", db="hubstats",
                    params={"id": body["id"]})
     assert len(rows[0][0]) == 128 and rows[0][0] != token
-    dump = pg.psql("SELECT t::text FROM hubstats.tokens t", db="hubstats")
+    dump = pg.query("SELECT t::text FROM hubstats.tokens t", db="hubstats")
     assert not any(token in row[0] for row in dump)
 
     c = Client(world.daemon.base, token=token)

@@ -175,7 +175,7 @@ def test_revocation_by_another_daemon_takes_effect_within_ttl(world, pg):
     c = Client(world.daemon.base, token=token)
     assert c.get("/models/alice/secret-model/stats").status_code == 200
     # PostgreSQL has no SHA3 function: revoke alice's newest token (the one just made).
-    pg.psql("UPDATE hubstats.tokens SET revoked_at = now() WHERE id = "
+    pg.query("UPDATE hubstats.tokens SET revoked_at = now() WHERE id = "
             "(SELECT max(t.id) FROM hubstats.tokens t JOIN hubstats.users u "
             "ON u.id = t.user_id WHERE u.username = 'alice')", db="hubstats")
     wait_until(lambda: c.get("/models/alice/secret-model/stats").status_code == 404,
@@ -189,7 +189,7 @@ def test_making_repo_private_elsewhere_takes_effect_within_ttl(world, admin, pg)
     assert r.status_code == 201
     anon = world.client("anonymous")
     assert anon.get("/spaces/alice/flip/stats").status_code == 200
-    pg.psql("UPDATE hubstats.repos SET private = true WHERE type = 'space' AND name = 'flip'",
+    pg.query("UPDATE hubstats.repos SET private = true WHERE type = 'space' AND name = 'flip'",
             db="hubstats")
     wait_until(lambda: anon.get("/spaces/alice/flip/stats").status_code == 404, timeout=10,
                what="repo to become hidden")

@@ -87,21 +87,21 @@ def sha3(token):
 def hub_checksum(pg, db):
     out = []
     for t in HUB_TABLES:
-        out.append(pg.psql(f"SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) "
+        out.append(pg.query(f"SELECT md5(coalesce(string_agg(x::text, ',' ORDER BY x.id), '')) "
                            f"FROM {t} x", db=db)[0][0])
     return out
 
 
 @pytest.fixture(scope="module")
 def hub(pg):
-    pg.psql('CREATE DATABASE kohakuhub')
-    pg.psql(KOHAKUHUB_SCHEMA, db="kohakuhub")
-    pg.psql(HUB_DATA, db="kohakuhub", params={f"{u}_hash": sha3(t) for u, t in TOKENS.items()})
+    pg.query('CREATE DATABASE kohakuhub', db="postgres")
+    pg.query(KOHAKUHUB_SCHEMA, db="kohakuhub")
+    pg.query(HUB_DATA, db="kohakuhub", params={f"{u}_hash": sha3(t) for u, t in TOKENS.items()})
     # A role that can read the hub and nothing else.
-    pg.psql("CREATE ROLE hub_ro LOGIN; GRANT CONNECT ON DATABASE kohakuhub TO hub_ro")
-    pg.psql("GRANT USAGE ON SCHEMA public TO hub_ro; "
+    pg.query("CREATE ROLE hub_ro LOGIN; GRANT CONNECT ON DATABASE kohakuhub TO hub_ro",
+             db="postgres")
+    pg.query("GRANT USAGE ON SCHEMA public TO hub_ro; "
             "GRANT SELECT ON ALL TABLES IN SCHEMA public TO hub_ro", db="kohakuhub")
-    pg.psql('CREATE DATABASE hubstats')
     before = hub_checksum(pg, "kohakuhub")
     yield
     assert hub_checksum(pg, "kohakuhub") == before, "hubstatsd changed the hub's tables"
@@ -109,9 +109,9 @@ def hub(pg):
 
 @pytest.fixture(scope="module")
 def daemon(pg, redis_server, hub):
-    d = Hubstatsd(pg.dsn("hubstats"), redis_server.port,
+    d = Hubstatsd(pg.dsn_for("hubstats"), redis_server.port,
                   "  backend: kohakuhub\n  cache_ttl: 300ms\n  kohakuhub:\n"
-                  f"    dsn: \"{pg.dsn('kohakuhub', user='hub_ro')}\"\n    pool_size: 2\n")
+                  f"    dsn: \"{pg.dsn_for('kohakuhub', user='hub_ro')}\"\n    pool_size: 2\n")
     d.start()
     try:
         yield d
@@ -240,43 +240,43 @@ def test_hub_changes_take_effect_within_ttl(daemon, pg):
     assert eve.get("/models/alice/public-model/stats").status_code == 200
     # These changes are the hub's own doing; done as superuser in this test, then undone so
     # the hub checksum at teardown still matches.
-    pg.psql("UPDATE repository SET private = true WHERE name = 'public-model'", db="kohakuhub")
+    pg.query("UPDATE repository SET private = true WHERE name = 'public-model'", db="kohakuhub")
     try:
         wait_until(lambda: eve.get("/models/alice/public-model/stats").status_code == 404,
                    timeout=10, what="repo made private to be hidden")
         assert client(daemon, "owner").get("/models/alice/public-model/stats").status_code == 200
     finally:
-        pg.psql("UPDATE repository SET private = false WHERE name = 'public-model'",
+        pg.query("UPDATE repository SET private = false WHERE name = 'public-model'",
                 db="kohakuhub")
     wait_until(lambda: eve.get("/models/alice/public-model/stats").status_code == 200,
                timeout=10, what="repo public again")
 
     bob = client(daemon, "member")
     assert bob.get("/models/acme/team-model/stats").status_code == 200
-    saved = pg.psql("SELECT id, user_id, organization_id, role, created_at FROM userorganization",
+    saved = pg.query("SELECT id, user_id, organization_id, role, created_at FROM userorganization",
                     db="kohakuhub")
-    pg.psql("DELETE FROM userorganization", db="kohakuhub")
+    pg.query("DELETE FROM userorganization", db="kohakuhub")
     try:
         wait_until(lambda: bob.get("/models/acme/team-model/stats").status_code == 404,
                    timeout=10, what="removed member to lose access")
     finally:
         for row in saved:
-            pg.psql("INSERT INTO userorganization (id, user_id, organization_id, role, created_at) "
+            pg.query("INSERT INTO userorganization (id, user_id, organization_id, role, created_at) "
                     "VALUES (:'id', :'u', :'o', :'r', :'c')", db="kohakuhub",
                     params={"id": row[0], "u": row[1], "o": row[2], "r": row[3], "c": row[4]})
 
     alice = client(daemon, "owner")
     assert alice.get("/models/alice/secret-model/stats").status_code == 200
-    saved = pg.psql("SELECT id, user_id, token_hash, name, created_at FROM token "
+    saved = pg.query("SELECT id, user_id, token_hash, name, created_at FROM token "
                     "WHERE token_hash = :'h'", db="kohakuhub", params={"h": sha3(TOKENS["alice"])})
-    pg.psql("DELETE FROM token WHERE token_hash = :'h'", db="kohakuhub",
+    pg.query("DELETE FROM token WHERE token_hash = :'h'", db="kohakuhub",
             params={"h": sha3(TOKENS["alice"])})
     try:
         wait_until(lambda: alice.get("/models/alice/secret-model/stats").status_code == 404,
                    timeout=10, what="deleted token to become anonymous")
     finally:
         row = saved[0]
-        pg.psql("INSERT INTO token (id, user_id, token_hash, name, created_at) "
+        pg.query("INSERT INTO token (id, user_id, token_hash, name, created_at) "
                 "VALUES (:'id', :'u', :'h', :'n', :'c')", db="kohakuhub",
                 params={"id": row[0], "u": row[1], "h": row[2], "n": row[3], "c": row[4]})
 
@@ -284,13 +284,13 @@ def test_hub_changes_take_effect_within_ttl(daemon, pg):
 def test_same_database_mode(pg, redis_server, hub):
     """Without catalog.kohakuhub.dsn, hubstats' tables live in schema hubstats of the
     hub's own database, next to the hub's tables, which stay untouched."""
-    d = Hubstatsd(pg.dsn("kohakuhub"), redis_server.port, "  backend: kohakuhub\n")
+    d = Hubstatsd(pg.dsn_for("kohakuhub"), redis_server.port, "  backend: kohakuhub\n")
     d.start()
     try:
         r = Client(d.base, token=TOKENS["alice"]).get("/api/models/alice/secret-model/stats")
         assert r.status_code == 200 and r.json()["likes"] == 3
         assert Client(d.base).get("/api/models/alice/secret-model/stats").status_code == 404
-        tables = pg.psql("SELECT table_name FROM information_schema.tables "
+        tables = pg.query("SELECT table_name FROM information_schema.tables "
                          "WHERE table_schema = 'hubstats'", db="kohakuhub")
         assert ["daily_downloads"] in tables
     finally:
@@ -298,7 +298,7 @@ def test_same_database_mode(pg, redis_server, hub):
 
 
 def test_bad_catalog_config_fails_startup_naming_the_key(pg, redis_server):
-    d = Hubstatsd(pg.dsn("hubstats"), redis_server.port, "  backend: kohakuhb\n")
+    d = Hubstatsd(pg.dsn_for("hubstats"), redis_server.port, "  backend: kohakuhb\n")
     with pytest.raises(RuntimeError) as e:
         d.start()
     d.stop()
