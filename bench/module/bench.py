@@ -110,6 +110,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--duration", type=int, default=1)
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--redis-unix", action="store_true",
+                    help="connect the module to Redis over a unix socket instead of TCP")
     ap.add_argument("--extra", default="", help="extra http-level directives, e.g. "
                     "'hubstats_flush_interval 20ms;'")
     args = ap.parse_args()
@@ -120,11 +122,11 @@ def main():
         (root / FILE.lstrip("/")).write_bytes(b'{"model_type": "tiny"}\n' * 20)  # ~460 B
         secret = tmp / "secret"
         secret.write_bytes(os.urandom(32).hex().encode())
-        redis = RedisServer(tmp)
+        redis = RedisServer(tmp, unix_socket=args.redis_unix)
         ng = Nginx(tmp, conf(redis.address, secret, root, args.extra), level="warn")
         try:
             print(f"nginx 1 worker, wrk -t1 -c{args.connections} -d{args.duration}s, "
-                  f"{args.rounds} alternating rounds per phase")
+                  f"{args.rounds} alternating rounds per phase, redis at {redis.address}")
             up = phase("redis up", ng, redis.pid, args.rounds, args.duration, args.connections)
             status_up = __import__("requests").get(ng.url("/hubstats")).text
             redis.stop()

@@ -98,14 +98,18 @@ class RedisClient:
 class RedisServer:
     """redis-server on 127.0.0.1:<free port>, no persistence, data dir under tmpdir.
 
-    Attributes: ``port``, ``pid`` (None when stopped), ``dir``.
+    Attributes: ``port``, ``pid`` (None when stopped), ``dir``, ``unix_socket`` (a path
+    when started with ``unix_socket=True``, else None), ``address`` (the hubstats_redis
+    value: the unix socket when there is one, else 127.0.0.1:port).
     Methods: ``start()``, ``stop()`` (SIGTERM by PID, waits), ``client()``, ``running``.
     """
 
-    def __init__(self, tmpdir, port: int | None = None, start: bool = True):
+    def __init__(self, tmpdir, port: int | None = None, start: bool = True,
+                 unix_socket: bool = False):
         self.dir = Path(tmpdir) / f"redis-{id(self):x}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self.unix_socket = self.dir / "redis.sock" if unix_socket else None
         self.pid = None
         self._proc = None
         if start:
@@ -118,7 +122,9 @@ class RedisServer:
         self._proc = subprocess.Popen(
             [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
              "--dir", str(self.dir), "--save", "", "--appendonly", "no",
-             "--daemonize", "no", "--protected-mode", "no"],
+             "--daemonize", "no", "--protected-mode", "no"]
+            + (["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
+               if self.unix_socket else []),
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.pid = self._proc.pid
@@ -150,6 +156,8 @@ class RedisServer:
     @property
     def address(self) -> str:
         """The hubstats_redis value for this server."""
+        if self.unix_socket:
+            return f"unix:{self.unix_socket}"
         return f"127.0.0.1:{self.port}"
 
     def client(self) -> RedisClient:
