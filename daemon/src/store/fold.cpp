@@ -51,23 +51,20 @@ namespace {
 // Applies a batch of generations in one statement: a generation's counts are added
 // only when its ledger row is inserted by this statement, so replays add nothing.
 // Concurrent commits of the same generation serialize on the ledger's primary key.
+// A batch holds each (repo, day) once, in one global order (fold_items sorts), so
+// two daemons lock rows in the same order.
 constexpr const char* kCommitSql = R"sql(
-WITH input AS (
+WITH applied AS (
+  INSERT INTO hubstats.fold_ledger
+    (repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[],
                        $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
-    AS t(repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files)
-), applied AS (
-  INSERT INTO hubstats.fold_ledger (repo_type, namespace, name, day, gen)
-  SELECT repo_type, namespace, name, day, gen FROM input ORDER BY 1, 2, 3, 4, 5
   ON CONFLICT DO NOTHING
-  RETURNING repo_type, namespace, name, day, gen
+  RETURNING repo_type, namespace, name, day, downloads, authenticated, anonymous, files
 )
 INSERT INTO hubstats.daily_downloads AS d
   (repo_type, namespace, name, day, downloads, authenticated, anonymous, files)
-SELECT i.repo_type, i.namespace, i.name, i.day, i.downloads, i.authenticated, i.anonymous,
-       i.files
-FROM applied a JOIN input i USING (repo_type, namespace, name, day, gen)
-ORDER BY 1, 2, 3, 4
+SELECT * FROM applied
 ON CONFLICT (repo_type, namespace, name, day) DO UPDATE SET
   downloads = d.downloads + EXCLUDED.downloads,
   authenticated = d.authenticated + EXCLUDED.authenticated,
@@ -241,18 +238,18 @@ void Folder::drop_from_index(Day day, const std::vector<FoldItem>& items) {
   // The module pipelines record (day hash) before index (SADD): removing the tag and
   // then re-adding it when a day hash exists again never loses a repo with counts.
   const std::string idx = keys::index(day);
+  // One pipeline; Redis runs it in order, so each EXISTS sees the state after its SREM.
   std::vector<std::vector<std::string>> cmds;
-  for (const auto& it : items) cmds.push_back({"SREM", idx, keys::repo_tag(it.repo)});
-  redis_.pipeline(cmds);
-  cmds.clear();
+  cmds.reserve(items.size() * 3);
   for (const auto& it : items) {
+    cmds.push_back({"SREM", idx, keys::repo_tag(it.repo)});
     cmds.push_back({"EXISTS", keys::day(it.repo, day)});
     cmds.push_back({"EXISTS", keys::folding(it.repo, day)});
   }
   auto ex = redis_.pipeline(cmds);
   cmds.clear();
   for (std::size_t i = 0; i < items.size(); ++i)
-    if (reply_int(ex[2 * i].get()) > 0 || reply_int(ex[2 * i + 1].get()) > 0)
+    if (reply_int(ex[3 * i + 1].get()) > 0 || reply_int(ex[3 * i + 2].get()) > 0)
       cmds.push_back({"SADD", idx, keys::repo_tag(items[i].repo)});
   if (!cmds.empty()) {
     cmds.push_back({"EXPIRE", idx, std::to_string(opt_.retention_days * 86400LL)});

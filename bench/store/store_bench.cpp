@@ -1,0 +1,182 @@
+// Store benchmarks against real PostgreSQL and Redis (started by bench/store/run.sh):
+//  1. /api/trending core: the in-memory TrendingIndex vs SQL GROUP BY, with
+//     --repos repos x --days days of history in hubstats.daily_downloads.
+//  2. Folding one day with --repos touched repos (pipelined take/finish, batched commit).
+// Prints one line per figure; run.sh turns them into docs/benchmarks.md rows.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "hubstats/keys.h"
+#include "hubstats/scripts.h"
+#include "store/migrator.h"
+#include "store/store.h"
+
+using namespace hubstatsd;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+template <class F>
+double p50(int iterations, F&& f) {
+  std::vector<double> t;
+  for (int i = 0; i < iterations; ++i) {
+    auto s = Clock::now();
+    f(i);
+    t.push_back(ms_since(s));
+  }
+  return median(t);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string redis = "127.0.0.1:6379", pg = "dbname=hubstats";
+  int repos = 100000, days = 90, iterations = 200;
+  std::size_t batch = 1000;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string a = argv[i], v = argv[i + 1];
+    if (a == "--redis")
+      redis = v;
+    else if (a == "--pg")
+      pg = v;
+    else if (a == "--repos")
+      repos = std::stoi(v);
+    else if (a == "--days")
+      days = std::stoi(v);
+    else if (a == "--iterations")
+      iterations = std::stoi(v);
+    else if (a == "--batch")
+      batch = std::stoul(v);
+  }
+  const std::int64_t now = 1736942400;  // 2025-01-15 12:00 UTC
+  const hubstats::Day today = hubstats::day_of(now);
+  StoreConfig cfg;
+  cfg.redis.address = redis;
+  cfg.pg.dsn = pg;
+  cfg.pg.statement_timeout = std::chrono::minutes(10);  // the SQL baseline is slow
+  cfg.fold.batch_size = batch;
+  cfg.today_cache_ttl = std::chrono::milliseconds(1000);
+  cfg.clock = [now] { return now; };
+  // Time spent per fold step (the span ending at each step), for the report.
+  static double step_ms[4] = {0, 0, 0, 0};
+  static Clock::time_point last = Clock::now();
+  cfg.fold.after_step = [](std::string_view step) {
+    const int i = step == "take" ? 0 : step == "commit" ? 1 : 2;
+    step_ms[i] += ms_since(last);
+    last = Clock::now();
+  };
+  Store st(cfg);
+  migrate(st.pg());
+
+  // History: repos x days in PostgreSQL, generated server-side.
+  auto t0 = Clock::now();
+  st.pg().exec("TRUNCATE hubstats.daily_downloads, hubstats.fold_ledger");
+  st.pg().exec(
+      "INSERT INTO hubstats.daily_downloads "
+      "SELECT 'model', 'ns' || (r % 100), 'repo-' || r, $1::date - d, "
+      "       (hashint4(r * 131 + d) & 1023), 0, 0, 0 "
+      "FROM generate_series(1, $2::int) r, generate_series(1, $3::int) d",
+      {hubstats::format_iso(today), std::to_string(repos), std::to_string(days)});
+  st.pg().exec("VACUUM ANALYZE hubstats.daily_downloads");
+  std::printf("history_rows %lld load_s %.1f\n", static_cast<long long>(repos) * days,
+              ms_since(t0) / 1000);
+
+  // Today's live counters for 1000 repos, written with the module's record script.
+  {
+    RedisScript rec(hubstats::scripts::kRecord), idx(hubstats::scripts::kIndex);
+    std::vector<EvalCall> calls;
+    const auto d = hubstats::format_compact(today);
+    for (int r = 1; r <= 1000; ++r) {
+      hubstats::RepoRef ref{hubstats::RepoType::kModel, "ns" + std::to_string(r % 100),
+                            "repo-" + std::to_string(r)};
+      calls.push_back({&rec,
+                       {hubstats::keys::session(ref, "id"), hubstats::keys::day(ref, today),
+                        hubstats::keys::days(ref)},
+                       {"1800000", "0", "86400", d}});
+      calls.push_back(
+          {&idx, {hubstats::keys::index(today)}, {hubstats::keys::repo_tag(ref), "86400"}});
+    }
+    st.redis().eval(calls);
+  }
+
+  auto& stats = st.stats();
+  t0 = Clock::now();
+  stats.load_trending_index_now();
+  std::printf("index_load_s %.2f\n", ms_since(t0) / 1000);
+
+  const auto p7 = hubstats::period_ending(today, 7);
+  const auto p30 = hubstats::period_ending(today, 30);
+  std::size_t sink = 0;
+  const double idx_same = p50(iterations, [&](int) {
+    sink += stats.trending(hubstats::RepoType::kModel, p7, 20, nullptr).size();
+  });
+  const double idx_alt = p50(iterations, [&](int i) {
+    sink += stats.trending(hubstats::RepoType::kModel, i % 2 ? p7 : p30, 20, nullptr).size();
+  });
+  const double idx_90 = p50(iterations, [&](int i) {
+    auto p = hubstats::period_ending(today, 90 - i % 2);  // a new window every call
+    sink += stats.trending(hubstats::RepoType::kModel, p, 20, nullptr).size();
+  });
+  const int sql_iter = std::max(3, iterations / 40);
+  const double sql_plain = p50(sql_iter, [&](int) {
+    auto r = st.pg().exec(
+        "SELECT namespace, name, sum(downloads) AS recent FROM hubstats.daily_downloads "
+        "WHERE repo_type = 'model' AND day BETWEEN $1::date AND $2::date "
+        "GROUP BY 1, 2 ORDER BY recent DESC, namespace, name LIMIT 20",
+        {hubstats::format_iso(p7.start), hubstats::format_iso(p7.end)});
+    sink += static_cast<std::size_t>(r.rows());
+  });
+  const double sql_full = p50(sql_iter, [&](int) {
+    sink += stats.trending_sql(hubstats::RepoType::kModel, p7, 20, nullptr).size();
+  });
+  std::printf("trending_index_p50_ms same_period %.3f alternating_7_30 %.3f new_window_90d %.3f\n",
+              idx_same, idx_alt, idx_90);
+  std::printf("trending_sql_p50_ms plain_group_by_7d %.1f full_fallback_7d %.1f\n", sql_plain,
+              sql_full);
+  std::printf("speedup_vs_plain_group_by same_period %.0fx new_window %.0fx\n",
+              sql_plain / idx_same, sql_plain / idx_90);
+
+  // Fold: `repos` repos touched yesterday, one session each.
+  {
+    const hubstats::Day y = today - 1;
+    RedisScript rec(hubstats::scripts::kRecord), idx(hubstats::scripts::kIndex);
+    const auto d = hubstats::format_compact(y);
+    std::vector<EvalCall> calls;
+    for (int r = 1; r <= repos; ++r) {
+      hubstats::RepoRef ref{hubstats::RepoType::kModel, "ns" + std::to_string(r % 100),
+                            "repo-" + std::to_string(r)};
+      calls.push_back({&rec,
+                       {hubstats::keys::session(ref, "fold"), hubstats::keys::day(ref, y),
+                        hubstats::keys::days(ref)},
+                       {"1800000", "1", "86400", d}});
+      calls.push_back({&idx, {hubstats::keys::index(y)}, {hubstats::keys::repo_tag(ref), "86400"}});
+      if (calls.size() >= 4000) {
+        st.redis().eval(calls);
+        calls.clear();
+      }
+    }
+    st.redis().eval(calls);
+    t0 = Clock::now();
+    last = t0;
+    step_ms[0] = step_ms[1] = step_ms[2] = 0;
+    auto s = st.fold_once();
+    std::printf("fold_day repos %lld taken %lld applied %lld seconds %.2f batch %zu\n",
+                static_cast<long long>(s.repos), static_cast<long long>(s.taken),
+                static_cast<long long>(s.applied), ms_since(t0) / 1000, batch);
+    std::printf("fold_steps_s scan+take+index %.2f commit %.2f finish %.2f\n", step_ms[0] / 1000,
+                step_ms[1] / 1000, step_ms[2] / 1000);
+  }
+  return sink == 0 ? 1 : 0;
+}
