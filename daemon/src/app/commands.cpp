@@ -13,6 +13,7 @@
 #include "catalog/catalog_config.h"
 #include "catalog/catalog_routes.h"
 #include "config/config.h"
+#include "extras/extras.h"
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
@@ -148,7 +149,9 @@ int run(const std::string& path) {
     api::register_stats_routes(router, stats_api);
     CatalogApi catalog_api(backends.catalog());
     register_catalog_routes(router, catalog_api);
-    const http::Pipeline pipeline(router);
+    extras::Extras extras(router, backends.catalog(), backends.store().stats(), system_unix_now);
+    extras.register_routes(router);  // /metrics, chart.svg, badge, /dashboard, /openapi.json
+    const http::Pipeline pipeline(router, &extras.request_observer());
     http::Server server(server_options(*c),
                         [&pipeline](http::Request& req) { return pipeline.handle(req); });
     server.start();
