@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -257,44 +258,75 @@ void Folder::drop_from_index(Day day, const std::vector<FoldItem>& items) {
   }
 }
 
+std::vector<FoldItem> Folder::scan_index(Day day) {
+  const std::string idx = keys::index(day);
+  std::vector<FoldItem> items;
+  std::vector<std::string> garbage;
+  std::string cursor = "0";
+  do {
+    auto r = redis_.command({"SSCAN", idx, cursor, "COUNT", "1000"});
+    if (r.is_error()) throw Unavailable("redis: SSCAN failed: " + std::string(r.error()));
+    cursor = std::string(reply_str(reply_at(r.get(), 0)));
+    const redisReply* members = reply_at(r.get(), 1);
+    for (std::size_t i = 0; i < reply_len(members); ++i) {
+      auto tag = reply_str(reply_at(members, i));
+      if (auto ref = keys::parse_repo_tag(tag))
+        items.push_back({std::move(*ref), day});
+      else
+        garbage.emplace_back(tag);
+    }
+  } while (cursor != "0" && !cursor.empty());
+  if (!garbage.empty()) {
+    std::vector<std::string> cmd = {"SREM", idx};
+    cmd.insert(cmd.end(), garbage.begin(), garbage.end());
+    redis_.command(cmd);
+  }
+  // SSCAN may return a member twice; a batch must hold each (repo, day) once.
+  std::sort(items.begin(), items.end(), item_less);
+  items.erase(std::unique(items.begin(), items.end(), same_item), items.end());
+  return items;
+}
+
+FoldStats Folder::fold_day(Day day, const std::vector<FoldItem>& items,
+                           const std::atomic<bool>& stop) {
+  // Batch k+1 is taken from Redis while batch k commits in PostgreSQL; each batch
+  // still goes take -> commit -> finish in order, so crash safety is unchanged.
+  FoldStats st;
+  std::vector<Taken> in_flight;
+  std::vector<FoldItem> in_flight_items;
+  // Declared last: if take() throws, its destructor waits for the commit before
+  // in_flight (which the commit reads) is destroyed.
+  std::future<std::int64_t> committing;
+  auto complete = [&] {
+    st.applied += committing.get();
+    if (opt_.after_step) opt_.after_step("commit");
+    finish(in_flight);
+    if (opt_.after_step) opt_.after_step("finish");
+    drop_from_index(day, in_flight_items);
+  };
+  for (std::size_t off = 0; off < items.size() && !stop.load(); off += opt_.batch_size) {
+    std::vector<FoldItem> batch(
+        items.begin() + static_cast<std::ptrdiff_t>(off),
+        items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), off + opt_.batch_size)));
+    st.repos += static_cast<std::int64_t>(batch.size());
+    auto taken = take(batch);
+    for (const auto& t : taken) st.taken += t.gen.empty() ? 0 : 1;
+    if (opt_.after_step) opt_.after_step("take");
+    if (committing.valid()) complete();
+    in_flight = std::move(taken);
+    in_flight_items = std::move(batch);
+    committing = std::async(std::launch::async, [this, &in_flight] { return commit(in_flight); });
+  }
+  if (committing.valid()) complete();
+  return st;
+}
+
 FoldStats Folder::fold_all(Day today, const std::atomic<bool>& stop) {
   FoldStats st;
   metrics::FoldRun run(st.applied);  // counts this pass for /metrics
-  for (Day day = today - opt_.retention_days; day < today; ++day) {
-    const std::string idx = keys::index(day);
-    std::string cursor = "0";
-    std::vector<FoldItem> batch;
-    std::vector<std::string> garbage;
-    auto flush = [&] {
-      if (!batch.empty()) {
-        st += fold_items(batch);
-        drop_from_index(day, batch);
-        batch.clear();
-      }
-      if (!garbage.empty()) {
-        std::vector<std::string> cmd = {"SREM", idx};
-        cmd.insert(cmd.end(), garbage.begin(), garbage.end());
-        redis_.command(cmd);
-        garbage.clear();
-      }
-    };
-    do {
-      if (stop.load()) return st;
-      auto r = redis_.command({"SSCAN", idx, cursor, "COUNT", "1000"});
-      if (r.is_error()) throw Unavailable("redis: SSCAN failed: " + std::string(r.error()));
-      cursor = std::string(reply_str(reply_at(r.get(), 0)));
-      const redisReply* members = reply_at(r.get(), 1);
-      for (std::size_t i = 0; i < reply_len(members); ++i) {
-        auto tag = reply_str(reply_at(members, i));
-        if (auto ref = keys::parse_repo_tag(tag))
-          batch.push_back({std::move(*ref), day});
-        else
-          garbage.emplace_back(tag);
-      }
-      if (batch.size() >= opt_.batch_size) flush();
-    } while (cursor != "0" && !cursor.empty());
-    if (stop.load()) return st;
-    flush();
+  for (Day day = today - opt_.retention_days; day < today && !stop.load(); ++day) {
+    auto items = scan_index(day);
+    if (!items.empty()) st += fold_day(day, items, stop);
   }
   return st;
 }

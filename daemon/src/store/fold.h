@@ -94,6 +94,9 @@ class Folder {
   std::int64_t commit(const std::vector<Taken>& taken);
   void finish(const std::vector<Taken>& taken);
   void drop_from_index(hubstats::Day day, const std::vector<FoldItem>& items);
+  std::vector<FoldItem> scan_index(hubstats::Day day);
+  FoldStats fold_day(hubstats::Day day, const std::vector<FoldItem>& items,
+                     const std::atomic<bool>& stop);
 
   RedisClient& redis_;
   PgPool& pg_;
