@@ -119,6 +119,33 @@ LfsOperation lfs_operation_of(std::string_view body) noexcept {
   return LfsOperation::kUnknown;
 }
 
+GitUploadPackCommand git_upload_pack_command(std::string_view body) noexcept {
+  // pkt-line: "0014command=ls-refs\n". The length covers its own 4 digits; "0000"
+  // (flush), "0001" (delim) and lengths 1..4 carry no payload.
+  if (body.size() < 4) return GitUploadPackCommand::kUnknown;
+  std::size_t len = 0;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const char c = body[i];
+    int v = -1;
+    if (c >= '0' && c <= '9') v = c - '0';
+    if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
+    if (v < 0) return GitUploadPackCommand::kUnknown;
+    len = len * 16 + static_cast<std::size_t>(v);
+  }
+  if (len <= 4) return GitUploadPackCommand::kUnknown;
+  // The payload as far as the body holds it (a truncated body still names its command).
+  std::string_view payload = body.substr(4, len - 4);
+  if (!payload.empty() && payload.back() == '\n') payload.remove_suffix(1);
+  auto is = [&payload](std::string_view command) {
+    return payload.substr(0, command.size()) == command &&
+           (payload.size() == command.size() || payload[command.size()] == ' ');
+  };
+  if (payload == "command=ls-refs") return GitUploadPackCommand::kLsRefs;
+  if (payload == "command=fetch" || is("want")) return GitUploadPackCommand::kFetch;
+  return GitUploadPackCommand::kUnknown;
+}
+
 Route route_of(std::string_view uri) noexcept {
   try {
     Segments s;
@@ -189,7 +216,8 @@ Route classify(const RequestFacts& f) noexcept {
       ok = f.method == "GET" && countable_download_status(f.status, f.range);
       break;
     case EventKind::kGitFetch:
-      ok = f.method == "POST" && f.status == 200;
+      // A v2 ls-refs transfers no objects; its clone's fetch POST is the download.
+      ok = f.method == "POST" && f.status == 200 && f.git_command != GitUploadPackCommand::kLsRefs;
       break;
     case EventKind::kLfsBatch:
       ok = f.method == "POST" && f.status == 200 && f.lfs_operation == LfsOperation::kDownload;

@@ -93,6 +93,52 @@ TEST(Classify, GitUploadPackCountsReceivePackNever) {
   EXPECT_EQ(classify(get("/models/o/m.git/git-upload-pack")).kind, EventKind::kNone);
 }
 
+TEST(Classify, GitUploadPackCommandParser) {
+  using C = GitUploadPackCommand;
+  // What git 2.39 sends for a protocol v2 clone: ls-refs, then fetch.
+  EXPECT_EQ(git_upload_pack_command("0014command=ls-refs\n0014agent=git/2.39.5\n0001"
+                                    "0009peel\n000csymrefs\n0000"),
+            C::kLsRefs);
+  EXPECT_EQ(
+      git_upload_pack_command("0012command=fetch\n0014agent=git/2.39.5\n0001"
+                              "000ethin-pack\n0032want 0123456789abcdef0123456789abcdef01234567\n"
+                              "0009done\n0000"),
+      C::kFetch);
+  // v0/v1: the body starts with the first want line (with capabilities).
+  EXPECT_EQ(git_upload_pack_command("0032want 0123456789abcdef0123456789abcdef01234567\n"),
+            C::kFetch);
+  EXPECT_EQ(git_upload_pack_command("005dwant 0123456789abcdef0123456789abcdef01234567 "
+                                    "multi_ack_detailed side-band-64k ofs-delta\n"),
+            C::kFetch);
+  EXPECT_EQ(git_upload_pack_command("0014COMMAND=LS-REFS\n"), C::kUnknown);  // case matters
+  EXPECT_EQ(git_upload_pack_command("0013command=ls-refs"), C::kLsRefs);     // no newline
+  // Unknown, truncated, malformed or compressed bodies.
+  EXPECT_EQ(git_upload_pack_command(""), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("001"), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("0014command=ls-r"), C::kUnknown);  // cut inside the pkt
+  EXPECT_EQ(git_upload_pack_command("0000"), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("0001command=ls-refs\n"), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("zz14command=ls-refs\n"), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("0015command=ls-refsX\n"), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("0012command=other\n"), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("000bwanted\n"), C::kUnknown);
+  EXPECT_EQ(git_upload_pack_command("\x1f\x8b\x08\x00"), C::kUnknown);   // gzip
+  EXPECT_EQ(git_upload_pack_command("command=ls-refs\n"), C::kUnknown);  // no length
+}
+
+TEST(Classify, GitLsRefsIsNotADownload) {
+  const char* uri = "/models/o/m.git/git-upload-pack";
+  RequestFacts f = post(uri);
+  f.git_command = GitUploadPackCommand::kLsRefs;
+  EXPECT_EQ(classify(f).kind, EventKind::kNone);
+  f.git_command = GitUploadPackCommand::kFetch;
+  expect_repo(classify(f), EventKind::kGitFetch, RepoType::kModel, "o", "m");
+  f.git_command = GitUploadPackCommand::kUnknown;  // body not read: counts as a fetch
+  expect_repo(classify(f), EventKind::kGitFetch, RepoType::kModel, "o", "m");
+  f.status = 401;
+  EXPECT_EQ(classify(f).kind, EventKind::kNone);
+}
+
 TEST(Classify, LfsBatchDownloadVersusUpload) {
   const char* uri = "/models/o/m.git/info/lfs/objects/batch";
   expect_repo(classify(post(uri, 200, LfsOperation::kDownload)), EventKind::kLfsBatch,

@@ -69,6 +69,7 @@ TEST(Scripts, Sha1MatchesKnownVector) {
   EXPECT_EQ(scripts::sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
   EXPECT_EQ(scripts::sha1_hex(scripts::kRecord).size(), 40u);
   EXPECT_NE(scripts::sha1_hex(scripts::kRecord), scripts::sha1_hex(scripts::kIndex));
+  EXPECT_NE(scripts::sha1_hex(scripts::kRecordBatch), scripts::sha1_hex(scripts::kRecord));
 }
 
 }  // namespace

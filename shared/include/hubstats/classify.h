@@ -23,6 +23,17 @@ enum class LfsOperation { kUnknown, kDownload, kUpload };
 // Tolerant scan of a (possibly truncated) LFS batch JSON body for "operation".
 LfsOperation lfs_operation_of(std::string_view body) noexcept;
 
+// What a git-upload-pack POST asks for. Protocol v2 splits a clone into two POSTs,
+// "command=ls-refs" (ref advertisement, transfers no objects) and "command=fetch";
+// v0/v1 POSTs are fetches ("want ..." lines).
+enum class GitUploadPackCommand { kUnknown, kFetch, kLsRefs };
+
+// Reads the first pkt-line of an upload-pack request body (4 hex digits of length,
+// then the payload). kLsRefs only for a v2 "command=ls-refs"; kFetch for a v2
+// "command=fetch" or a v0/v1 "want"; kUnknown for anything else (empty, truncated,
+// compressed, malformed), which classify() counts as a fetch.
+GitUploadPackCommand git_upload_pack_command(std::string_view body) noexcept;
+
 // The route of a URI alone, before method/status/range checks.
 struct Route {
   EventKind kind = EventKind::kNone;
@@ -49,6 +60,8 @@ struct RequestFacts {
   std::string_view uri;                                 // r->uri
   std::string_view range;                               // Range request header, empty when absent
   LfsOperation lfs_operation = LfsOperation::kUnknown;  // for LFS batch requests
+  // For git-upload-pack POSTs: kUnknown (body not read) counts as a fetch.
+  GitUploadPackCommand git_command = GitUploadPackCommand::kUnknown;
 };
 
 // Status rule shared by the built-in grammar and operator-defined routes:

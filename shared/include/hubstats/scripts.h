@@ -28,6 +28,38 @@ if new then return 1 end
 return 0
 )lua";
 
+// Records a batch of file events of ONE repo and ONE day, in order: the same end
+// state as kRecord once per event (a repeated identity inside the batch is a repeat),
+// with one SET per event and at most one HINCRBY per field.
+// KEYS: day, days, session_1..session_n
+// ARGV: window_ms, retention_s, YYYYMMDD, authenticated_1..authenticated_n (0|1)
+// Returns the number of events that opened a new download session.
+// TTLs are set when the day hash is created (HINCRBY files == n: no existing day hash
+// lacks files), not refreshed per event: a day hash is written during (about) its own
+// day only, so retention counts from its first event, and the days set's TTL is never
+// shorter than a day hash's. A fold RENAMEs the hash away; the next batch recreates it
+// and so re-adds the day to the days set (fold finish may have removed it).
+inline constexpr std::string_view kRecordBatch = R"lua(
+local files = #KEYS - 2
+if files < 1 then return 0 end
+local auth, anon = 0, 0
+for i = 3, #KEYS do
+  if redis.call('SET', KEYS[i], '1', 'PX', ARGV[1], 'NX') then
+    if ARGV[i + 1] == '1' then auth = auth + 1 else anon = anon + 1 end
+  end
+end
+local new = auth + anon
+if new > 0 then redis.call('HINCRBY', KEYS[1], 'downloads', new) end
+if auth > 0 then redis.call('HINCRBY', KEYS[1], 'authenticated', auth) end
+if anon > 0 then redis.call('HINCRBY', KEYS[1], 'anonymous', anon) end
+if redis.call('HINCRBY', KEYS[1], 'files', files) == files then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('SADD', KEYS[2], ARGV[3])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return new
+)lua";
+
 // Adds a repo to a day's index. Sent after kRecord in the same pipeline.
 // KEYS: index   ARGV: repo_tag, retention_s
 inline constexpr std::string_view kIndex = R"lua(
