@@ -325,8 +325,13 @@ FoldStats Folder::fold_all(Day today, const std::atomic<bool>& stop) {
   FoldStats st;
   metrics::FoldRun run(st.applied);  // counts this pass for /metrics
   for (Day day = today - opt_.retention_days; day < today && !stop.load(); ++day) {
-    auto items = scan_index(day);
-    if (!items.empty()) st += fold_day(day, items, stop);
+    // Repos that got new counts while being folded stay in the index: a second and
+    // third round fold those late events within the same pass.
+    for (int round = 0; round < 3 && !stop.load(); ++round) {
+      auto items = scan_index(day);
+      if (items.empty()) break;
+      st += fold_day(day, items, stop);
+    }
   }
   return st;
 }
