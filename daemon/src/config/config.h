@@ -70,7 +70,9 @@ struct Config {
     bool background = true;
     milliseconds interval{60'000};
     milliseconds retention{14LL * 86'400'000};  // must match the module's hubstats_retention
-    milliseconds today_cache_ttl{0};            // 0: read today from Redis on every request
+    // How long trending reuses today's live counters of all repos (0: every call).
+    // /stats and /stats/recent always read today's counters of their repo from Redis.
+    milliseconds today_cache_ttl{1000};
   } fold;
 
   milliseconds session_window{30 * 60'000};
