@@ -63,10 +63,10 @@ void Store::fold_loop() {
 
 void Store::start_background_fold() {
   std::lock_guard lk(mu_);
-  if (fold_thread_.joinable()) return;
   stop_ = false;
   stats_->start();
-  fold_thread_ = std::thread([this] { fold_loop(); });
+  if (cfg_.background_fold && !fold_thread_.joinable())
+    fold_thread_ = std::thread([this] { fold_loop(); });
 }
 
 void Store::stop() {

@@ -26,6 +26,7 @@ struct StoreConfig {
   PgPoolConfig pg;
   FoldOptions fold;  // batch size, retention_days, ledger retention
   std::chrono::milliseconds fold_interval{60'000};
+  bool background_fold = true;  // false: only lazy folds and `fold --once` (config fold.background)
   std::chrono::milliseconds today_cache_ttl{1000};
   std::chrono::milliseconds trending_refresh{2000};
   std::function<std::int64_t()> clock;  // unix seconds; empty: the system clock
@@ -44,8 +45,8 @@ class Store {
   // Applies pending migrations (embedded, or HUBSTATS_MIGRATIONS_DIR). Returns names.
   std::vector<std::string> migrate();
 
-  // Starts the background fold (a pass at once, then every fold_interval) and the
-  // trending index loader/refresher. Idempotent.
+  // Starts the trending index loader/refresher and, when background_fold, the
+  // background fold (a pass at once, then every fold_interval). Idempotent.
   void start_background_fold();
   // Stops both threads; the fold stops between batches. Idempotent.
   void stop();
