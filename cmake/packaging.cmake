@@ -12,6 +12,10 @@
 
 include(GNUInstallDirs)
 
+# cpack (and `make install`) package what is already built instead of first building
+# every target: build, then package (`cmake --build` ; `cpack -G DEB`).
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
 # Debian's nginx looks for modules and their snippets at fixed paths, whatever our
 # prefix; systemd units and /etc are likewise absolute on Debian.
 set(HUBSTATS_NGINX_MODULES_DIR "/usr/lib/nginx/modules" CACHE PATH "Where nginx dynamic modules go")
