@@ -1,5 +1,7 @@
 #include "event.h"
 
+#include <algorithm>
+
 #include "hubstats/keys.h"
 #include "hubstats/scripts.h"
 
@@ -9,6 +11,11 @@ namespace {
 
 const std::string& record_sha() {
   static const std::string sha = scripts::sha1_hex(scripts::kRecord);
+  return sha;
+}
+
+const std::string& record_batch_sha() {
+  static const std::string sha = scripts::sha1_hex(scripts::kRecordBatch);
   return sha;
 }
 
@@ -45,6 +52,21 @@ Command record_command(const Event& e, const RecordSettings& s, ScriptCall how) 
   return c;
 }
 
+Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
+                             ScriptCall how) {
+  const Event& first = events.front();
+  Command c = script_head(how, scripts::kRecordBatch, record_batch_sha(),
+                          static_cast<int>(events.size()) + 2);
+  c.push_back(keys::day(first.repo, first.day));
+  c.push_back(keys::days(first.repo));
+  for (const Event& e : events) c.push_back(keys::session(e.repo, e.identity_hex));
+  c.push_back(std::to_string(s.window_ms));
+  c.push_back(std::to_string(s.retention_s));
+  c.push_back(format_compact(first.day));
+  for (const Event& e : events) c.emplace_back(e.authenticated ? "1" : "0");
+  return c;
+}
+
 Command index_command(const Event& e, const RecordSettings& s, ScriptCall how) {
   Command c = script_head(how, scripts::kIndex, index_sha(), 1);
   c.push_back(keys::index(e.day));
@@ -55,9 +77,20 @@ Command index_command(const Event& e, const RecordSettings& s, ScriptCall how) {
 
 namespace {
 
+// Appends the decimal digits of n (no allocation, unlike std::to_string).
+void append_uint(std::string& out, std::size_t n) {
+  char buf[20];
+  char* p = buf + sizeof buf;
+  do {
+    *--p = static_cast<char>('0' + n % 10);
+    n /= 10;
+  } while (n);
+  out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
+}
+
 void append_bulk(std::string& out, std::string_view arg) {
   out += '$';
-  out += std::to_string(arg.size());
+  append_uint(out, arg.size());
   out += "\r\n";
   out.append(arg.data(), arg.size());
   out += "\r\n";
@@ -109,6 +142,93 @@ std::string record_resp(const RepoDayKeys& k, const Event& e, const RecordArgs& 
                a.window_ms, e.authenticated ? "1" : "0", a.retention_s, k.compact_day});
 }
 
+std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how) {
+  const RepoDayKeys& k = *b.keys;
+  const bool sha = how == ScriptCall::kEvalSha;
+  const std::string_view verb = sha ? std::string_view("EVALSHA") : std::string_view("EVAL");
+  const std::string_view script =
+      sha ? std::string_view(record_batch_sha()) : scripts::kRecordBatch;
+  const std::size_t n = b.events.size();
+  std::size_t size = 64 + script.size() + k.day.size() + k.days.size() + a.window_ms.size() +
+                     a.retention_s.size() + k.compact_day.size();
+  for (const Event& e : b.events) size += k.session_prefix.size() + e.identity_hex.size() + 32;
+  std::string out;
+  out.reserve(size);
+  out += '*';
+  append_uint(out, 3 + 2 + n + 3 + n);
+  out += "\r\n";
+  append_bulk(out, verb);
+  append_bulk(out, script);
+  std::string numkeys;
+  append_uint(numkeys, n + 2);
+  append_bulk(out, numkeys);
+  append_bulk(out, k.day);
+  append_bulk(out, k.days);
+  for (const Event& e : b.events) {
+    out += '$';
+    append_uint(out, k.session_prefix.size() + e.identity_hex.size());
+    out += "\r\n";
+    out += k.session_prefix;
+    out += e.identity_hex;
+    out += "\r\n";
+  }
+  append_bulk(out, a.window_ms);
+  append_bulk(out, a.retention_s);
+  append_bulk(out, k.compact_day);
+  for (const Event& e : b.events) out += e.authenticated ? "$1\r\n1\r\n" : "$1\r\n0\r\n";
+  return out;
+}
+
+std::shared_ptr<RepoDayKeys> KeyCache::get(const RepoRef& repo, Day d) {
+  id_.clear();
+  id_ += static_cast<char>('0' + static_cast<int>(repo.type));
+  id_ += repo.ns;
+  id_ += '/';
+  id_ += repo.name;
+  id_ += '/';
+  append_uint(id_, static_cast<std::size_t>(d));
+  auto it = map_.find(id_);
+  if (it != map_.end()) return it->second;
+  if (map_.size() >= max_) map_.clear();
+  auto k = std::make_shared<RepoDayKeys>(RepoDayKeys::of(repo, d));
+  map_.emplace(id_, k);
+  return k;
+}
+
+std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t count,
+                                       KeyCache& cache, std::size_t max_batch) {
+  std::vector<RecordBatch> out;
+  // The open batch of each repo, by repo tag (the tag lives in the cached keys, which
+  // the batches hold).
+  std::unordered_map<std::string_view, std::size_t> open;
+  count = std::min(count, events.size());
+  std::size_t last = 0;  // batch of the previous event
+  for (std::size_t i = 0; i < count; ++i) {
+    Event& e = events[i];
+    std::size_t at = out.size();
+    std::shared_ptr<RepoDayKeys> k;
+    if (!out.empty() && out[last].events.back().day == e.day &&
+        out[last].events.back().repo == e.repo) {
+      at = last;  // runs of one repo and day are the common case: no cache lookup
+      k = out[at].keys;
+    } else {
+      k = cache.get(e.repo, e.day);
+      auto it = open.find(k->tag);
+      if (it != open.end() && out[it->second].keys == k) at = it->second;
+    }
+    if (at == out.size() || out[at].events.size() >= max_batch) {
+      out.push_back(RecordBatch{std::move(k), {}});
+      out.back().events.reserve(std::min(count - i, max_batch));
+      at = out.size() - 1;
+      open[out[at].keys->tag] = at;
+    }
+    out[at].events.push_back(std::move(e));
+    last = at;
+  }
+  events.erase(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(count));
+  return out;
+}
+
 std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how) {
   const bool sha = how == ScriptCall::kEvalSha;
   return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
@@ -118,7 +238,7 @@ std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how
 
 std::vector<Command> script_load_commands() {
   return {
-      Command{"SCRIPT", "LOAD", std::string(scripts::kRecord)},
+      Command{"SCRIPT", "LOAD", std::string(scripts::kRecordBatch)},
       Command{"SCRIPT", "LOAD", std::string(scripts::kIndex)},
   };
 }

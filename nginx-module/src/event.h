@@ -3,10 +3,14 @@
 // by the time the event is sent. Pure: no nginx types.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "hubstats/day.h"
@@ -33,10 +37,16 @@ enum class ScriptCall { kEvalSha, kEval };
 using Command = std::vector<std::string>;
 
 // EVALSHA|EVAL record 3 session day days window_ms auth retention_s YYYYMMDD
+// (kRecord, one event; the module sends batches, see record_batch_command).
 Command record_command(const Event& e, const RecordSettings& s, ScriptCall how);
+// EVALSHA|EVAL record_batch 2+n day days session_1..n window_ms retention_s YYYYMMDD
+//   auth_1..n: every event must be of one repo and one day (events.front()'s).
+Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
+                             ScriptCall how);
 // EVALSHA|EVAL index 1 hs:idx:D tag retention_s
 Command index_command(const Event& e, const RecordSettings& s, ScriptCall how);
-// SCRIPT LOAD for both scripts, sent first on every connection.
+// SCRIPT LOAD for the scripts the module sends (record_batch, index), sent first on
+// every connection.
 std::vector<Command> script_load_commands();
 
 // The Redis keys of one (repo, day), built once through hubstats::keys and reused
@@ -54,6 +64,38 @@ struct RepoDayKeys {
   static RepoDayKeys of(const RepoRef& repo, Day d);
 };
 
+// RepoDayKeys per (repo, day), built once and shared by every event of that repo
+// and day. The entries carry the sink's per-connection `indexed` notes, so clear()
+// forgets those too. Bounded: it starts over when it holds too many entries.
+class KeyCache {
+ public:
+  explicit KeyCache(std::size_t max_entries = 10000) : max_(max_entries) {}
+  std::shared_ptr<RepoDayKeys> get(const RepoRef& repo, Day d);
+  void clear() { map_.clear(); }
+  std::size_t size() const { return map_.size(); }
+
+ private:
+  std::size_t max_;
+  std::string id_;  // reused lookup buffer
+  std::unordered_map<std::string, std::shared_ptr<RepoDayKeys>> map_;
+};
+
+// Most events per kRecordBatch call (one Lua call holds Redis for ~1 µs per event).
+inline constexpr std::size_t kMaxRecordBatch = 256;
+
+// Events of one repo and one day, recorded by one kRecordBatch call.
+struct RecordBatch {
+  std::shared_ptr<RepoDayKeys> keys;
+  std::vector<Event> events;
+};
+
+// Moves the first `count` events out of `events` into batches of at most max_batch
+// events of one repo and one day. Each repo's events stay in their order: a repo
+// whose day changes (late events around midnight) starts a new batch, since session
+// keys are per repo, not per day. Batches are in order of their first event.
+std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t count,
+                                       KeyCache& cache, std::size_t max_batch);
+
 // Settings as command arguments, formatted once.
 struct RecordArgs {
   std::string window_ms;
@@ -64,6 +106,7 @@ struct RecordArgs {
 // The same commands in Redis wire format (RESP), built without intermediate
 // argument vectors: this is what the log-phase hot path sends.
 std::string record_resp(const RepoDayKeys& k, const Event& e, const RecordArgs& a, ScriptCall how);
+std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how);
 std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how);
 std::string to_resp(const Command& c);
 

@@ -35,8 +35,7 @@ void append(redisContext* c, const Command& cmd) {
 
 }  // namespace
 
-FlushResult flush_blocking(const RedisAddress& addr,
-                           const std::deque<std::shared_ptr<const Event>>& events,
+FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
                            const RecordSettings& settings,
                            std::chrono::milliseconds connect_timeout,
                            std::chrono::milliseconds io_timeout) {
@@ -49,16 +48,20 @@ FlushResult flush_blocking(const RedisAddress& addr,
   if (!c || c->err) {
     result.dropped = events.size();
     result.error = c ? c->errstr : "out of memory";
+    events.clear();
     return result;
   }
   redisSetTimeout(c.get(), to_timeval(io_timeout));
 
+  KeyCache cache;
+  const std::vector<RecordBatch> batches =
+      group_batches(events, events.size(), cache, kMaxRecordBatch);
   // The script cache may be empty (a restarted Redis): load before EVALSHA.
   const auto loads = script_load_commands();
   for (const auto& cmd : loads) append(c.get(), cmd);
-  for (const auto& e : events) {
-    append(c.get(), record_command(*e, settings, ScriptCall::kEvalSha));
-    append(c.get(), index_command(*e, settings, ScriptCall::kEvalSha));
+  for (const RecordBatch& b : batches) {
+    append(c.get(), record_batch_command(b.events, settings, ScriptCall::kEvalSha));
+    append(c.get(), index_command(b.events.front(), settings, ScriptCall::kEvalSha));
   }
 
   auto next_reply = [&]() -> std::unique_ptr<redisReply, ReplyDeleter> {
@@ -66,30 +69,33 @@ FlushResult flush_blocking(const RedisAddress& addr,
     if (redisGetReply(c.get(), &raw) != REDIS_OK) return nullptr;
     return std::unique_ptr<redisReply, ReplyDeleter>(static_cast<redisReply*>(raw));
   };
+  // Events of batches whose reply never came: sent, but whether Redis ran them is unknown.
+  auto fail_from = [&](std::size_t first) {
+    for (std::size_t j = first; j < batches.size(); ++j) result.failed += batches[j].events.size();
+    result.error = c->errstr;
+  };
   for (std::size_t i = 0; i < loads.size(); ++i) {
     if (!next_reply()) {
-      result.failed = events.size();  // sent, but whether Redis ran them is unknown
-      result.error = c->errstr;
+      fail_from(0);
       return result;
     }
   }
-  for (std::size_t i = 0; i < events.size(); ++i) {
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const std::size_t n = batches[i].events.size();
     auto rec = next_reply();
     if (!rec) {
-      result.failed += events.size() - i;
-      result.error = c->errstr;
+      fail_from(i);
       return result;
     }
     if (rec->type == REDIS_REPLY_INTEGER) {
-      ++result.sent;
-      if (rec->integer == 1) ++result.new_sessions;
+      result.sent += n;
+      result.new_sessions += static_cast<std::uint64_t>(rec->integer);
     } else {
-      ++result.failed;
+      result.failed += n;
       if (rec->type == REDIS_REPLY_ERROR && result.error.empty()) result.error = rec->str;
     }
     if (!next_reply()) {  // the index reply
-      result.failed += events.size() - i - 1;
-      result.error = c->errstr;
+      fail_from(i + 1);
       return result;
     }
   }

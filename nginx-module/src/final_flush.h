@@ -22,8 +22,9 @@ struct FlushResult {
   std::string error;          // empty on success
 };
 
-FlushResult flush_blocking(const RedisAddress& addr,
-                           const std::deque<std::shared_ptr<const Event>>& events,
+// Sends the events as the sink does (kRecordBatch per repo and day, plus the day
+// index), over a blocking connection. Consumes `events`.
+FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
                            const RecordSettings& settings,
                            std::chrono::milliseconds connect_timeout,
                            std::chrono::milliseconds io_timeout);

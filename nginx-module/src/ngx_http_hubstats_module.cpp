@@ -3,6 +3,7 @@
 // status content handler, and the per-worker process hooks. Classification,
 // identity hashing, keys and scripts live in shared/ (hubstats_core); Redis I/O
 // lives in redis_sink.cpp.
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -30,6 +31,7 @@ namespace {
 using hubstats::module::RedisSink;
 
 constexpr std::size_t kMaxLfsBody = 64 * 1024;  // a batch request is a few hundred bytes
+constexpr std::size_t kGitBodyPrefix = 64;      // the first pkt-line names the command
 
 struct MainConf {
   ngx_str_t redis;  // validated "ip:port" / "unix:/path"
@@ -322,17 +324,19 @@ int final_status(const ngx_http_request_t* r) {
   return static_cast<int>(r->headers_out.status);
 }
 
-// The LFS batch body, when nginx buffered it in memory (proxy_pass does).
-hubstats::LfsOperation lfs_operation(const ngx_http_request_t* r) {
-  if (!r->request_body || !r->request_body->bufs) return hubstats::LfsOperation::kUnknown;
+// Up to `max` bytes of the request body as far as nginx buffered it in memory
+// (proxy_pass and fastcgi_pass do, up to client_body_buffer_size); a body spilled to
+// a temp file reads as empty or cut short.
+std::string body_prefix(const ngx_http_request_t* r, std::size_t max) {
   std::string body;
-  for (const ngx_chain_t* cl = r->request_body->bufs; cl; cl = cl->next) {
+  if (!r->request_body || !r->request_body->bufs) return body;
+  for (const ngx_chain_t* cl = r->request_body->bufs; cl && body.size() < max; cl = cl->next) {
     const ngx_buf_t* b = cl->buf;
     if (!ngx_buf_in_memory(b)) break;
-    body.append(reinterpret_cast<const char*>(b->pos), static_cast<size_t>(b->last - b->pos));
-    if (body.size() > kMaxLfsBody) break;
+    const auto n = std::min(static_cast<std::size_t>(b->last - b->pos), max - body.size());
+    body.append(reinterpret_cast<const char*>(b->pos), n);
   }
-  return hubstats::lfs_operation_of(body);
+  return body;
 }
 
 std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t* cv) {
@@ -380,9 +384,14 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
       facts.status = status;
       facts.uri = sv(r->uri);
       facts.range = range;
-      if (facts.method == "POST" &&
-          hubstats::route_of(facts.uri).kind == hubstats::EventKind::kLfsBatch) {
-        facts.lfs_operation = lfs_operation(r);
+      if (facts.method == "POST") {
+        // Only these two routes need the body: look at it for nothing else.
+        const auto kind = hubstats::route_of(facts.uri).kind;
+        if (kind == hubstats::EventKind::kLfsBatch) {
+          facts.lfs_operation = hubstats::lfs_operation_of(body_prefix(r, kMaxLfsBody + 1));
+        } else if (kind == hubstats::EventKind::kGitFetch) {
+          facts.git_command = hubstats::git_upload_pack_command(body_prefix(r, kGitBodyPrefix));
+        }
       }
       auto route = hubstats::classify(facts);
       if (route.kind != hubstats::EventKind::kNone) repo = std::move(route.repo);

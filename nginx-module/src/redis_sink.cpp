@@ -17,9 +17,8 @@ namespace hubstats::module {
 
 namespace {
 
-constexpr time_t kLogInterval = 5;           // seconds between repeated warnings
-constexpr std::size_t kMaxKeyCache = 10000;  // (repo, day) entries kept
-constexpr std::size_t kFlushBatch = 128;     // commands that trigger an immediate write
+constexpr time_t kLogInterval = 5;         // seconds between repeated warnings
+constexpr std::size_t kFlushEvents = 256;  // waiting events that trigger an immediate write
 
 bool is_noscript(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR && r->str &&
@@ -122,7 +121,7 @@ void RedisSink::connect() {
   ngx_add_timer(&io_timer_, settings_.connect_timeout);
   // Pipelined ahead of every event on this connection: EVALSHA then finds them.
   for (const Command& cmd : script_load_commands()) {
-    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, nullptr, nullptr, to_resp(cmd))) break;
+    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, nullptr, to_resp(cmd))) break;
   }
 }
 
@@ -167,13 +166,12 @@ void RedisSink::on_context_gone() {
   connected_ = false;
   // hiredis already answered every pending callback with NULL; be defensive anyway.
   for (const Pending& p : inflight_) {
-    if (p.kind == Kind::kRecord) ++counters_.failed;
+    if (p.kind == Kind::kRecord) counters_.failed += p.batch->events.size();
   }
   inflight_.clear();
   inflight_records_ = 0;
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-  unflushed_ = 0;
   if (was_connected && !shutting_down_) {
     ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: lost the redis connection to %s",
                   describe(settings_.address).c_str());
@@ -223,63 +221,72 @@ void RedisSink::submit(Event&& e) noexcept {
       note_drop(1);
       return;
     }
-    auto ev = std::make_shared<const Event>(std::move(e));
-    if (connected_ && waiting_.empty() && send_event(ev)) return;
-    waiting_.push_back(std::move(ev));
+    waiting_.push_back(std::move(e));
+    schedule_flush();
   } catch (...) {
     note_drop(1);
   }
 }
 
-void RedisSink::send_waiting() {
-  while (connected_ && !waiting_.empty()) {
-    if (!send_event(waiting_.front())) return;
-    waiting_.pop_front();
+void RedisSink::schedule_flush() {
+  if (!connected_ || !conn_ || waiting_.empty()) return;
+  // Enough for a full batch, or a quitting worker (its cancelable timers are gone):
+  // write after this event cycle. A socket that is not writable reports when it is.
+  if (waiting_.size() >= kFlushEvents || ngx_exiting) {
+    if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
+    if (conn_->write->ready && !conn_->write->posted) {
+      ngx_post_event(conn_->write, &ngx_posted_events);
+    }
+  } else if (!flush_timer_.timer_set) {
+    ngx_add_timer(&flush_timer_, settings_.flush_interval);
   }
 }
 
-std::shared_ptr<RepoDayKeys> RedisSink::keys_for(const Event& e) {
-  std::string id;
-  id.reserve(e.repo.ns.size() + e.repo.name.size() + 16);
-  id += static_cast<char>('0' + static_cast<int>(e.repo.type));
-  id += e.repo.ns;
-  id += '/';
-  id += e.repo.name;
-  id += '/';
-  id += std::to_string(e.day);
-  auto it = key_cache_.find(id);
-  if (it != key_cache_.end()) return it->second;
-  if (key_cache_.size() >= kMaxKeyCache) key_cache_.clear();
-  auto k = std::make_shared<RepoDayKeys>(RepoDayKeys::of(e.repo, e.day));
-  key_cache_.emplace(std::move(id), k);
-  return k;
+// Hands every waiting event to hiredis, one record_batch (+ index) per repo and day.
+void RedisSink::send_waiting() {
+  if (!connected_ || waiting_.empty()) return;
+  std::vector<RecordBatch> batches =
+      group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch);
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    auto b = std::make_shared<RecordBatch>(std::move(batches[i]));
+    if (!send_batch(b)) {
+      // The context is going away: keep the rest for the next connection, in order.
+      std::vector<Event> back;
+      for (auto& ev : b->events) back.push_back(std::move(ev));
+      for (std::size_t j = i + 1; j < batches.size(); ++j) {
+        for (auto& ev : batches[j].events) back.push_back(std::move(ev));
+      }
+      waiting_.insert(waiting_.begin(), std::make_move_iterator(back.begin()),
+                      std::make_move_iterator(back.end()));
+      return;
+    }
+  }
 }
 
-bool RedisSink::send_event(std::shared_ptr<const Event> e) {
-  auto k = keys_for(*e);
-  if (!send(Kind::kRecord, ScriptCall::kEvalSha, e, k,
-            record_resp(*k, *e, args_, ScriptCall::kEvalSha))) {
+bool RedisSink::send_batch(std::shared_ptr<const RecordBatch> b) {
+  if (!send(Kind::kRecord, ScriptCall::kEvalSha, b,
+            record_batch_resp(*b, args_, ScriptCall::kEvalSha))) {
     return false;
   }
-  if (k->indexed) return true;
+  if (b->keys->indexed) return true;
   // The index is best effort: a lost index entry only delays the background fold.
-  const std::string index = index_resp(*k, args_, ScriptCall::kEvalSha);
-  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(e), std::move(k), index);
+  const std::string index = index_resp(*b->keys, args_, ScriptCall::kEvalSha);
+  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(b), index);
   return true;
 }
 
-bool RedisSink::send(Kind kind, ScriptCall how, std::shared_ptr<const Event> e,
-                     std::shared_ptr<RepoDayKeys> keys, const std::string& resp) {
+bool RedisSink::send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
+                     const std::string& resp) {
   if (!ac_) return false;
+  const std::size_t events = kind == Kind::kRecord ? b->events.size() : 0;
   // Make room first so a throwing push_back cannot leave hiredis with an
   // unmatched callback.
-  inflight_.push_back(Pending{kind, how, std::move(e), std::move(keys)});
+  inflight_.push_back(Pending{kind, how, std::move(b)});
   if (redisAsyncFormattedCommand(ac_, reply_callback, this, resp.data(), resp.size()) != REDIS_OK) {
     inflight_.pop_back();
     return false;
   }
-  if (kind == Kind::kRecord) ++inflight_records_;
-  ++unflushed_;
+  inflight_records_ += events;
   if (connected_ && !io_timer_.timer_set) ngx_add_timer(&io_timer_, settings_.command_timeout);
   return true;
 }
@@ -288,25 +295,27 @@ void RedisSink::on_reply(redisReply* r) {
   if (inflight_.empty()) return;
   Pending p = std::move(inflight_.front());
   inflight_.pop_front();
-  if (p.kind == Kind::kRecord) --inflight_records_;
+  const std::size_t events = p.kind == Kind::kRecord ? p.batch->events.size() : 0;
+  inflight_records_ -= events;
 
   // The script cache was flushed: resend the body (the script did not run).
   if (p.kind != Kind::kScriptLoad && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
     const std::string cmd = p.kind == Kind::kRecord
-                                ? record_resp(*p.keys, *p.event, args_, ScriptCall::kEval)
-                                : index_resp(*p.keys, args_, ScriptCall::kEval);
-    if (send(p.kind, ScriptCall::kEval, p.event, p.keys, cmd)) {
+                                ? record_batch_resp(*p.batch, args_, ScriptCall::kEval)
+                                : index_resp(*p.batch->keys, args_, ScriptCall::kEval);
+    if (send(p.kind, ScriptCall::kEval, p.batch, cmd)) {
       refresh_io_timer();
       return;
     }
   }
   switch (p.kind) {
     case Kind::kRecord:
-      if (r && r->type == REDIS_REPLY_INTEGER) {
-        ++counters_.sent;
-        if (r->integer == 1) ++counters_.new_sessions;
+      if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
+          static_cast<std::size_t>(r->integer) <= events) {
+        counters_.sent += events;
+        counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
       } else {
-        ++counters_.failed;
+        counters_.failed += events;
         if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
           ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected an event: %*s",
                         static_cast<size_t>(r->len), r->str);
@@ -316,8 +325,8 @@ void RedisSink::on_reply(redisReply* r) {
     case Kind::kIndex:
       // Only the current day: late events of a past day always re-send their index.
       if (r && r->type == REDIS_REPLY_INTEGER &&
-          p.keys->day_number == day_of(static_cast<std::int64_t>(ngx_time()))) {
-        p.keys->indexed = true;
+          p.batch->keys->day_number == day_of(static_cast<std::int64_t>(ngx_time()))) {
+        p.batch->keys->indexed = true;
       }
       [[fallthrough]];
     case Kind::kScriptLoad:
@@ -361,6 +370,7 @@ void RedisSink::shutdown() noexcept {
     if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
     if (ac_) redisAsyncFree(ac_);  // replies still due count as failed
     if (!waiting_.empty()) {
+      const std::size_t n = waiting_.size();
       const FlushResult fr = flush_blocking(settings_.address, waiting_, settings_.record,
                                             std::chrono::milliseconds(settings_.connect_timeout),
                                             std::chrono::milliseconds(settings_.command_timeout));
@@ -370,9 +380,8 @@ void RedisSink::shutdown() noexcept {
       counters_.dropped += fr.dropped;
       if (!fr.error.empty()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0,
-                      "hubstats: final flush of %uz events to redis at %s: %s (dropped %uL)",
-                      waiting_.size(), describe(settings_.address).c_str(), fr.error.c_str(),
-                      fr.dropped);
+                      "hubstats: final flush of %uz events to redis at %s: %s (dropped %uL)", n,
+                      describe(settings_.address).c_str(), fr.error.c_str(), fr.dropped);
       }
       waiting_.clear();
     }
@@ -413,8 +422,12 @@ void RedisSink::handle_read() {
 void RedisSink::handle_write() {
   if (!ac_) return;
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-  unflushed_ = 0;
   in_write_ = true;
+  send_waiting();
+  if (!ac_) {
+    in_write_ = false;
+    return;
+  }
   redisAsyncHandleWrite(ac_);
   in_write_ = false;
   // Output left over means the socket is full: wait for epoll to say writable.
@@ -426,12 +439,8 @@ void RedisSink::want_write() {
   if (!(ac_->c.flags & REDIS_CONNECTED)) return;  // connect completion is a write event
   if (!conn_->write->ready) return;               // epoll reports when there is room
   if (conn_->write->posted) return;
-  if (unflushed_ >= kFlushBatch) {
-    if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-    ngx_post_event(conn_->write, &ngx_posted_events);
-  } else if (!flush_timer_.timer_set) {
-    ngx_add_timer(&flush_timer_, settings_.flush_interval);
-  }
+  // Commands added outside a flush (NOSCRIPT retries): write them with the next one.
+  if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, settings_.flush_interval);
 }
 
 void RedisSink::read_handler(ngx_event_t* ev) noexcept {

@@ -1,5 +1,6 @@
 // The worker's Redis writer: a hiredis async connection driven by nginx's event
-// loop, a bounded queue of events, pipelined EVALSHA record+index per event,
+// loop, a bounded queue of events, written every flush interval as one pipelined
+// EVALSHA record_batch (+ index) per repo and day,
 // connect/command timeouts as nginx timers, reconnect with exponential backoff,
 // and a last blocking flush at exit. One instance per worker process.
 #pragma once
@@ -40,7 +41,7 @@ class RedisSink {
 
   // init_process: first connection attempt (never blocks).
   void start() noexcept;
-  // Log phase: queue (or send right away) one event; over the cap it is dropped.
+  // Log phase: queue one event for the next flush; over the cap it is dropped.
   void submit(Event&& e) noexcept;
   // True when submit() would drop: lets the log phase skip building the event.
   bool full() const noexcept {
@@ -60,8 +61,7 @@ class RedisSink {
   struct Pending {
     Kind kind;
     ScriptCall how;
-    std::shared_ptr<const Event> event;  // shared by an event's record and index
-    std::shared_ptr<RepoDayKeys> keys;   // the event's keys (cache entry)
+    std::shared_ptr<const RecordBatch> batch;  // shared by a batch's record and index
   };
 
   void connect();
@@ -71,10 +71,10 @@ class RedisSink {
   void on_io_timeout();
   void schedule_reconnect();
   void send_waiting();
-  bool send_event(std::shared_ptr<const Event> e);
-  bool send(Kind kind, ScriptCall how, std::shared_ptr<const Event> e,
-            std::shared_ptr<RepoDayKeys> keys, const std::string& resp);
-  std::shared_ptr<RepoDayKeys> keys_for(const Event& e);
+  void schedule_flush();
+  bool send_batch(std::shared_ptr<const RecordBatch> b);
+  bool send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
+            const std::string& resp);
   void refresh_io_timer();
   void note_drop(std::uint64_t n);
   bool error_log_due();
@@ -104,9 +104,9 @@ class RedisSink {
   bool shutting_down_ = false;
   ngx_msec_t backoff_;
 
-  std::deque<std::shared_ptr<const Event>> waiting_;  // not yet handed to hiredis
-  std::deque<Pending> inflight_;                      // handed to hiredis, in reply order
-  std::size_t inflight_records_ = 0;
+  std::deque<Event> waiting_;         // not yet handed to hiredis
+  std::deque<Pending> inflight_;      // handed to hiredis, in reply order
+  std::size_t inflight_records_ = 0;  // events in the in-flight record batches
   Counters counters_;
 
   // Keys per (repo, day), reused across events. An entry's `indexed` flag notes that
@@ -114,18 +114,18 @@ class RedisSink {
   // the current day's index, so later events skip the index script. Cleared on every
   // connect (a restarted Redis has lost its indexes) and when it grows too large.
   RecordArgs args_;
-  std::unordered_map<std::string, std::shared_ptr<RepoDayKeys>> key_cache_;
+  KeyCache key_cache_;
 
   // Not cancelable: while Redis work is pending (connecting, replies due) it keeps
   // an exiting worker alive so queued events are delivered; it always expires.
   ngx_event_t io_timer_{};
   // Cancelable: a quitting worker does not wait for a reconnect.
   ngx_event_t backoff_timer_{};
-  // Batches writes: commands accumulate for up to flush_interval (or kFlushBatch
-  // commands) and go out in one write(), saving syscalls per event under load.
-  // Cancelable: while commands are pending io_timer_ keeps an exiting worker alive.
+  // Batches writes: events wait for up to flush_interval (or until kFlushEvents are
+  // waiting), then go out as one script call per repo and day in one write(), saving
+  // syscalls and Redis work per event under load. Cancelable: nginx runs it when a
+  // worker starts quitting, and while replies are due io_timer_ keeps the worker alive.
   ngx_event_t flush_timer_{};
-  std::size_t unflushed_ = 0;
 
   time_t last_drop_log_ = 0;
   std::uint64_t drops_since_log_ = 0;

@@ -54,10 +54,10 @@ TEST(EventCommands, IndexAddsTheRepoTagToTheDayIndex) {
   EXPECT_EQ(c, want);
 }
 
-TEST(EventCommands, ScriptLoadsBothScripts) {
+TEST(EventCommands, ScriptLoadsTheScriptsTheModuleSends) {
   const auto loads = script_load_commands();
   ASSERT_EQ(loads.size(), 2u);
-  EXPECT_EQ(loads[0], (Command{"SCRIPT", "LOAD", std::string(scripts::kRecord)}));
+  EXPECT_EQ(loads[0], (Command{"SCRIPT", "LOAD", std::string(scripts::kRecordBatch)}));
   EXPECT_EQ(loads[1], (Command{"SCRIPT", "LOAD", std::string(scripts::kIndex)}));
 }
 
@@ -78,4 +78,103 @@ TEST(EventCommands, RespEncodingMatchesTheArgvCommands) {
             to_resp(record_command(other, s, ScriptCall::kEvalSha)));
   EXPECT_EQ(to_resp(Command{"GET", "k"}), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
   EXPECT_EQ(to_resp(Command{""}), "*1\r\n$0\r\n\r\n");
+}
+
+namespace {
+Event ev(std::string_view name, Day d, std::string id, bool auth = false) {
+  Event e;
+  e.repo = RepoRef{RepoType::kModel, "ns", std::string(name)};
+  e.identity_hex = std::move(id);
+  e.authenticated = auth;
+  e.day = d;
+  return e;
+}
+}  // namespace
+
+TEST(EventCommands, RecordBatchCommandAndResp) {
+  const Day d = days_from_civil(2025, 1, 15);
+  std::vector<Event> events{ev("m", d, "aa", true), ev("m", d, "bb"), ev("m", d, "aa")};
+  const RecordSettings s{5000, 7200};
+  const Command c = record_batch_command(events, s, ScriptCall::kEvalSha);
+  const Command want{"EVALSHA",
+                     scripts::sha1_hex(scripts::kRecordBatch),
+                     "5",
+                     "hs:{model/ns/m}:d:20250115",
+                     "hs:{model/ns/m}:days",
+                     "hs:{model/ns/m}:s:aa",
+                     "hs:{model/ns/m}:s:bb",
+                     "hs:{model/ns/m}:s:aa",
+                     "5000",
+                     "7200",
+                     "20250115",
+                     "1",
+                     "0",
+                     "0"};
+  EXPECT_EQ(c, want);
+  const RecordBatch b{std::make_shared<RepoDayKeys>(RepoDayKeys::of(events[0].repo, d)), events};
+  const RecordArgs a(s);
+  for (ScriptCall how : {ScriptCall::kEvalSha, ScriptCall::kEval}) {
+    EXPECT_EQ(record_batch_resp(b, a, how), to_resp(record_batch_command(events, s, how)));
+  }
+  EXPECT_EQ(record_batch_command(events, s, ScriptCall::kEval)[1], scripts::kRecordBatch);
+  // Ten-plus events: multi-digit counts in the RESP header and numkeys.
+  std::vector<Event> many;
+  for (int i = 0; i < 120; ++i) many.push_back(ev("m", d, std::to_string(i), i % 3 == 0));
+  const RecordBatch big{b.keys, many};
+  EXPECT_EQ(record_batch_resp(big, a, ScriptCall::kEvalSha),
+            to_resp(record_batch_command(many, s, ScriptCall::kEvalSha)));
+}
+
+TEST(EventBatches, GroupsPerRepoAndDayKeepingEachReposOrder) {
+  const Day d1 = days_from_civil(2025, 1, 15);
+  const Day d2 = d1 + 1;
+  std::deque<Event> q{ev("a", d1, "1"), ev("b", d1, "2"), ev("a", d1, "3"), ev("a", d2, "4"),
+                      ev("b", d1, "5"), ev("a", d1, "6"), ev("c", d1, "7")};
+  KeyCache cache;
+  const auto batches = group_batches(q, 6, cache, 256);
+  ASSERT_EQ(q.size(), 1u);  // only `count` events are taken
+  EXPECT_EQ(q.front().identity_hex, "7");
+  auto ids = [](const RecordBatch& b) {
+    std::string s;
+    for (const Event& e : b.events) s += e.identity_hex;
+    return s;
+  };
+  ASSERT_EQ(batches.size(), 4u);
+  // a@d1 [1,3], b@d1 [2,5], a@d2 [4], a@d1 again [6]: a's day changed in between.
+  EXPECT_EQ(ids(batches[0]), "13");
+  EXPECT_EQ(batches[0].keys->day, "hs:{model/ns/a}:d:20250115");
+  EXPECT_EQ(ids(batches[1]), "25");
+  EXPECT_EQ(batches[1].keys->tag, "model/ns/b");
+  EXPECT_EQ(ids(batches[2]), "4");
+  EXPECT_EQ(batches[2].keys->day, "hs:{model/ns/a}:d:20250116");
+  EXPECT_EQ(ids(batches[3]), "6");
+  // One keys object per (repo, day), shared through the cache.
+  EXPECT_EQ(batches[0].keys, batches[3].keys);
+  EXPECT_EQ(cache.size(), 3u);
+}
+
+TEST(EventBatches, SplitsAtTheBatchLimit) {
+  const Day d = days_from_civil(2025, 1, 15);
+  std::deque<Event> q;
+  for (int i = 0; i < 7; ++i) q.push_back(ev("a", d, std::to_string(i)));
+  KeyCache cache;
+  const auto batches = group_batches(q, 100, cache, 3);
+  EXPECT_TRUE(q.empty());
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[0].events.size(), 3u);
+  EXPECT_EQ(batches[1].events.size(), 3u);
+  EXPECT_EQ(batches[2].events.size(), 1u);
+  EXPECT_EQ(batches[2].events[0].identity_hex, "6");
+}
+
+TEST(EventBatches, KeyCacheStartsOverWhenFull) {
+  KeyCache cache(2);
+  const Day d = days_from_civil(2025, 1, 15);
+  auto a = cache.get(RepoRef{RepoType::kModel, "ns", "a"}, d);
+  EXPECT_EQ(cache.get(RepoRef{RepoType::kModel, "ns", "a"}, d), a);
+  EXPECT_NE(cache.get(RepoRef{RepoType::kDataset, "ns", "a"}, d), a);
+  EXPECT_EQ(cache.size(), 2u);
+  cache.get(RepoRef{RepoType::kModel, "ns", "c"}, d);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.get(RepoRef{RepoType::kModel, "ns", "c"}, d)->tag, "model/ns/c");
 }
