@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sodium.h>
+
 #include <set>
 
 namespace hubstats {
@@ -78,7 +80,7 @@ TEST(Identity, HashIsKeyedAndNeverContainsInput) {
   auto a = derive_identity(key("secret-number-one-xxxxxxxx"), {.authorization = "Bearer tok"});
   auto b = derive_identity(key("secret-number-two-xxxxxxxx"), {.authorization = "Bearer tok"});
   EXPECT_NE(a.hex, b.hex);
-  EXPECT_EQ(a.hex.size(), 32u);
+  EXPECT_EQ(a.hex.size(), 16u);
   EXPECT_EQ(a.hex.find_first_not_of("0123456789abcdef"), std::string::npos);
   std::set<std::string> seen;
   const auto k = key();
@@ -86,6 +88,45 @@ TEST(Identity, HashIsKeyedAndNeverContainsInput) {
     seen.insert(derive_identity(k, {.client_addr = "10.0.0." + std::to_string(i)}).hex);
   }
   EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(Identity, LongInputsHashLikeShortOnes) {
+  // Inputs past the stack buffer go through the heap path: same rules, stable hashes.
+  const auto k = key();
+  const std::string ua(2000, 'x');
+  auto a = derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = ua});
+  EXPECT_EQ(a.hex, derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = ua}).hex);
+  EXPECT_NE(a.hex, derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = ua + "y"}).hex);
+  EXPECT_NE(a.hex, derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = "x"}).hex);
+  const std::string tok(3000, 't');
+  EXPECT_EQ(derive_identity(k, {.authorization = "Bearer " + tok}).hex,
+            derive_identity(k, {.authorization = "Bearer " + tok, .client_addr = "2.2.2.2"}).hex);
+  EXPECT_EQ(a.hex.size(), 16u);
+}
+
+TEST(Identity, FormatIsSipHashOfTaggedInput) {
+  // Pins the format: hex of SipHash-2-4 under the key's first 16 bytes, over a domain
+  // tag and the inputs (anonymous: "a\0" addr "\0" UA).
+  const auto k = key();
+  auto hex_of = [&k](std::string_view msg) {
+    unsigned char out[crypto_shorthash_BYTES];
+    crypto_shorthash(out, reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
+                     k.bytes.data());
+    std::string h;
+    for (unsigned char c : out) {
+      h += "0123456789abcdef"[c >> 4];
+      h += "0123456789abcdef"[c & 15];
+    }
+    return h;
+  };
+  using namespace std::literals;
+  EXPECT_EQ(derive_identity(k, {.client_addr = "10.0.0.1", .user_agent = "curl/8"}).hex,
+            hex_of("a\0"
+                   "10.0.0.1\0"
+                   "curl/8"sv));
+  EXPECT_EQ(derive_identity(k, {.authorization = "Bearer tok"}).hex, hex_of("t\0tok"sv));
+  EXPECT_EQ(derive_identity(k, {.cookie = "sess"}).hex, hex_of("c\0sess"sv));
+  EXPECT_EQ(derive_identity(k, {.user = "alice"}).hex, hex_of("u\0alice"sv));
 }
 
 }  // namespace

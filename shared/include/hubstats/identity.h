@@ -10,7 +10,8 @@
 
 namespace hubstats {
 
-// 32-byte key for the keyed hash, derived from the shared secret file's contents.
+// Key material for the keyed hash, derived from the shared secret file's contents
+// (SipHash-2-4 uses its first 16 bytes).
 struct IdentityKey {
   std::array<std::uint8_t, 32> bytes{};
 };
@@ -29,7 +30,7 @@ struct IdentityInput {
 
 struct Identity {
   bool authenticated = false;
-  std::string hex;  // 32 lowercase hex chars (128-bit keyed BLAKE2b)
+  std::string hex;  // 16 lowercase hex chars (64-bit keyed SipHash-2-4)
 };
 
 Identity derive_identity(const IdentityKey& key, const IdentityInput& in);
