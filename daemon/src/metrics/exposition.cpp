@@ -25,8 +25,10 @@ std::string escape_label_value(std::string_view v) {
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  char buf[400];
+  // Fixed notation ("0.0005", not "5e-04"): what Prometheus clients print for bucket bounds.
+  const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  if (r.ec != std::errc()) return std::to_string(v);
   return std::string(buf, r.ptr);
 }
 
