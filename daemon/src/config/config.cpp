@@ -296,7 +296,7 @@ Config parse_config(std::string_view yaml_text, const char* const* env) {
 
 Config load_config_file(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw ConfigError(path + ": cannot read file: " + std::strerror(errno));
+  if (!in) throw ConfigError(std::string("cannot read file: ") + std::strerror(errno));
   std::stringstream ss;
   ss << in.rdbuf();
   return parse_config(ss.str(), environ);
