@@ -5,16 +5,8 @@
 
 extern ngx_module_t ngx_http_hubstats_module;
 
-ngx_module_t *ngx_modules[] = {
-    &ngx_http_hubstats_module,
-    NULL
-};
+ngx_module_t* ngx_modules[] = {&ngx_http_hubstats_module, NULL};
 
-char *ngx_module_names[] = {
-    "ngx_http_hubstats_module",
-    NULL
-};
+char* ngx_module_names[] = {"ngx_http_hubstats_module", NULL};
 
-char *ngx_module_order[] = {
-    NULL
-};
+char* ngx_module_order[] = {NULL};
