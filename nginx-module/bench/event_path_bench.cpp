@@ -1,0 +1,106 @@
+// CPU of the module's per-event work outside nginx (what the log phase and the
+// flush add to a counted request): classification, identity hash, the queued event,
+// grouping into batches and encoding kRecordBatch. Socket I/O and hiredis's reply
+// parsing are not included. Run: build/nginx-module/bench/hubstats_event_path_bench
+#include <benchmark/benchmark.h>
+
+#include <deque>
+#include <string>
+
+#include "event.h"
+#include "hubstats/classify.h"
+#include "hubstats/identity.h"
+
+namespace {
+
+using namespace hubstats;
+using namespace hubstats::module;
+
+constexpr std::string_view kUri = "/models/demo/tiny-model/resolve/main/config.json";
+
+IdentityKey bench_key() {
+  return *identity_key_from_secret("bench-secret-0123456789abcdef");
+}
+
+void BM_Classify(benchmark::State& state) {
+  RequestFacts f;
+  f.method = "GET";
+  f.status = 200;
+  f.uri = kUri;
+  for (auto _ : state) benchmark::DoNotOptimize(classify(f));
+}
+BENCHMARK(BM_Classify);
+
+void BM_DeriveIdentity(benchmark::State& state) {
+  const IdentityKey k = bench_key();
+  std::uint32_t n = 0;
+  std::string addr;
+  for (auto _ : state) {
+    ++n;
+    addr = "10.0." + std::to_string(n % 256) + "." + std::to_string(n / 256 % 256);
+    benchmark::DoNotOptimize(derive_identity(k, {.client_addr = addr, .user_agent = "wrk-0"}));
+  }
+}
+BENCHMARK(BM_DeriveIdentity);
+
+// Events of one repo and day, grouped and encoded as the sink does per flush.
+void BM_BatchAndEncode(benchmark::State& state) {
+  const auto per_flush = static_cast<std::size_t>(state.range(0));
+  const RecordArgs args(RecordSettings{});
+  KeyCache cache;
+  const IdentityKey k = bench_key();
+  std::deque<Event> q;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < per_flush; ++i) {
+      Event e;
+      e.repo = RepoRef{RepoType::kModel, "demo", "tiny-model"};
+      e.identity_hex = derive_identity(k, {.client_addr = "10.0.0.1"}).hex;
+      e.day = 20000;
+      q.push_back(std::move(e));
+    }
+    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch);
+    for (const auto& b : batches) {
+      benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * per_flush));
+}
+BENCHMARK(BM_BatchAndEncode)->Arg(1)->Arg(16)->Arg(64);
+
+// Everything per event: classify, hash, queue, group, encode (batches of 64).
+void BM_WholeEventPath(benchmark::State& state) {
+  const RecordArgs args(RecordSettings{});
+  KeyCache cache;
+  const IdentityKey k = bench_key();
+  std::deque<Event> q;
+  RequestFacts f;
+  f.method = "GET";
+  f.status = 200;
+  f.uri = kUri;
+  std::uint32_t n = 0;
+  std::string addr;
+  for (auto _ : state) {
+    for (int i = 0; i < 64; ++i) {
+      Route r = classify(f);
+      ++n;
+      addr = "10.0." + std::to_string(n % 256) + "." + std::to_string(n / 256 % 256);
+      const Identity id = derive_identity(k, {.client_addr = addr, .user_agent = "wrk-0"});
+      Event e;
+      e.repo = std::move(r.repo);
+      e.identity_hex = id.hex;
+      e.authenticated = id.authenticated;
+      e.day = 20000;
+      q.push_back(std::move(e));
+    }
+    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch);
+    for (const auto& b : batches) {
+      benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_WholeEventPath);
+
+}  // namespace
+
+BENCHMARK_MAIN();
