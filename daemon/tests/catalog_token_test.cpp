@@ -41,5 +41,13 @@ TEST(CatalogToken, SecretsEqualComparesWholeValue) {
   EXPECT_FALSE(secrets_equal("", "x"));
 }
 
+TEST(CatalogToken, DigestsEqualNeedsSameLengthAndBytes) {
+  const std::string a = sha3_512_hex("a"), b = sha3_512_hex("b");
+  EXPECT_TRUE(digests_equal(a, sha3_512_hex("a")));
+  EXPECT_FALSE(digests_equal(a, b));
+  EXPECT_FALSE(digests_equal(a, a.substr(0, 127)));
+  EXPECT_TRUE(digests_equal("", ""));
+}
+
 }  // namespace
 }  // namespace hubstatsd

@@ -30,7 +30,7 @@ std::string repo_cache_key(const hubstats::RepoRef& ref) {
 CachingCatalog::CachingCatalog(CatalogSource& source, CacheOptions cache, std::string admin_token,
                                std::string session_cookie, CacheClock clock)
     : source_(source),
-      admin_token_(std::move(admin_token)),
+      admin_token_hash_(admin_token.empty() ? "" : sha3_512_hex(admin_token)),
       session_cookie_(std::move(session_cookie)),
       tokens_(cache.ttl, cache.max_entries, clock),
       sessions_(cache.ttl, cache.max_entries, clock),
@@ -40,11 +40,12 @@ CachingCatalog::CachingCatalog(CatalogSource& source, CacheOptions cache, std::s
 Caller CachingCatalog::authenticate(std::string_view bearer, std::string_view cookie) {
   Caller caller;
   if (!bearer.empty() && bearer.size() <= kMaxCredential) {
-    if (!admin_token_.empty() && secrets_equal(bearer, admin_token_)) {
+    const std::string hash = sha3_512_hex(bearer);
+    // Compared as digests: constant time, and the admin token itself is not kept.
+    if (!admin_token_hash_.empty() && digests_equal(hash, admin_token_hash_)) {
       caller.is_admin = true;
       return caller;
     }
-    const std::string hash = sha3_512_hex(bearer);
     caller.username = tokens_.get_or_load(hash, [&] { return source_.user_by_token_hash(hash); });
     if (caller.username) return caller;
   }

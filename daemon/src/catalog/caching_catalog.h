@@ -64,7 +64,7 @@ class CachingCatalog : public Catalog {
 
  private:
   CatalogSource& source_;
-  const std::string admin_token_;
+  const std::string admin_token_hash_;  // sha3_512_hex of the admin token; empty: none
   const std::string session_cookie_;
   TtlCache<std::optional<std::string>> tokens_;    // token hash -> username
   TtlCache<std::optional<std::string>> sessions_;  // session id -> username

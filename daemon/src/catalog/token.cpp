@@ -67,4 +67,8 @@ bool secrets_equal(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(ha.data(), hb.data(), ha.size()) == 0;
 }
 
+bool digests_equal(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
 }  // namespace hubstatsd

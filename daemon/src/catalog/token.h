@@ -17,4 +17,8 @@ std::string generate_token();
 // lengths (both are hashed first, then compared with CRYPTO_memcmp).
 bool secrets_equal(std::string_view a, std::string_view b);
 
+// Compares two digests of public, equal length (e.g. two sha3_512_hex values) in
+// constant time; false when the lengths differ.
+bool digests_equal(std::string_view a, std::string_view b);
+
 }  // namespace hubstatsd
