@@ -32,8 +32,10 @@ BeastResponse to_beast(Response&& in, unsigned version, bool keep_alive, bool he
   out.result(static_cast<unsigned>(in.status));
   out.set(beast_http::field::server, "hubstatsd");
   out.set(beast_http::field::content_type, in.content_type);
-  out.set(beast_http::field::cache_control, "no-store");
   for (auto& [k, v] : in.headers) out.insert(k, v);
+  // Not cacheable unless the handler chose its own policy (chart.svg, badge, openapi.json).
+  if (out.find(beast_http::field::cache_control) == out.end())
+    out.set(beast_http::field::cache_control, "no-store");
   out.keep_alive(keep_alive);
   const std::size_t length = in.body.size();
   if (!head_request) out.body() = std::move(in.body);
