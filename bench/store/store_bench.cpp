@@ -42,6 +42,7 @@ double p50(int iterations, F&& f) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
   std::string redis = "127.0.0.1:6379", pg = "dbname=hubstats";
   int repos = 100000, days = 90, iterations = 200;
   std::size_t batch = 1000;

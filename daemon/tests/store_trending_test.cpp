@@ -1,6 +1,8 @@
 // Ranking, ties, lazy visibility filtering and the day ring of the trending index.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "store/trending_index.h"
 
 namespace hubstatsd {
@@ -47,6 +49,34 @@ TEST(StoreRankTop, FiltersBeforeTheLimitAndVisitsOnlyWhatItNeeds) {
   EXPECT_EQ(top[0].recent, 1000);
   EXPECT_EQ(top[4].recent, 992);
   EXPECT_EQ(visited, 9);  // lazily: only as many catalog checks as needed
+}
+
+TEST(StoreRankTop, StreamingWidensWhenTheFilterRejectsTheBest) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 5000; ++i) names.push_back("r" + std::to_string(10000 + i));
+  auto each = [&](auto&& emit) {
+    for (int i = 0; i < 5000; ++i)
+      emit(RankEntry{1 + i / 10, i % 7, &names[i], static_cast<std::uint32_t>(i)});
+  };
+  std::vector<RankEntry> all;
+  each([&](const RankEntry& e) { all.push_back(e); });
+  // Only every 50th entry is visible: the first 64-entry selection holds too few.
+  auto visible = [](const RankEntry& e) { return e.row % 50 == 0; };
+  int calls = 0;
+  auto got = rank_top_streaming(each, 20, [&](const RankEntry& e) {
+    ++calls;
+    return visible(e);
+  });
+  auto want = rank_top(all, 20, visible);
+  ASSERT_EQ(got.size(), 20u);
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].row, want[i].row) << i;
+  // accept() saw each entry at most once, in rank order, stopping at the 20th visible.
+  std::vector<RankEntry> sorted = all;
+  std::sort(sorted.begin(), sorted.end(), rank_before);
+  std::size_t last = 0;
+  for (std::size_t i = 0; i < sorted.size(); ++i)
+    if (sorted[i].row == got.back().row) last = i;
+  EXPECT_EQ(calls, static_cast<int>(last + 1));
 }
 
 TEST(StoreRankTop, ZeroLimitAndEmpty) {

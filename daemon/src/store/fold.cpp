@@ -264,7 +264,7 @@ std::vector<FoldItem> Folder::scan_index(Day day) {
   std::vector<std::string> garbage;
   std::string cursor = "0";
   do {
-    auto r = redis_.command({"SSCAN", idx, cursor, "COUNT", "1000"});
+    auto r = redis_.command({"SSCAN", idx, cursor, "COUNT", "10000"});
     if (r.is_error()) throw Unavailable("redis: SSCAN failed: " + std::string(r.error()));
     cursor = std::string(reply_str(reply_at(r.get(), 0)));
     const redisReply* members = reply_at(r.get(), 1);

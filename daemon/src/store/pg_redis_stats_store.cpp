@@ -249,44 +249,74 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending_sql(
     const std::function<bool(const RepoRef&)>& keep) {
   auto live = today_counts(period.end);
   const auto& today = (*live)[static_cast<int>(type)];
-  // Every repo of the type with its folded downloads in the period (before its last
-  // day, which is live) and of all time.
+  const std::string type_s(hubstats::to_string(type));
+  // Folded downloads in the period before its last day (which is live): an
+  // index-only scan of daily_downloads_type_day.
   auto res = pg_.exec(
-      "SELECT namespace, name, "
-      "coalesce(sum(downloads) FILTER (WHERE day BETWEEN $2::date AND $3::date), 0)::bigint, "
-      "sum(downloads)::bigint FROM hubstats.daily_downloads WHERE repo_type = $1 "
-      "GROUP BY 1, 2",
-      {std::string(hubstats::to_string(type)), hubstats::format_iso(period.start),
-       hubstats::format_iso(period.end - 1)});
-  std::vector<RepoRef> refs;
-  std::vector<std::string> ids;
-  refs.reserve(static_cast<std::size_t>(res.rows()) + today.size());
-  ids.reserve(static_cast<std::size_t>(res.rows()) + today.size());
-  std::vector<RankEntry> entries;
-  std::unordered_map<std::string_view, std::size_t> seen;
+      "SELECT namespace, name, sum(downloads)::bigint FROM hubstats.daily_downloads "
+      "WHERE repo_type = $1 AND day BETWEEN $2::date AND $3::date GROUP BY 1, 2",
+      {type_s, hubstats::format_iso(period.start), hubstats::format_iso(period.end - 1)});
+  struct Row {
+    RepoRef ref;
+    std::string id;
+    std::int64_t recent = 0, live = 0;
+  };
+  std::vector<Row> rows;
+  rows.reserve(static_cast<std::size_t>(res.rows()) + today.size());
+  std::unordered_map<std::string, std::size_t> by_id;
   for (int i = 0; i < res.rows(); ++i) {
-    refs.push_back({type, res.str(i, 0), res.str(i, 1)});
-    ids.push_back(refs.back().id());
-    auto it = today.find(ids.back());
-    const std::int64_t l = it == today.end() ? 0 : it->second;
-    const std::int64_t recent = res.i64(i, 2) + l;
-    seen.emplace(ids.back(), i);
-    if (recent > 0)
-      entries.push_back(
-          {recent, res.i64(i, 3) + l, &ids.back(), static_cast<std::uint32_t>(refs.size() - 1)});
+    Row r{{type, res.str(i, 0), res.str(i, 1)}, {}, res.i64(i, 2), 0};
+    r.id = r.ref.id();
+    by_id.emplace(r.id, rows.size());
+    rows.push_back(std::move(r));
   }
   for (const auto& [id, n] : today) {
-    if (n <= 0 || seen.count(id)) continue;
+    if (n <= 0) continue;
+    auto it = by_id.find(id);
+    if (it != by_id.end()) {
+      rows[it->second].recent += n;
+      rows[it->second].live = n;
+      continue;
+    }
     auto slash = id.find('/');
     if (slash == std::string::npos) continue;
-    refs.push_back({type, id.substr(0, slash), id.substr(slash + 1)});
-    ids.push_back(id);
-    entries.push_back({n, n, &ids.back(), static_cast<std::uint32_t>(refs.size() - 1)});
+    rows.push_back({{type, id.substr(0, slash), id.substr(slash + 1)}, id, n, n});
   }
-  auto top = rank_top(std::move(entries), limit,
-                      [&](const RankEntry& e) { return !keep || keep(refs[e.row]); });
+  std::erase_if(rows, [](const Row& r) { return r.recent <= 0; });
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return a.recent != b.recent ? a.recent > b.recent : a.id < b.id;
+  });
+  // All-time totals break ties: fetch them one group of equal recent counts at a
+  // time, in rank order, only as far down as the answer needs.
   std::vector<TrendingCandidate> out;
-  for (const auto& e : top) out.push_back({refs[e.row], e.recent, e.downloads});
+  for (std::size_t g = 0; g < rows.size() && out.size() < limit;) {
+    std::size_t e = g;
+    while (e < rows.size() && rows[e].recent == rows[g].recent) ++e;
+    std::vector<std::string> nss, names;
+    for (std::size_t i = g; i < e; ++i) {
+      nss.push_back(rows[i].ref.ns);
+      names.push_back(rows[i].ref.name);
+    }
+    auto tot = pg_.exec(
+        "SELECT d.namespace, d.name, sum(d.downloads)::bigint FROM hubstats.daily_downloads d "
+        "JOIN unnest($2::text[], $3::text[]) AS u(namespace, name) USING (namespace, name) "
+        "WHERE d.repo_type = $1 GROUP BY 1, 2",
+        {type_s, pg_array(nss), pg_array(names)});
+    std::unordered_map<std::string, std::int64_t> totals;
+    for (int i = 0; i < tot.rows(); ++i)
+      totals[tot.str(i, 0) + "/" + tot.str(i, 1)] = tot.i64(i, 2);
+    std::vector<RankEntry> group;
+    for (std::size_t i = g; i < e; ++i)
+      group.push_back({rows[i].recent, totals[rows[i].id] + rows[i].live, &rows[i].id,
+                       static_cast<std::uint32_t>(i)});
+    std::sort(group.begin(), group.end(), rank_before);
+    for (const auto& x : group) {
+      if (out.size() == limit) break;
+      const Row& r = rows[x.row];
+      if (!keep || keep(r.ref)) out.push_back({r.ref, x.recent, x.downloads});
+    }
+    g = e;
+  }
   return out;
 }
 

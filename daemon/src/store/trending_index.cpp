@@ -152,42 +152,42 @@ std::vector<TrendingCandidate> TrendingIndex::trending(
   const std::size_t n = p.refs.size();
   auto sums = window(p, t, period.start, period.end - 1);
 
-  // Live counts of the last day, by row; repos the index does not know yet (first
-  // download ever, today) get rows past n.
-  std::vector<std::int64_t> live;
-  std::vector<RankEntry> entries;
+  // Live counts of the last day as (row, count) sorted by row, merged into the scan;
+  // repos the index does not know yet (first download ever, today) get rows past n.
+  std::vector<std::pair<std::uint32_t, std::int64_t>> live;
   std::vector<RepoRef> fresh_refs;
-  std::vector<const std::string*> fresh_ids;
-  if (!today.empty()) {
-    live.assign(n, 0);
-    for (const auto& [id, cnt] : today) {
-      if (cnt <= 0) continue;
-      auto it = p.rows.find(id);
-      if (it != p.rows.end()) {
-        live[it->second] += cnt;
-        continue;
-      }
-      auto slash = id.find('/');
-      if (slash == std::string::npos) continue;
-      fresh_refs.push_back({type, id.substr(0, slash), id.substr(slash + 1)});
-      fresh_ids.push_back(&id);
+  std::vector<RankEntry> fresh;
+  for (const auto& [id, cnt] : today) {
+    if (cnt <= 0) continue;
+    auto it = p.rows.find(id);
+    if (it != p.rows.end()) {
+      live.emplace_back(it->second, cnt);
+      continue;
     }
+    auto slash = id.find('/');
+    if (slash == std::string::npos) continue;
+    fresh_refs.push_back({type, id.substr(0, slash), id.substr(slash + 1)});
+    fresh.push_back({cnt, cnt, &id, static_cast<std::uint32_t>(n + fresh.size())});
   }
-  for (std::size_t r = 0; r < n; ++r) {
-    const std::int64_t l = live.empty() ? 0 : live[r];
-    const std::int64_t recent = static_cast<std::int64_t>((*sums)[r]) + l;
-    if (recent > 0)
-      entries.push_back({recent, p.totals[r] + l, &p.ids[r], static_cast<std::uint32_t>(r)});
-  }
-  for (std::size_t i = 0; i < fresh_refs.size(); ++i) {
-    const std::int64_t l = today.at(*fresh_ids[i]);
-    entries.push_back({l, l, fresh_ids[i], static_cast<std::uint32_t>(n + i)});
-  }
+  std::sort(live.begin(), live.end());
+  const std::uint64_t* sum = sums->data();
+  const std::int64_t* totals = p.totals.data();
+  auto each = [&](auto&& emit) {
+    std::size_t li = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+      std::int64_t l = 0;
+      while (li < live.size() && live[li].first == r) l += live[li++].second;
+      const std::int64_t recent = static_cast<std::int64_t>(sum[r]) + l;
+      if (recent > 0)
+        emit(RankEntry{recent, totals[r] + l, &p.ids[r], static_cast<std::uint32_t>(r)});
+    }
+    for (const auto& e : fresh) emit(e);
+  };
   auto ref_of = [&](const RankEntry& e) -> const RepoRef& {
     return e.row < n ? p.refs[e.row] : fresh_refs[e.row - n];
   };
-  auto top = rank_top(std::move(entries), limit,
-                      [&](const RankEntry& e) { return !keep || keep(ref_of(e)); });
+  auto top =
+      rank_top_streaming(each, limit, [&](const RankEntry& e) { return !keep || keep(ref_of(e)); });
   std::vector<TrendingCandidate> out;
   out.reserve(top.size());
   for (const auto& e : top) out.push_back({ref_of(e), e.recent, e.downloads});

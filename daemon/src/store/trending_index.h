@@ -4,6 +4,7 @@
 // folds and refreshed from the fold ledger (folds of other daemons).
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -39,6 +40,41 @@ bool rank_before(const RankEntry& a, const RankEntry& b);
 // are ever passed to accept (a heap, so a short list costs O(n + k log n)).
 std::vector<RankEntry> rank_top(std::vector<RankEntry> entries, std::size_t limit,
                                 const std::function<bool(const RankEntry&)>& accept);
+
+// rank_top over a stream: each(emit) calls emit(entry) for every candidate, possibly
+// several times (it is re-run when accept() rejects so many of the best entries that
+// a wider selection is needed). Keeps only the best max(64, 4 * limit) entries in a
+// bounded heap, so a pass over 100k candidates allocates almost nothing; accept() is
+// called once per entry, in rank order, until `limit` were accepted.
+template <class Each>
+std::vector<RankEntry> rank_top_streaming(Each&& each, std::size_t limit,
+                                          const std::function<bool(const RankEntry&)>& accept) {
+  std::vector<RankEntry> out;
+  if (limit == 0) return out;
+  std::size_t judged = 0;  // entries of the sorted selection already passed to accept()
+  for (std::size_t m = std::max<std::size_t>(64, 4 * limit);; m *= 8) {
+    std::vector<RankEntry> heap;  // the worst kept entry on top
+    heap.reserve(m);
+    std::size_t total = 0;
+    each([&](const RankEntry& e) {
+      ++total;
+      if (heap.size() < m) {
+        heap.push_back(e);
+        std::push_heap(heap.begin(), heap.end(), rank_before);
+      } else if (rank_before(e, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), rank_before);
+        heap.back() = e;
+        std::push_heap(heap.begin(), heap.end(), rank_before);
+      }
+    });
+    std::sort(heap.begin(), heap.end(), rank_before);
+    // The order is total (ids are unique), so the first `judged` entries are the same
+    // as in the previous, narrower round.
+    for (; judged < heap.size() && out.size() < limit; ++judged)
+      if (accept(heap[judged])) out.push_back(heap[judged]);
+    if (out.size() == limit || total <= m) return out;
+  }
+}
 
 class TrendingIndex {
  public:
