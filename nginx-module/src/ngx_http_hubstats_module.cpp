@@ -420,11 +420,11 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
     }
     in.client_addr = sv(r->connection->addr_text);
     in.user_agent = header_value(r->headers_in.user_agent);
-    const hubstats::Identity id = hubstats::derive_identity(mcf->key, in);
+    hubstats::Identity id = hubstats::derive_identity(mcf->key, in);
 
     hubstats::module::Event ev;
     ev.repo = std::move(*repo);
-    ev.identity_hex = id.hex;
+    ev.identity_hex = std::move(id.hex);
     ev.authenticated = id.authenticated;
     ev.day = hubstats::day_of(static_cast<std::int64_t>(r->start_sec));
     g_sink->submit(std::move(ev));
