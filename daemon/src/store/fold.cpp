@@ -3,6 +3,7 @@
 #include <sys/random.h>
 
 #include <algorithm>
+#include <deque>
 #include <future>
 #include <map>
 #include <set>
@@ -178,7 +179,22 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
   return static_cast<std::int64_t>(rows.size());
 }
 
+std::string fold_version_key(const hubstats::RepoRef& repo) {
+  return std::string(keys::kPrefix) + "{" + keys::repo_tag(repo) + "}:v";
+}
+
 void Folder::finish(const std::vector<Taken>& taken) {
+  // First publish that the repos' folded totals changed (readers' total caches), then
+  // drop the folding hashes. A crash in between leaves :f:D, and the resumed fold
+  // sets the version again before its finish.
+  std::vector<std::vector<std::string>> versions;
+  const std::string ttl = std::to_string(opt_.folding_ttl_s + 86400);
+  for (const auto& t : taken)
+    if (!t.gen.empty())
+      versions.push_back({"SET", fold_version_key(t.item.repo), t.gen, "EX", ttl});
+  for (const auto& r : redis_.pipeline(versions))
+    if (r.is_error())
+      throw Unavailable("redis: SET fold version failed: " + std::string(r.error()));
   std::vector<EvalCall> calls;
   for (const auto& t : taken) {
     if (t.gen.empty()) continue;
@@ -289,35 +305,54 @@ std::vector<FoldItem> Folder::scan_index(Day day) {
 
 FoldStats Folder::fold_day(Day day, const std::vector<FoldItem>& items,
                            const std::atomic<bool>& stop) {
-  // Batch k+1 is taken from Redis while batch k commits in PostgreSQL; each batch
-  // still goes take -> commit -> finish in order, so crash safety is unchanged.
+  // PostgreSQL commits batch k while Redis takes batch k+1 and then finishes batch
+  // k-1; each batch still goes take -> commit -> finish in order, so crash safety is
+  // unchanged, and both servers stay busy.
   FoldStats st;
-  std::vector<Taken> in_flight;
-  std::vector<FoldItem> in_flight_items;
-  // Declared last: if take() throws, its destructor waits for the commit before
-  // in_flight (which the commit reads) is destroyed.
+  struct Batch {
+    std::vector<FoldItem> items;
+    std::vector<Taken> taken;
+  };
+  std::deque<Batch> batches;  // stable addresses for the commit thread
+  // Declared after `batches`: if anything throws, its destructor waits for the running
+  // commit before the batch it reads is destroyed.
   std::future<std::int64_t> committing;
-  auto complete = [&] {
-    st.applied += committing.get();
-    if (opt_.after_step) opt_.after_step("commit");
-    finish(in_flight);
-    if (opt_.after_step) opt_.after_step("finish");
-    drop_from_index(day, in_flight_items);
+  auto after = [this](std::string_view step) {
+    if (opt_.after_step) opt_.after_step(step);
+  };
+  auto start_commit = [&](Batch& b) {
+    committing = std::async(std::launch::async, [this, &b] { return commit(b.taken); });
+  };
+  auto complete = [&](Batch& b) {
+    finish(b.taken);
+    after("finish");
+    drop_from_index(day, b.items);
   };
   for (std::size_t off = 0; off < items.size() && !stop.load(); off += opt_.batch_size) {
-    std::vector<FoldItem> batch(
+    Batch next;
+    next.items.assign(
         items.begin() + static_cast<std::ptrdiff_t>(off),
         items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), off + opt_.batch_size)));
-    st.repos += static_cast<std::int64_t>(batch.size());
-    auto taken = take(batch);
-    for (const auto& t : taken) st.taken += t.gen.empty() ? 0 : 1;
-    if (opt_.after_step) opt_.after_step("take");
-    if (committing.valid()) complete();
-    in_flight = std::move(taken);
-    in_flight_items = std::move(batch);
-    committing = std::async(std::launch::async, [this, &in_flight] { return commit(in_flight); });
+    st.repos += static_cast<std::int64_t>(next.items.size());
+    next.taken = take(next.items);
+    for (const auto& t : next.taken) st.taken += t.gen.empty() ? 0 : 1;
+    after("take");
+    batches.push_back(std::move(next));
+    if (committing.valid()) {
+      st.applied += committing.get();
+      after("commit");
+      start_commit(batches.back());
+      complete(batches.front());  // the previous batch, while the new one commits
+      batches.pop_front();
+    } else {
+      start_commit(batches.back());
+    }
   }
-  if (committing.valid()) complete();
+  if (committing.valid()) {
+    st.applied += committing.get();
+    after("commit");
+    complete(batches.back());
+  }
   return st;
 }
 

@@ -27,6 +27,11 @@ class PgPool;
 std::string new_generation_id();
 std::string format_uuid_v4(std::array<unsigned char, 16> bytes);  // sets version/variant bits
 
+// hs:{type/ns/name}:v  the generation id of the repo's latest fold, set after its
+// commit and before its finish. Readers cache a repo's folded total under this value:
+// any fold by any daemon changes it, so an unchanged value means an unchanged total.
+std::string fold_version_key(const hubstats::RepoRef& repo);
+
 struct FoldItem {
   hubstats::RepoRef repo;
   hubstats::Day day = 0;

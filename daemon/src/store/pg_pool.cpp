@@ -64,12 +64,13 @@ bool unavailable_state(std::string_view st) {
 
 }  // namespace
 
-PgConn::PgConn(PgConn&& o) noexcept : pool_(o.pool_), conn_(o.conn_), broken_(o.broken_) {
+PgConn::PgConn(PgConn&& o) noexcept
+    : pool_(o.pool_), conn_(o.conn_), broken_(o.broken_), discard_(o.discard_) {
   o.conn_ = nullptr;
 }
 
 PgConn::~PgConn() {
-  if (conn_) pool_->release(conn_, broken_);
+  if (conn_) pool_->release(conn_, broken_, discard_);
 }
 
 PgResult PgConn::exec(std::string_view sql, const std::vector<std::optional<std::string>>& params) {
@@ -212,6 +213,7 @@ PgConn PgPool::acquire() {
         --open_;
         last_error_ = e.what();
         down_until_ = Clock::now() + cfg_.reconnect_backoff;
+        note_failure();
         cv_.notify_one();
         throw;
       }
@@ -224,7 +226,19 @@ PgConn PgPool::acquire() {
   }
 }
 
-void PgPool::release(PGconn* conn, bool broken) {
+void PgPool::note_failure() {
+  last_failure_ns_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+}
+
+bool PgPool::failed_within(std::chrono::milliseconds window) const {
+  const auto t = last_failure_ns_.load(std::memory_order_relaxed);
+  if (t == 0) return false;
+  return Clock::now() - Clock::time_point(Clock::duration(t)) < window;
+}
+
+void PgPool::release(PGconn* conn, bool broken, bool discard) {
+  if (broken) note_failure();
+  broken = broken || discard;
   // A caller left a transaction open (exception mid-transaction): closing the
   // connection rolls it back without a blocking round trip.
   if (PQtransactionStatus(conn) != PQTRANS_IDLE) broken = true;

@@ -5,6 +5,7 @@
 
 #include <libpq-fe.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -81,7 +82,7 @@ class PgConn {
   // no parameters) with its own client-side deadline.
   void exec_script(std::string_view sql, std::chrono::milliseconds timeout);
   // Close this connection instead of returning it (after changing session settings).
-  void discard() { broken_ = true; }
+  void discard() { discard_ = true; }
   PGconn* raw() const { return conn_; }
 
  private:
@@ -90,7 +91,8 @@ class PgConn {
   PgResult finish(std::chrono::steady_clock::time_point deadline);
   PgPool* pool_;
   PGconn* conn_;
-  bool broken_ = false;
+  bool broken_ = false;   // failed: close, and count as a failure
+  bool discard_ = false;  // healthy but not reusable: close
 };
 
 class PgPool {
@@ -109,10 +111,15 @@ class PgPool {
 
   const PgPoolConfig& config() const { return cfg_; }
 
+  // True when a connection failed or broke within `window`: callers that can answer
+  // from a cache skip it then, so an outage shows as 503 instead of stale answers.
+  bool failed_within(std::chrono::milliseconds window) const;
+
  private:
   friend class PgConn;
+  void note_failure();
   PGconn* connect();  // throws Unavailable
-  void release(PGconn* conn, bool broken);
+  void release(PGconn* conn, bool broken, bool discard);
 
   PgPoolConfig cfg_;
   std::mutex mu_;
@@ -121,6 +128,7 @@ class PgPool {
   int open_ = 0;  // connections idle + leased + being opened
   std::chrono::steady_clock::time_point down_until_{};
   std::string last_error_;
+  std::atomic<std::int64_t> last_failure_ns_{0};  // steady_clock; 0: never
 };
 
 }  // namespace hubstatsd

@@ -93,9 +93,13 @@ PgRedisStatsStore::Live PgRedisStatsStore::lazy_fold_and_read(const RepoRef& rep
   Live live;
   std::vector<Day> past;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    auto r = redis_.pipeline({{"SMEMBERS", keys::days(repo)}, {"HGETALL", keys::day(repo, today)}});
+    auto r = redis_.pipeline({{"SMEMBERS", keys::days(repo)},
+                              {"HGETALL", keys::day(repo, today)},
+                              {"GET", fold_version_key(repo)}});
     check(r[0], "SMEMBERS");
     check(r[1], "HGETALL");
+    check(r[2], "GET");
+    live.version = std::string(reply_str(r[2].get()));
     past.clear();
     for (std::size_t i = 0; i < reply_len(r[0].get()); ++i) {
       auto d = hubstats::parse_compact(reply_str(reply_at(r[0].get(), i)));
@@ -156,11 +160,30 @@ std::int64_t PgRedisStatsStore::total_downloads(const RepoRef& repo) {
     total += u.live.downloads;
     if (!u.gen.empty()) gens.push_back(u.gen);
   }
+  // With no pending past day, the folded total only changes with the repo's fold
+  // version, which was read above, before the query whose result we cache.
+  const bool cacheable = live.past.empty() && opt_.total_cache_ttl.count() > 0 &&
+                         !pg_.failed_within(std::chrono::seconds(10));
+  const std::string tag = keys::repo_tag(repo);
+  const auto now = std::chrono::steady_clock::now();
+  if (cacheable) {
+    std::lock_guard lk(totals_mu_);
+    auto it = totals_.find(tag);
+    if (it != totals_.end() && it->second.version == live.version &&
+        now - it->second.at < opt_.total_cache_ttl)
+      return total + it->second.folded;
+  }
   auto res = pg_.exec(
       "SELECT coalesce(sum(downloads), 0)::bigint FROM hubstats.daily_downloads "
       "WHERE repo_type = $1 AND namespace = $2 AND name = $3",
       repo_params(repo));
-  total += res.i64(0, 0);
+  const std::int64_t folded = res.i64(0, 0);
+  total += folded;
+  if (cacheable) {
+    std::lock_guard lk(totals_mu_);
+    if (totals_.size() >= opt_.total_cache_max) totals_.clear();
+    totals_[tag] = CachedTotal{live.version, folded, now};
+  }
   if (!gens.empty()) {
     auto applied = applied_gens(pg_, repo, gens);
     for (const auto& u : live.past)

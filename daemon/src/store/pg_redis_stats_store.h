@@ -31,6 +31,11 @@ struct StatsStoreOptions {
   std::chrono::milliseconds trending_refresh{2000};
   // false: trending always runs the SQL query (benchmark baseline, tests).
   bool use_trending_index = true;
+  // How long a repo's folded total is reused while its fold version (hs:{tag}:v) is
+  // unchanged; 0 disables the cache (every /stats sums in PostgreSQL). Must stay well
+  // below the version key's TTL (8 days).
+  std::chrono::milliseconds total_cache_ttl{std::chrono::hours(1)};
+  std::size_t total_cache_max = 200'000;  // repos; the cache is cleared when full
 };
 
 // Sums rows per day into one entry per day of the period, ascending, zeros elsewhere.
@@ -72,6 +77,7 @@ class PgRedisStatsStore final : public StatsStore {
   struct Live {
     DayCounts today;
     std::vector<Unfolded> past;
+    std::string version;  // hs:{tag}:v, read before any PostgreSQL query of the repo
   };
   Live lazy_fold_and_read(const hubstats::RepoRef& repo, hubstats::Day today);
   using TodayByType = std::array<std::unordered_map<std::string, std::int64_t>, 3>;
@@ -85,6 +91,14 @@ class PgRedisStatsStore final : public StatsStore {
   TrendingIndex index_;
   std::atomic<bool> ready_{false};
   std::string watermark_;
+
+  struct CachedTotal {
+    std::string version;
+    std::int64_t folded = 0;
+    std::chrono::steady_clock::time_point at;
+  };
+  std::mutex totals_mu_;
+  std::unordered_map<std::string, CachedTotal> totals_;  // by repo tag
 
   std::mutex today_mu_;
   hubstats::Day today_day_ = 0;
