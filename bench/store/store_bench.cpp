@@ -3,7 +3,10 @@
 //     --repos repos x --days days of history in hubstats.daily_downloads.
 //  2. Folding one day with --repos touched repos (pipelined take/finish, batched commit).
 // Prints one line per figure; run.sh turns them into docs/benchmarks.md rows.
+#include <sys/resource.h>
+
 #include <algorithm>
+#include <cstring>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -21,6 +24,24 @@ namespace {
 
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+// CPU seconds used so far by redis-server (INFO cpu) and by this process.
+double redis_cpu(RedisClient& r) {
+  auto reply = r.command({"INFO", "cpu"});
+  std::string info(reply_str(reply.get()));
+  double total = 0;
+  for (const char* key : {"used_cpu_sys:", "used_cpu_user:"}) {
+    auto p = info.find(key);
+    if (p != std::string::npos) total += std::stod(info.substr(p + std::strlen(key)));
+  }
+  return total;
+}
+
+double self_cpu() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 double median(std::vector<double> v) {
@@ -169,6 +190,8 @@ int main(int argc, char** argv) {
       }
     }
     st.redis().eval(calls);
+    st.redis().command({"CONFIG", "RESETSTAT"});
+    const double redis0 = redis_cpu(st.redis()), self0 = self_cpu();
     t0 = Clock::now();
     last = t0;
     step_ms[0] = step_ms[1] = step_ms[2] = 0;
@@ -176,6 +199,19 @@ int main(int argc, char** argv) {
     std::printf("fold_day repos %lld taken %lld applied %lld seconds %.2f batch %zu\n",
                 static_cast<long long>(s.repos), static_cast<long long>(s.taken),
                 static_cast<long long>(s.applied), ms_since(t0) / 1000, batch);
+    std::printf("fold_cpu_s redis-server %.2f folder %.2f\n", redis_cpu(st.redis()) - redis0,
+                self_cpu() - self0);
+    {
+      // Where redis-server spends its time during the fold (per command type).
+      auto cs = st.redis().command({"INFO", "commandstats"});
+      std::string info(reply_str(cs.get()));
+      std::size_t pos = 0;
+      while ((pos = info.find("cmdstat_", pos)) != std::string::npos) {
+        auto eol = info.find('\r', pos);
+        std::printf("fold_redis %s\n", info.substr(pos + 8, eol - pos - 8).c_str());
+        pos = eol;
+      }
+    }
     std::printf("fold_steps_s scan+take+index %.2f commit %.2f finish %.2f\n", step_ms[0] / 1000,
                 step_ms[1] / 1000, step_ms[2] / 1000);
   }

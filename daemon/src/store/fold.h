@@ -58,6 +58,7 @@ struct FoldStats {
 
 struct FoldOptions {
   std::size_t batch_size = 1000;           // items per pipelined take / commit / finish
+  std::size_t lanes = 2;                   // background fold: slices of a day folded concurrently
   std::int64_t folding_ttl_s = 7 * 86400;  // TTL of :f:D hashes (ledger keeps longer)
   int retention_days = 14;                 // background fold looks back this far
   std::chrono::hours ledger_keep{24 * 8};
@@ -100,6 +101,8 @@ class Folder {
   void finish(const std::vector<Taken>& taken);
   void drop_from_index(hubstats::Day day, const std::vector<FoldItem>& items);
   std::vector<FoldItem> scan_index(hubstats::Day day);
+  FoldStats fold_lanes(hubstats::Day day, const std::vector<FoldItem>& items,
+                       const std::atomic<bool>& stop);
   FoldStats fold_day(hubstats::Day day, const std::vector<FoldItem>& items,
                      const std::atomic<bool>& stop);
 
