@@ -317,8 +317,8 @@ void RedisSink::on_reply(redisReply* r) {
       } else {
         counters_.failed += events;
         if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
-          ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected an event: %*s",
-                        static_cast<size_t>(r->len), r->str);
+          ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a batch of %uz events: %*s",
+                        events, static_cast<size_t>(r->len), r->str);
         }
       }
       break;
