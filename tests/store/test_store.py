@@ -348,3 +348,16 @@ def test_cached_total_follows_folds_of_other_processes(env):
     env.record([(tag, PAST[2], "c", 0)])
     env.run("fold-repo", tag)
     assert repl("total", tag) == {"total": 10}
+
+
+def test_background_fold_waits_for_yesterday_to_settle(env):
+    tag = "model/ns0/settle"
+    env.record([(tag, "20250113", "a", 0), (tag, "20250114", "b", 0), (tag, "20250115", "c", 0)])
+    just_after_midnight = 1736899200 + 60  # 2025-01-15 00:01 UTC
+    env.run("fold-once", opts=("--now", str(just_after_midnight)))
+    # The day before yesterday is folded; yesterday waits (late flushes from the module).
+    assert set(env.daily()) == {(tag, "20250113")}
+    assert env.redis_keys("hs:idx:20250114") == ["hs:idx:20250114"]
+    # A read folds it at once anyway.
+    assert env.run("total", tag, opts=("--now", str(just_after_midnight))) == {"total": 3}
+    assert set(env.daily()) == {(tag, "20250113"), (tag, "20250114")}

@@ -28,13 +28,17 @@ Store::~Store() {
   stop();
 }
 
+hubstats::Day Store::fold_horizon() const {
+  return hubstats::day_of(clock_() - cfg_.fold_settle.count());
+}
+
 std::vector<std::string> Store::migrate() {
   return hubstatsd::migrate(*pg_);
 }
 
 FoldStats Store::fold_once() {
   const std::atomic<bool> never{false};
-  auto st = folder_->fold_all(today(), never);
+  auto st = folder_->fold_all(fold_horizon(), never);
   folder_->prune_ledger();
   return st;
 }
@@ -44,7 +48,7 @@ void Store::fold_loop() {
   while (!stop_) {
     lk.unlock();
     try {
-      const FoldStats s = folder_->fold_all(today(), stop_);
+      const FoldStats s = folder_->fold_all(fold_horizon(), stop_);
       if (s.taken > 0)
         log::info("fold pass", {{"taken", std::to_string(s.taken)},
                                 {"applied", std::to_string(s.applied)},

@@ -26,7 +26,13 @@ struct StoreConfig {
   PgPoolConfig pg;
   FoldOptions fold;  // batch size, retention_days, ledger retention
   std::chrono::milliseconds fold_interval{60'000};
-  bool background_fold = true;  // false: only lazy folds and `fold --once` (config fold.background)
+  bool background_fold = true;
+  // The background fold takes a day only this long after it ended, so events the
+  // module flushes late (queued near midnight) land before the day's index is
+  // cleaned: the module indexes a repo once per day and connection. Reads still
+  // fold a past day lazily at once.
+  std::chrono::seconds fold_settle{
+      300};  // false: only lazy folds and `fold --once` (config fold.background)
   std::chrono::milliseconds today_cache_ttl{1000};
   std::chrono::milliseconds trending_refresh{2000};
   std::function<std::int64_t()> clock;  // unix seconds; empty: the system clock
@@ -60,6 +66,9 @@ class Store {
   RedisClient& redis() { return *redis_; }
   Folder& folder() { return *folder_; }
   hubstats::Day today() const { return hubstats::day_of(clock_()); }
+  // Days before this one are due for the background fold (today, or yesterday
+  // during the first fold_settle of a day).
+  hubstats::Day fold_horizon() const;
   const StoreConfig& config() const { return cfg_; }
 
  private:
