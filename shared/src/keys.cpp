@@ -49,6 +49,10 @@ std::string days(const RepoRef& r) {
   return tagged(r) + ":days";
 }
 
+std::string fold_version(const RepoRef& r) {
+  return tagged(r) + ":v";
+}
+
 std::string index(Day d) {
   return std::string(kPrefix) + "idx:" + format_compact(d);
 }

@@ -180,7 +180,7 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
 }
 
 std::string fold_version_key(const hubstats::RepoRef& repo) {
-  return std::string(keys::kPrefix) + "{" + keys::repo_tag(repo) + "}:v";
+  return keys::fold_version(repo);
 }
 
 void Folder::finish(const std::vector<Taken>& taken) {
