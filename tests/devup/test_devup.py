@@ -20,8 +20,15 @@ TESTS = Path(__file__).resolve().parents[1]
 ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))
 
+from harness.ports import wait_until  # noqa: E402
+
 BASE = "http://127.0.0.1:28080"
 PORTS = (28080, 28081, 26379, 25432)
+
+
+def wait_for(probe):
+    # Events reach Redis asynchronously, after the response went out.
+    return wait_until(probe, timeout=15.0, interval=0.05, what="the download to be counted")
 
 
 def port_busy(port):
@@ -193,16 +200,3 @@ for i, repo in enumerate(trending["trending"], 1):
     assert lines[0] == "date,downloads,authenticated,anonymous,files"
     assert len(lines) == 1 + 90
 
-
-def wait_for(probe, timeout=15.0):
-    """Polls probe() until it returns something truthy (events reach Redis
-    asynchronously, after the response)."""
-    import time
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        time.sleep(0.05)
