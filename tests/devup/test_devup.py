@@ -200,3 +200,13 @@ for i, repo in enumerate(trending["trending"], 1):
     assert lines[0] == "date,downloads,authenticated,anonymous,files"
     assert len(lines) == 1 + 90
 
+
+
+def test_unknown_routes_get_the_daemons_json_404(stack):
+    for path in ("/no/such/route", "/api/nope", "/models/demo"):
+        r = get(path)
+        assert r.status_code == 404, path
+        assert r.json() == {"detail": "Not Found"}
+        assert r.headers.get("X-Request-Id")
+    assert get("/dashboard").headers["Content-Type"].startswith("text/html")
+    assert "hubstatsd_http_requests_total" in get("/metrics").text
