@@ -369,7 +369,9 @@ std::optional<hubstats::RepoRef> custom_repo(ngx_http_request_t* r, const LocCon
 
 ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
   auto* lcf = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_hubstats_module));
-  if (!lcf->enable || !g_sink) return NGX_OK;
+  // With log_subrequest on, the log phase also runs for subrequests (mirror, slice,
+  // SSI, auth_request): only the client's own request can be a download.
+  if (!lcf->enable || !g_sink || r != r->main) return NGX_OK;
   try {
     ++g_sink->counters().requests;
     const int status = final_status(r);
