@@ -172,6 +172,14 @@ char* set_secret_file(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
                          &cmd->name, &path);
       return ngx_conf_error_ptr();
     }
+    // The secret keys every identity hash: anyone who reads it can test guesses of
+    // IPs and tokens against the stored hashes.
+    ngx_file_info_t fi;
+    if (ngx_file_info(path.data, &fi) == 0 && (ngx_file_access(&fi) & (S_IROTH | S_IWOTH))) {
+      ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                         "%V: secret file \"%V\" is readable by other users (chmod o-rw)",
+                         &cmd->name, &path);
+    }
     mcf->key = *key;
     mcf->has_key = 1;
   } catch (...) {

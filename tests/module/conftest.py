@@ -38,6 +38,7 @@ def rclient(redis):
 def secret_file(tmp_path):
     p = tmp_path / "hubstats.secret"
     p.write_bytes(os.urandom(32).hex().encode())
+    p.chmod(0o600)  # a world-readable secret draws a [warn]
     return p
 
 

@@ -177,3 +177,18 @@ def test_long_headers_and_no_host(make_nginx, redis, rclient, secret_file, hub_r
     assert hub.counters(rclient, MODEL) == {
         "downloads": 1, "authenticated": 1, "anonymous": 0, "files": 2}
     assert hub.counters(rclient, DATASET)["files"] == 1
+
+
+def test_world_readable_secret_file_warns(tmp_path):
+    from harness.nginx import nginx_t
+    p = tmp_path / "open.secret"
+    p.write_bytes(os.urandom(32).hex().encode())
+    srv = "server { listen 127.0.0.1:@PORT@; location / { hubstats on; } }"
+    conf = f"hubstats_redis 127.0.0.1:6379;\nhubstats_secret_file {p};\n" + srv
+    p.chmod(0o644)
+    r = nginx_t(tmp_path, conf)
+    assert r.returncode == 0, r.stdout
+    assert "[warn]" in r.stdout and "readable by other users" in r.stdout, r.stdout
+    p.chmod(0o600)
+    r = nginx_t(tmp_path, conf)
+    assert r.returncode == 0 and "readable by other users" not in r.stdout, r.stdout
