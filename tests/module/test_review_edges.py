@@ -192,3 +192,34 @@ def test_world_readable_secret_file_warns(tmp_path):
     p.chmod(0o600)
     r = nginx_t(tmp_path, conf)
     assert r.returncode == 0 and "readable by other users" not in r.stdout, r.stdout
+
+
+def test_client_abort_499_not_counted_partial_200_counted(make_nginx, redis, rclient,
+                                                          secret_file, hub_root):
+    silent = SilentServer()
+    try:
+        ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, server_extra=f"""
+            location = {D}/hung.bin {{ proxy_pass http://127.0.0.1:{silent.port}; }}
+            location = {R}/slow.bin {{
+              limit_rate 4k;
+              alias {hub_root}/models/demo/tiny-model/model.safetensors;
+            }}"""))
+        c = Client(ng)
+        # The client gives up before any response byte: nginx finalizes with 499.
+        with socket.create_connection(("127.0.0.1", ng.port), timeout=10) as s:
+            s.sendall(f"GET {D}/hung.bin HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            wait_until(lambda: silent.accepted >= 1, what="nginx to reach the upstream")
+        wait_until(lambda: " 499 " in (ng.prefix / "access.log").read_text(),
+                   what="nginx to log the 499")
+        # The client reads the 200 header and part of the body, then closes.
+        with socket.create_connection(("127.0.0.1", ng.port), timeout=10) as s:
+            s.sendall(f"GET {R}/slow.bin HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            assert s.recv(100).startswith(b"HTTP/1.1 200")
+        wait_until(lambda: " 200 " in (ng.prefix / "access.log").read_text().split("slow.bin")[-1],
+                   timeout=30, what="nginx to log the aborted 200")
+        s = c.settled()
+        assert s["requests"] == 2 and s["counted"] == 1
+        assert hub.counters(rclient, DATASET)["files"] == 0
+        assert hub.counters(rclient, MODEL)["files"] == 1
+    finally:
+        silent.close()
