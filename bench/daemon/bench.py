@@ -5,7 +5,10 @@ PostgreSQL with 30 folded days of history for the repo plus live counters for to
 the static file holds the same JSON body.
 
 Usage: bench/daemon/run.sh [--rounds N] [--duration S] [--connections C]
-Prints req/s and p99 per round and the median of the per-round ratios."""
+                          [--baseline-binary OLD/hubstatsd]
+Prints req/s, p99 and CPU per request per round and the median of the per-round ratios;
+with --baseline-binary, another build runs against the same Redis/PostgreSQL and is
+measured in the same rounds (order alternating), for before/after figures."""
 import argparse
 import re
 import statistics
@@ -17,6 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1] / "tests"))
 
+import harness.daemon  # noqa: E402
 from harness.daemon import Hubstatsd  # noqa: E402
 from harness.nginx import Nginx  # noqa: E402
 from harness.postgres import PostgresServer  # noqa: E402
@@ -45,9 +49,9 @@ def cpu_seconds(pids):
     return total
 
 
-def wrk(url, duration, connections, threads, pids=()):
-    """(req/s, p99 ms, CPU µs per request of pids)."""
-    before = cpu_seconds(pids)
+def wrk(url, duration, connections, threads, pids=(), extra_pids=()):
+    """(req/s, p99 ms, CPU µs per request of pids, CPU µs per request of extra_pids)."""
+    before, extra_before = cpu_seconds(pids), cpu_seconds(extra_pids)
     out = subprocess.run(["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
                           url], check=True, stdout=subprocess.PIPE, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -56,8 +60,29 @@ def wrk(url, duration, connections, threads, pids=()):
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     if non2xx:
         raise SystemExit(f"{url}: {non2xx.group(1)} error responses\n{out}")
-    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
-    return rps, p99, (cpu_seconds(pids) - before) / max(requests_done, 1) * 1e6
+    n = max(int(re.search(r"(\d+) requests in", out).group(1)), 1)
+    return (rps, p99, (cpu_seconds(pids) - before) / n * 1e6,
+            (cpu_seconds(extra_pids) - extra_before) / n * 1e6)
+
+
+def parse_env(pairs):
+    return dict(p.split("=", 1) for p in pairs)
+
+
+def start_daemon(tmp, redis, pg, args, binary=None, threads=None, handlers=None, env=None,
+                 name="hubstatsd"):
+    """A hubstatsd on the shared Redis/PostgreSQL; binary: another build to compare with."""
+    saved = harness.daemon.DAEMON
+    if binary:
+        harness.daemon.DAEMON = Path(binary)
+    try:
+        return Hubstatsd(tmp, redis=redis, postgres=pg, admin_token="b" * 32, name=name, env=env,
+                         settings={"http": {"threads": threads, "handler_threads": handlers},
+                                   "postgres": {"pool_size": 8},
+                                   "catalog": {"cache_ttl": "5s"},
+                                   "log": {"level": args.log_level}})
+    finally:
+        harness.daemon.DAEMON = saved
 
 
 def main():
@@ -66,7 +91,17 @@ def main():
     ap.add_argument("--duration", type=int, default=3)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--wrk-threads", type=int, default=1)
-    ap.add_argument("--workers", type=int, default=2, help="nginx workers and hubstatsd io threads")
+    ap.add_argument("--workers", type=int, default=2, help="nginx workers")
+    ap.add_argument("--io-threads", type=int, default=2, help="hubstatsd http.threads")
+    ap.add_argument("--handler-threads", type=int, default=8, help="hubstatsd http.handler_threads")
+    ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for hubstatsd")
+    ap.add_argument("--log-level", default="warn",
+                    help="hubstatsd log.level (info writes one line per request)")
+    ap.add_argument("--baseline-binary",
+                    help="another hubstatsd build measured in the same rounds (before/after)")
+    ap.add_argument("--baseline-io-threads", type=int, default=2)
+    ap.add_argument("--baseline-handler-threads", type=int, default=8)
+    ap.add_argument("--baseline-env", action="append", default=[])
     ap.add_argument("--path", default="/models/demo/tiny-model/stats",
                     help="daemon path to load (e.g. /health to measure the HTTP layer alone)")
     args = ap.parse_args()
@@ -74,13 +109,16 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="hubstats-bench-daemon-"))
     redis = RedisServer(tmp)
     pg = PostgresServer(tmp)
-    daemon = ng = None
+    daemons = []  # (label, Hubstatsd)
+    ng = None
     try:
-        daemon = Hubstatsd(tmp, redis=redis, postgres=pg, admin_token="b" * 32,
-                           settings={"http": {"threads": args.workers, "handler_threads": 8},
-                                     "postgres": {"pool_size": 8},
-                                     "catalog": {"cache_ttl": "5s"},
-                                     "log": {"level": "warn"}})
+        if args.baseline_binary:
+            daemons.append(("baseline", start_daemon(
+                tmp, redis, pg, args, args.baseline_binary, args.baseline_io_threads,
+                args.baseline_handler_threads, parse_env(args.baseline_env), "baseline")))
+        daemons.append(("hubstatsd", start_daemon(tmp, redis, pg, args, None, args.io_threads,
+                                                  args.handler_threads, parse_env(args.env))))
+        daemon = daemons[-1][1]
         daemon.add_repo("model", "demo", "tiny-model")
         pg.psql("INSERT INTO hubstats.daily_downloads (repo_type, namespace, name, day, downloads,"
                 " authenticated, anonymous, files) SELECT 'model', 'demo', 'tiny-model', d::date,"
@@ -93,6 +131,14 @@ def main():
                       "authenticated", 2, "anonymous", 5, "files", 9)
         stats_path = args.path
         body = daemon.get(stats_path).text
+        for label, d in daemons:  # both see the repo (catalog caches) and the same body
+            got = d.get(stats_path)
+            if got.status_code != 200 or got.text != body:
+                import time
+                time.sleep(5.5)  # the catalog cache_ttl: the baseline's negative entry expires
+                got = d.get(stats_path)
+            if got.text != body:
+                raise SystemExit(f"{label} answers {got.status_code} {got.text!r}, not {body!r}")
         www = tmp / "www"
         www.mkdir()
         (www / "stats.json").write_text(body)
@@ -104,33 +150,39 @@ def main():
   }}
 """, module_path=None, workers=args.workers, level="warn")
         print(f"body: {body} ({len(body)} bytes); {args.connections} keep-alive connections, "
-              f"wrk -t{args.wrk_threads}, {args.duration}s rounds; nginx {args.workers} workers, "
-              f"hubstatsd {args.workers} io threads")
-        ratios, cpu_ratios, cpu_all_ratios = [], [], []
+              f"wrk -t{args.wrk_threads}, {args.duration}s rounds; nginx {args.workers} workers; "
+              f"hubstatsd http.threads {args.io_threads}, handler_threads {args.handler_threads}"
+              + (f"; baseline {args.baseline_binary}" if args.baseline_binary else ""))
+        backends = [redis.pid, pg.pid] + child_pids(pg.pid)
+        ratios = {label: [] for label, _ in daemons}
+        cpu = {label: [] for label, _ in daemons}
         for rnd in range(1, args.rounds + 1):
-            n_rps, n_p99, n_cpu = wrk(ng.url("/stats.json"), args.duration, args.connections,
-                                      args.wrk_threads, ng.worker_pids())
-            d_rps, d_p99, d_cpu = wrk(daemon.url(stats_path), args.duration, args.connections,
-                                      args.wrk_threads, [daemon.pid])
-            # The same load again, charging Redis and PostgreSQL (their CPU per request).
-            backends = [redis.pid, pg.pid] + child_pids(pg.pid)
-            _, _, b_cpu = wrk(daemon.url(stats_path), args.duration, args.connections,
-                              args.wrk_threads, backends)
-            ratios.append(d_rps / n_rps)
-            cpu_ratios.append(n_cpu / d_cpu)
-            cpu_all_ratios.append(n_cpu / (d_cpu + b_cpu))
-            print(f"round {rnd}: nginx static {n_rps:8.0f} req/s p99 {n_p99:6.2f} ms "
-                  f"{n_cpu:5.1f} us/req | hubstatsd {d_rps:8.0f} req/s p99 {d_p99:6.2f} ms "
-                  f"{d_cpu:5.1f} us/req (+{b_cpu:5.1f} redis+pg) | ratio {ratios[-1]:.3f}")
-        print(f"median throughput ratio hubstatsd/nginx: {statistics.median(ratios):.3f}")
-        print(f"median CPU-bound ratio (nginx us/req / hubstatsd us/req): "
-              f"{statistics.median(cpu_ratios):.3f}")
-        print(f"median CPU-bound ratio incl. redis+postgres: {statistics.median(cpu_all_ratios):.3f}")
+            n_rps, n_p99, n_cpu, _ = wrk(ng.url("/stats.json"), args.duration, args.connections,
+                                         args.wrk_threads, ng.worker_pids())
+            line = f"round {rnd}: nginx {n_rps:6.0f} req/s p99 {n_p99:5.2f} ms {n_cpu:4.1f} us/req"
+            # Alternate the order of the daemons from round to round.
+            order = daemons if rnd % 2 else list(reversed(daemons))
+            results = {}
+            for label, d in order:
+                results[label] = wrk(d.url(stats_path), args.duration, args.connections,
+                                     args.wrk_threads, [d.pid], backends)
+            for label, _ in daemons:
+                d_rps, d_p99, d_cpu, b_cpu = results[label]
+                ratios[label].append(d_rps / n_rps)
+                cpu[label].append(d_cpu)
+                line += (f" | {label} {d_rps:6.0f} req/s p99 {d_p99:5.2f} ms {d_cpu:4.1f} us/req"
+                         f" (+{b_cpu:4.1f} redis+pg) ratio {ratios[label][-1]:.3f}")
+            print(line, flush=True)
+        for label, _ in daemons:
+            r = ratios[label]
+            print(f"{label}: median throughput ratio to nginx {statistics.median(r):.3f} "
+                  f"(min {min(r):.3f}, max {max(r):.3f}); median CPU "
+                  f"{statistics.median(cpu[label]):.1f} us/req")
     finally:
         if ng:
             ng.stop()
-        if daemon:
-            daemon.stop()
+        for _, d in daemons:
+            d.stop()
         redis.stop()
         pg.cleanup()
 

@@ -9,9 +9,13 @@
 #include <future>
 #include <thread>
 
+#include <boost/asio/post.hpp>
+
+#include "http/loop_local.h"
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "store/stats_store.h"
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
@@ -49,7 +53,7 @@ struct Client {
 
 class ServerTest : public ::testing::Test {
  protected:
-  void start(ServerOptions o = {}) {
+  void start(ServerOptions o = {}, bool with_fast_path = false) {
     router.add("GET", "/hello", [](const Request& r, const PathParams&) {
       return json_response(
           200, "{\"hello\":\"" + std::string(r.query_param("who").value_or("x")) + "\"}");
@@ -59,9 +63,31 @@ class ServerTest : public ::testing::Test {
       release.get_future().wait();
       return json_response(200, R"({"slow":true})");
     });
+    router.add("GET", "/both", [](const Request& r, const PathParams&) {
+      return json_response(200, R"({"by":"pool","id":")" + r.request_id + "\"}");
+    });
+    // The non-blocking variant: answers now, later (from the loop), fails, or declines.
+    router.add_fast("GET", "/both", [](const Request& r, const PathParams&, FastDone done) {
+      const auto how = r.query_param("how").value_or("now");
+      if (how == "now") return done({json_response(200, R"({"by":"io"})"), nullptr});
+      if (how == "error")
+        return done({std::nullopt, std::make_exception_ptr(hubstatsd::Unavailable("down"))});
+      if (how == "later") {
+        auto* loop = current_loop();
+        if (!loop) return done({json_response(500, R"({"by":"not an io thread"})"), nullptr});
+        return boost::asio::post(*loop, [done = std::move(done)] {
+          done({json_response(200, R"({"by":"io later"})"), nullptr});
+        });
+      }
+      done({});  // decline
+    });
     pipeline = std::make_unique<Pipeline>(router);
     o.port = 0;
-    server = std::make_unique<Server>(o, [this](Request& r) { return pipeline->handle(r); });
+    FastHandler fast;
+    if (with_fast_path)
+      fast = [this](Request& r, FastFinish finish) { pipeline->handle_fast(r, std::move(finish)); };
+    server = std::make_unique<Server>(
+        o, [this](Request& r) { return pipeline->handle(r); }, fast);
     server->start();
   }
   Router router;
@@ -127,6 +153,36 @@ TEST_F(ServerTest, IdleConnectionIsClosed) {
   Client c(server->port());
   EXPECT_EQ(c.get("/hello").result_int(), 200);
   EXPECT_TRUE(c.closed_by_server());  // blocks until the idle timeout closes it
+}
+
+TEST_F(ServerTest, FastPathAnswersOnTheIoThreadAndHandsTheRestToThePool) {
+  start({}, true);
+  Client c(server->port());
+  auto now = c.get("/both", {{"X-Request-Id", "fast-1"}});
+  EXPECT_EQ(now.result_int(), 200);
+  EXPECT_EQ(now.body(), R"({"by":"io"})");
+  EXPECT_EQ(now["X-Request-Id"], "fast-1");
+  EXPECT_EQ(now[bhttp::field::cache_control], "no-store");
+  EXPECT_EQ(c.get("/both?how=later").body(), R"({"by":"io later"})");
+  // Declined: the blocking handler answers, with the request id the fast path assigned.
+  auto declined = c.get("/both?how=decline");
+  EXPECT_EQ(declined.result_int(), 200);
+  EXPECT_EQ(declined.body(),
+            R"({"by":"pool","id":")" + std::string(declined["X-Request-Id"]) + "\"}");
+  EXPECT_EQ(declined["X-Request-Id"].size(), 32u);
+  auto failed = c.get("/both?how=error");
+  EXPECT_EQ(failed.result_int(), 503);
+  EXPECT_EQ(failed["Retry-After"], "1");
+  EXPECT_EQ(failed.body(), R"({"detail":"Service temporarily unavailable"})");
+  // Routes without a fast variant go to the pool; the connection stayed usable.
+  EXPECT_EQ(c.get("/hello?who=z").body(), R"({"hello":"z"})");
+  EXPECT_EQ(c.get("/nope").result_int(), 404);
+}
+
+TEST_F(ServerTest, WithoutFastPathEveryRequestRunsOnThePool) {
+  start();
+  Client c(server->port());
+  EXPECT_EQ(c.get("/both").body().substr(0, 13), R"({"by":"pool",)");
 }
 
 TEST_F(ServerTest, StopFinishesTheInFlightRequest) {

@@ -69,14 +69,43 @@ hubstats::Day StatsApi::today() const {
   return hubstats::day_of(clock_());
 }
 
+namespace {
+
+http::Response stats_response(std::int64_t downloads, std::int64_t likes) {
+  ordered_json j;
+  j["downloads"] = downloads;
+  j["likes"] = likes;
+  return http::json_response(200, http::to_json_body(j));
+}
+
+}  // namespace
+
 http::Response StatsApi::stats(const http::Request& req, const http::PathParams& p) {
   const hubstats::RepoRef ref = repo_from_params(p);
   const auto repo = catalog_.visible_repo(caller_of(req), ref);
   if (!repo) return repo_not_found(ref);
-  ordered_json j;
-  j["downloads"] = store_.total_downloads(ref);
-  j["likes"] = repo->likes;
-  return http::json_response(200, http::to_json_body(j));
+  return stats_response(store_.total_downloads(ref), repo->likes);
+}
+
+void StatsApi::stats_fast(const http::Request& req, const http::PathParams& p,
+                          http::FastDone done) {
+  // Credentials may need a lookup to resolve: only anonymous callers take this path.
+  const std::string_view cookie_name = catalog_.session_cookie_name();
+  if (!req.bearer_token().empty() || (!cookie_name.empty() && !req.cookie(cookie_name).empty()))
+    return done({});
+  hubstats::RepoRef ref = repo_from_params(p);
+  const auto cached = catalog_.cached_repo(ref);
+  if (!cached) return done({});  // not cached: the lookup may block
+  // Missing or private: 404 for an anonymous caller, exactly as visible_repo decides.
+  if (!*cached || (*cached)->is_private) return done({repo_not_found(ref), nullptr});
+  const std::int64_t likes = (*cached)->likes;
+  store_.total_downloads_fast(
+      ref,
+      [likes, done = std::move(done)](std::optional<std::int64_t> total, std::exception_ptr error) {
+        if (error) return done({std::nullopt, error});
+        if (!total) return done({});
+        done({stats_response(*total, likes), nullptr});
+      });
 }
 
 http::Response StatsApi::recent(const http::Request& req, const http::PathParams& p) {
@@ -161,6 +190,11 @@ void register_stats_routes(http::Router& router, StatsApi& api) {
   router.add_with_api_prefix(
       "GET", "/{type}s/{ns}/{name}/stats",
       [&api](const http::Request& r, const http::PathParams& p) { return api.stats(r, p); });
+  router.add_fast_with_api_prefix(
+      "GET", "/{type}s/{ns}/{name}/stats",
+      [&api](const http::Request& r, const http::PathParams& p, http::FastDone done) {
+        api.stats_fast(r, p, std::move(done));
+      });
   router.add_with_api_prefix(
       "GET", "/{type}s/{ns}/{name}/stats/recent",
       [&api](const http::Request& r, const http::PathParams& p) { return api.recent(r, p); });

@@ -24,6 +24,9 @@ class StatsApi {
 
   // GET /{type}s/{ns}/{name}/stats -> {"downloads","likes"}
   http::Response stats(const http::Request& req, const http::PathParams& p);
+  // Its non-blocking variant for the io threads: anonymous callers, repos the catalog
+  // has cached, totals the store can give without blocking; declines everything else.
+  void stats_fast(const http::Request& req, const http::PathParams& p, http::FastDone done);
   // GET /{type}s/{ns}/{name}/stats/recent?days=1..365 (30)
   http::Response recent(const http::Request& req, const http::PathParams& p);
   // GET /api/trending?repo_type=model|dataset|space&days=1..90 (7)&limit=1..100 (20)

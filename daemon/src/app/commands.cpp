@@ -145,6 +145,10 @@ int run(const std::string& path) {
     router.add("GET", "/health", [](const http::Request&, const http::PathParams&) {
       return http::json_response(200, R"({"status":"ok"})");
     });
+    router.add_fast("GET", "/health",
+                    [](const http::Request&, const http::PathParams&, http::FastDone done) {
+                      done({http::json_response(200, R"({"status":"ok"})"), nullptr});
+                    });
     api::StatsApi stats_api(backends.catalog(), backends.store().stats(), system_unix_now);
     api::register_stats_routes(router, stats_api);
     CatalogApi catalog_api(backends.catalog());
@@ -152,8 +156,11 @@ int run(const std::string& path) {
     extras::Extras extras(router, backends.catalog(), backends.store().stats(), system_unix_now);
     extras.register_routes(router);  // /metrics, chart.svg, badge, /dashboard, /openapi.json
     const http::Pipeline pipeline(router, &extras.request_observer());
-    http::Server server(server_options(*c),
-                        [&pipeline](http::Request& req) { return pipeline.handle(req); });
+    http::Server server(
+        server_options(*c), [&pipeline](http::Request& req) { return pipeline.handle(req); },
+        [&pipeline](http::Request& req, http::FastFinish finish) {
+          pipeline.handle_fast(req, std::move(finish));
+        });
     server.start();
     backends.store().start_background_fold();
     log::info("listening",

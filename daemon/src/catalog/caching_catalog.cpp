@@ -60,6 +60,10 @@ std::optional<RepoInfo> CachingCatalog::find_repo(const hubstats::RepoRef& ref) 
   return repos_.get_or_load(repo_cache_key(ref), [&] { return source_.repo(ref); });
 }
 
+std::optional<std::optional<RepoInfo>> CachingCatalog::cached_repo(const hubstats::RepoRef& ref) {
+  return repos_.peek(repo_cache_key(ref));
+}
+
 bool CachingCatalog::can_read(const Caller& caller, const RepoInfo& repo) {
   return may_read(caller, repo, [&](const std::string& org, const std::string& user) {
     std::string key = org;

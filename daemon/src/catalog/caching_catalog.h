@@ -41,6 +41,7 @@ class CachingCatalog : public Catalog {
 
   Caller authenticate(std::string_view bearer_token, std::string_view session_cookie) override;
   std::optional<RepoInfo> find_repo(const hubstats::RepoRef& ref) override;
+  std::optional<std::optional<RepoInfo>> cached_repo(const hubstats::RepoRef& ref) override;
   bool can_read(const Caller& caller, const RepoInfo& repo) override;
   std::string_view session_cookie_name() const override { return session_cookie_; }
 

@@ -61,6 +61,12 @@ class Catalog {
     return r;
   }
 
+  // What the catalog's cache holds for the repo, without any lookup (for the io
+  // threads' non-blocking fast path): nullopt when nothing is cached; a cached nullopt
+  // when the repo is cached as missing.
+  virtual std::optional<std::optional<RepoInfo>> cached_repo(const hubstats::RepoRef& /*ref*/) {
+    return std::nullopt;
+  }
   // Name of the hub's session cookie accepted as a credential; empty when the
   // backend has no sessions (builtin).
   virtual std::string_view session_cookie_name() const { return {}; }

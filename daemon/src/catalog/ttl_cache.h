@@ -43,6 +43,15 @@ class TtlCache {
     return it->second.value;
   }
 
+  // Like get() without counting a miss (whoever then loads the value counts it).
+  std::optional<V> peek(const std::string& key) {
+    std::lock_guard lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end() || clock_() >= it->second.expires) return std::nullopt;
+    hits_.fetch_add(1, std::memory_order_relaxed);
+    return it->second.value;
+  }
+
   // Lookups get() answered from the cache, and those it could not (for /metrics).
   std::uint64_t hits() const noexcept { return hits_.load(std::memory_order_relaxed); }
   std::uint64_t misses() const noexcept { return misses_.load(std::memory_order_relaxed); }

@@ -1,6 +1,6 @@
 #include "http/listener.h"
 
-#include <boost/asio/strand.hpp>
+#include <boost/asio/post.hpp>
 
 #include "http/server.h"
 #include "http/session.h"
@@ -12,7 +12,7 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
 Listener::Listener(net::io_context& ioc, const tcp::endpoint& ep, Server& server)
-    : ioc_(ioc), acceptor_(net::make_strand(ioc)), server_(server) {
+    : acceptor_(ioc), server_(server) {
   acceptor_.open(ep.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(ep);
@@ -27,8 +27,9 @@ void Listener::close() {
 }
 
 void Listener::do_accept() {
-  acceptor_.async_accept(net::make_strand(ioc_), boost::beast::bind_front_handler(
-                                                     &Listener::on_accept, shared_from_this()));
+  // The socket belongs to the loop that will serve the connection.
+  acceptor_.async_accept(server_.next_loop(), boost::beast::bind_front_handler(&Listener::on_accept,
+                                                                               shared_from_this()));
 }
 
 void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {

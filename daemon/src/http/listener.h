@@ -1,10 +1,9 @@
-// Accepts connections and hands each to a new Session.
+// Accepts connections and hands each to a new Session on the next io thread's loop.
 #pragma once
 
 #include <memory>
 
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/beast/core/error.hpp>
 
 namespace hubstatsd::http {
@@ -13,7 +12,7 @@ class Server;
 
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
-  // Opens, binds and listens; throws std::system_error on failure.
+  // Opens, binds and listens on `ioc` (an io thread's loop); throws std::system_error.
   Listener(boost::asio::io_context& ioc, const boost::asio::ip::tcp::endpoint& ep, Server& server);
 
   void run() { do_accept(); }
@@ -24,7 +23,6 @@ class Listener : public std::enable_shared_from_this<Listener> {
   void do_accept();
   void on_accept(boost::beast::error_code ec, boost::asio::ip::tcp::socket socket);
 
-  boost::asio::io_context& ioc_;
   boost::asio::ip::tcp::acceptor acceptor_;
   Server& server_;
 };

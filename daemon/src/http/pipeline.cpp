@@ -31,34 +31,36 @@ std::string make_request_id() {
   return buf;
 }
 
-Response Pipeline::handle(Request& req) const {
-  const auto started = std::chrono::steady_clock::now();
+void Pipeline::assign_request_id(Request& req) const {
+  if (!req.request_id.empty()) return;  // handle_fast declined: keep its id
   const std::string_view incoming = req.header("x-request-id");
   req.request_id = sane_request_id(incoming) ? std::string(incoming) : make_request_id();
+}
 
-  Response res;
-  int route = -1;
+Response Pipeline::error_response(const Request& req, std::exception_ptr error) const {
   try {
-    res = router_.dispatch(req, &route);
+    std::rethrow_exception(error);
   } catch (const Unavailable& e) {
     log::warn("backend unavailable", {{"request_id", req.request_id}, {"error", e.what()}});
-    res = detail_response(503, "Service temporarily unavailable");
+    Response res = detail_response(503, "Service temporarily unavailable");
     res.headers.emplace_back("Retry-After", "1");
+    return res;
   } catch (const std::exception& e) {
     log::error("handler failed", {{"request_id", req.request_id}, {"error", e.what()}});
-    res = detail_response(500, "Internal Server Error");
   } catch (...) {
     log::error("handler failed", {{"request_id", req.request_id}, {"error", "unknown"}});
-    res = detail_response(500, "Internal Server Error");
   }
+  return detail_response(500, "Internal Server Error");
+}
+
+Response Pipeline::complete(const Request& req, int route, Response res,
+                            std::chrono::steady_clock::time_point started) const {
   res.headers.emplace_back("X-Request-Id", req.request_id);
-  if (observer_)
-    observer_->observe(req, route, res.status, std::chrono::steady_clock::now() - started);
+  const auto now = std::chrono::steady_clock::now();
+  if (observer_) observer_->observe(req, route, res.status, now - started);
 
   if (log::Logger::global().enabled(log::Level::kInfo)) {
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-            .count();
+    const double ms = std::chrono::duration<double, std::milli>(now - started).count();
     char dur[32];
     std::snprintf(dur, sizeof dur, "%.3f", ms);
     log::info("request", {{"method", req.method},
@@ -68,6 +70,34 @@ Response Pipeline::handle(Request& req) const {
                           {"request_id", req.request_id}});
   }
   return res;
+}
+
+Response Pipeline::handle(Request& req) const {
+  const auto started = std::chrono::steady_clock::now();
+  assign_request_id(req);
+  Response res;
+  int route = -1;
+  try {
+    res = router_.dispatch(req, &route);
+  } catch (...) {
+    res = error_response(req, std::current_exception());
+  }
+  return complete(req, route, std::move(res), started);
+}
+
+void Pipeline::handle_fast(Request& req,
+                           std::function<void(std::optional<Response>)> finish) const {
+  const auto started = std::chrono::steady_clock::now();
+  PathParams params;
+  const int route = router_.find_fast(req, &params);
+  if (route < 0) return finish(std::nullopt);
+  assign_request_id(req);
+  router_.run_fast(route, req, params,
+                   [this, &req, route, started, finish = std::move(finish)](FastResult r) {
+                     if (!r.response && !r.error) return finish(std::nullopt);
+                     Response res = r.error ? error_response(req, r.error) : std::move(*r.response);
+                     finish(complete(req, route, std::move(res), started));
+                   });
 }
 
 }  // namespace hubstatsd::http

@@ -50,6 +50,23 @@ void Router::add_with_api_prefix(std::string_view method, std::string_view patte
   add(method, "/api" + std::string(pattern), std::move(handler));
 }
 
+void Router::add_fast(std::string_view method, std::string_view pattern, FastRouteHandler fast) {
+  for (Route& r : routes_) {
+    if (r.method == method && r.pattern == pattern) {
+      r.fast = std::move(fast);
+      return;
+    }
+  }
+  throw std::invalid_argument("add_fast: no route " + std::string(method) + " " +
+                              std::string(pattern));
+}
+
+void Router::add_fast_with_api_prefix(std::string_view method, std::string_view pattern,
+                                      FastRouteHandler fast) {
+  add_fast(method, pattern, fast);
+  add_fast(method, "/api" + std::string(pattern), std::move(fast));
+}
+
 void Router::constrain(std::string name, ParamCheck check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
@@ -102,6 +119,16 @@ Response Router::dispatch(const Request& req, int* route) const {
   Response res = detail_response(405, "Method Not Allowed");
   res.headers.emplace_back("Allow", allow);
   return res;
+}
+
+int Router::find_fast(const Request& req, PathParams* params) const {
+  const auto parts = split_path(req.path);
+  for (const Route& r : routes_) {
+    if (r.method != req.method || !match(r, parts, *params)) continue;
+    // The first match answers in dispatch(); only its own variant may stand in.
+    return r.fast ? static_cast<int>(&r - routes_.data()) : -1;
+  }
+  return -1;
 }
 
 std::vector<std::pair<std::string, std::string>> Router::routes() const {

@@ -1,24 +1,33 @@
 #include "http/server.h"
 
+#include <algorithm>
 #include <system_error>
 
 #include <boost/asio/ip/address.hpp>
 
 #include "http/listener.h"
+#include "http/loop_local.h"
 #include "http/session.h"
 
 namespace hubstatsd::http {
 
 namespace net = boost::asio;
 
-Server::Server(ServerOptions options, RequestHandler handler)
+Server::Server(ServerOptions options, RequestHandler handler, FastHandler fast)
     : options_(std::move(options)),
       handler_(std::move(handler)),
-      ioc_(options_.io_threads),
-      handler_pool_(static_cast<std::size_t>(options_.handler_threads)) {}
+      fast_(std::move(fast)),
+      handler_pool_(static_cast<std::size_t>(std::max(1, options_.handler_threads))) {
+  const int n = std::max(1, options_.io_threads);
+  for (int i = 0; i < n; ++i) loops_.push_back(std::make_unique<net::io_context>(1));
+}
 
 Server::~Server() {
   stop(std::chrono::milliseconds(0));
+}
+
+net::io_context& Server::next_loop() {
+  return *loops_[next_loop_.fetch_add(1, std::memory_order_relaxed) % loops_.size()];
 }
 
 void Server::start() {
@@ -27,15 +36,20 @@ void Server::start() {
   if (ec) throw std::system_error(ec, "listen address " + options_.address);
   const net::ip::tcp::endpoint ep(addr, options_.port);
   try {
-    listener_ = std::make_shared<Listener>(ioc_, ep, *this);
+    listener_ = std::make_shared<Listener>(*loops_[0], ep, *this);
   } catch (const boost::system::system_error& e) {
     throw std::system_error(e.code(),
                             "listen on " + options_.address + ":" + std::to_string(options_.port));
   }
   bound_port_ = listener_->port();
-  work_.emplace(net::make_work_guard(ioc_));
+  for (auto& l : loops_) work_.push_back(net::make_work_guard(*l));
   listener_->run();
-  for (int i = 0; i < options_.io_threads; ++i) io_threads_.emplace_back([this] { ioc_.run(); });
+  for (auto& l : loops_)
+    io_threads_.emplace_back([ioc = l.get()] {
+      detail::enter_loop(*ioc);
+      ioc->run();
+      detail::leave_loop();  // loop-local objects die here, while ioc still exists
+    });
 }
 
 void Server::session_started(const std::shared_ptr<Session>& s) {
@@ -69,8 +83,8 @@ void Server::stop(std::chrono::milliseconds grace) {
     std::unique_lock lock(mu_);
     idle_cv_.wait_for(lock, grace, [this] { return live_sessions_ == 0; });
   }
-  work_.reset();
-  ioc_.stop();
+  work_.clear();
+  for (auto& l : loops_) l->stop();
   for (auto& t : io_threads_) t.join();
   io_threads_.clear();
   handler_pool_.join();

@@ -1,6 +1,9 @@
-// The HTTP/1.1 server: Boost.Beast on N io threads, with handlers run on a separate
-// pool so a slow backend never stalls accepting, reading or writing. Keep-alive,
-// header/body limits, idle timeouts, graceful stop.
+// The HTTP/1.1 server: Boost.Beast on N io threads, each running its own event loop
+// (one io_context per thread: a connection stays on one thread, so no locks or
+// cross-thread wake-ups per request). Handlers that may block run on a separate pool,
+// so a slow backend never stalls accepting, reading or writing; a non-blocking fast
+// path may answer on the io thread itself. Keep-alive, header/body limits, idle
+// timeouts, graceful stop.
 #pragma once
 
 #include <atomic>
@@ -38,12 +41,22 @@ struct ServerOptions {
 // Handles one request completely (never throws); runs on a handler thread.
 using RequestHandler = std::function<Response(Request&)>;
 
+// Completes a fast-path attempt, exactly once and on the io thread that started it:
+// with the response, or with nullopt to hand the request to the RequestHandler on the
+// handler pool.
+using FastFinish = std::function<void(std::optional<Response>)>;
+// Tries to answer on the io thread without ever blocking it (no blocking I/O, no
+// waiting on locks held across I/O); finishes now or later. `req` stays valid until
+// finish is called. Never throws.
+using FastHandler = std::function<void(Request& req, FastFinish finish)>;
+
 class Listener;
 class Session;
 
 class Server {
  public:
-  Server(ServerOptions options, RequestHandler handler);
+  // fast: optional; without it every request goes to the handler pool.
+  Server(ServerOptions options, RequestHandler handler, FastHandler fast = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -57,16 +70,21 @@ class Server {
   // finish and be written (connections then close), waiting at most `grace`.
   void stop(std::chrono::milliseconds grace);
 
-  // Used by sessions.
+  // Used by sessions and the listener.
   const ServerOptions& options() const { return options_; }
   bool stopping() const { return stopping_.load(std::memory_order_acquire); }
   boost::asio::thread_pool& handler_pool() { return handler_pool_; }
   const RequestHandler& handler() const { return handler_; }
+  const FastHandler& fast_handler() const { return fast_; }
+  // The event loop for the next accepted connection (round robin).
+  boost::asio::io_context& next_loop();
   void session_started(const std::shared_ptr<Session>& s);
   void session_ended();
 
  private:
-  // Declared first so they outlive the io_context, whose destruction may destroy
+  using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;
+
+  // Declared first so they outlive the io_contexts, whose destruction may destroy
   // sessions (which report to them).
   std::mutex mu_;
   std::condition_variable idle_cv_;
@@ -75,8 +93,10 @@ class Server {
 
   ServerOptions options_;
   RequestHandler handler_;
-  boost::asio::io_context ioc_;
-  std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
+  FastHandler fast_;
+  std::vector<std::unique_ptr<boost::asio::io_context>> loops_;  // one per io thread
+  std::vector<WorkGuard> work_;
+  std::atomic<unsigned> next_loop_{0};
   boost::asio::thread_pool handler_pool_;
   std::shared_ptr<Listener> listener_;
   std::vector<std::thread> io_threads_;

@@ -56,23 +56,48 @@ void Session::on_read(beast::error_code ec, std::size_t) {
 void Session::handle(BeastRequest&& req) {
   busy_ = true;
   stream_.expires_never();  // the handler's own backends bound its time
-  net::post(server_.handler_pool(), [self = shared_from_this(), req = std::move(req)]() mutable {
-    const unsigned version = req.version();
-    const bool keep_alive = req.keep_alive() && self->server_.options().keepalive;
-    const bool head = req.method() == bhttp::verb::head;
-    BeastResponse out;
+  version_ = req.version();
+  keep_alive_ = req.keep_alive() && server_.options().keepalive;
+  head_ = req.method() == bhttp::verb::head;
+  try {
+    request_ = from_beast(std::move(req));
+  } catch (const std::exception& e) {
+    log::error("request conversion failed", {{"error", e.what()}});
+    Response err = detail_response(500, "Internal Server Error");
+    err.headers.emplace_back("X-Request-Id", make_request_id());
+    keep_alive_ = false;
+    return respond(std::move(err));
+  }
+  if (const FastHandler& fast = server_.fast_handler()) {
+    // The io thread answers what it can without blocking; the rest goes to the pool.
+    fast(request_, [self = shared_from_this()](std::optional<Response> res) {
+      if (res)
+        self->respond(std::move(*res));
+      else
+        self->to_pool();
+    });
+    return;
+  }
+  to_pool();
+}
+
+void Session::to_pool() {
+  net::post(server_.handler_pool(), [self = shared_from_this()] {
+    Response res;
     try {
-      Request r = from_beast(std::move(req));
-      out = to_beast(self->server_.handler()(r), version, keep_alive, head);
-    } catch (const std::exception& e) {
-      log::error("request conversion failed", {{"error", e.what()}});
-      Response err = detail_response(500, "Internal Server Error");
-      err.headers.emplace_back("X-Request-Id", make_request_id());
-      out = to_beast(std::move(err), version, false, false);
+      res = self->server_.handler()(self->request_);
+    } catch (const std::exception& e) {  // handlers never throw; be safe anyway
+      log::error("handler failed", {{"error", e.what()}});
+      res = detail_response(500, "Internal Server Error");
+      res.headers.emplace_back("X-Request-Id", make_request_id());
     }
     net::post(self->stream_.get_executor(),
-              [self, out = std::move(out)]() mutable { self->write(std::move(out)); });
+              [self, res = std::move(res)]() mutable { self->respond(std::move(res)); });
   });
+}
+
+void Session::respond(Response&& res) {
+  write(to_beast(std::move(res), version_, keep_alive_, head_));
 }
 
 void Session::write(BeastResponse&& res) {

@@ -1,5 +1,6 @@
-// One HTTP connection: read a request, run the handler on the handler pool, write the
-// response, repeat while keep-alive. Reads and writes are bounded by the idle timeout.
+// One HTTP connection, served by one io thread: read a request, answer it through the
+// server's fast path or on the handler pool, write the response, repeat while
+// keep-alive. Reads and writes are bounded by the idle timeout.
 #pragma once
 
 #include <memory>
@@ -28,6 +29,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_read();
   void on_read(boost::beast::error_code ec, std::size_t bytes);
   void handle(BeastRequest&& req);
+  void to_pool();                // runs the blocking handler on the handler pool
+  void respond(Response&& res);  // on the io thread
   void write(BeastResponse&& res);
   void on_write(bool close, boost::beast::error_code ec, std::size_t bytes);
   void reject(unsigned status, std::string_view detail);
@@ -38,6 +41,11 @@ class Session : public std::enable_shared_from_this<Session> {
   Server& server_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
   std::optional<BeastResponse> response_;
+  // The request being handled; owned here until its response is written.
+  Request request_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
   bool busy_ = false;  // a request is being handled or written
   bool closed_ = false;
 };

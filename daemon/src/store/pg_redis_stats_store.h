@@ -59,6 +59,9 @@ class PgRedisStatsStore final : public StatsStore {
   bool trending_ready() const { return ready_.load(); }
 
   std::int64_t total_downloads(const hubstats::RepoRef& repo) override;
+  // On an HTTP io thread: one pipelined round trip on the loop's own non-blocking Redis
+  // connection, then the cached folded total (see total_cache_ttl).
+  void total_downloads_fast(const hubstats::RepoRef& repo, TotalDone done) override;
   std::vector<DayCounts> recent(const hubstats::RepoRef& repo,
                                 const hubstats::Period& period) override;
   std::vector<TrendingCandidate> trending(
@@ -82,6 +85,9 @@ class PgRedisStatsStore final : public StatsStore {
   Live lazy_fold_and_read(const hubstats::RepoRef& repo, hubstats::Day today);
   using TodayByType = std::array<std::unordered_map<std::string, std::int64_t>, 3>;
   std::shared_ptr<const TodayByType> today_counts(hubstats::Day day);
+  // The folded total cached under this fold version, if fresh.
+  std::optional<std::int64_t> cached_total(const std::string& tag, std::string_view version,
+                                           std::chrono::steady_clock::time_point now);
   void maintain();
 
   RedisClient& redis_;

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,6 +40,15 @@ class StatsStore {
 
   // All-time download sessions of the repo (folded + today's live counters).
   virtual std::int64_t total_downloads(const hubstats::RepoRef& repo) = 0;
+
+  // Non-blocking total_downloads for the HTTP io threads: calls done exactly once, on
+  // the calling thread, now or later: with the total; with an error (Unavailable); or
+  // with neither when the answer needs blocking work (pending past days, a total not
+  // cached, not on an io thread): then use total_downloads.
+  using TotalDone = std::function<void(std::optional<std::int64_t> total, std::exception_ptr)>;
+  virtual void total_downloads_fast(const hubstats::RepoRef& /*repo*/, TotalDone done) {
+    done(std::nullopt, nullptr);
+  }
 
   // One entry per day of the period, ascending, zeros where nothing was counted.
   virtual std::vector<DayCounts> recent(const hubstats::RepoRef& repo,
