@@ -66,7 +66,10 @@ int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
   std::string redis = "127.0.0.1:6379", pg = "dbname=hubstats";
   int repos = 100000, days = 90, iterations = 200;
-  std::size_t batch = 1000;
+  std::size_t batch = 1000, lanes = FoldOptions{}.lanes;
+  // Extra alternating fold rounds comparing (batch, lanes) with (alt_batch, alt_lanes).
+  int fold_rounds = 0;
+  std::size_t alt_batch = 0, alt_lanes = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
     if (a == "--redis")
@@ -81,6 +84,14 @@ int main(int argc, char** argv) {
       iterations = std::stoi(v);
     else if (a == "--batch")
       batch = std::stoul(v);
+    else if (a == "--lanes")
+      lanes = std::stoul(v);
+    else if (a == "--fold-rounds")
+      fold_rounds = std::stoi(v);
+    else if (a == "--alt-batch")
+      alt_batch = std::stoul(v);
+    else if (a == "--alt-lanes")
+      alt_lanes = std::stoul(v);
   }
   const std::int64_t now = 1736942400;  // 2025-01-15 12:00 UTC
   const hubstats::Day today = hubstats::day_of(now);
@@ -89,6 +100,7 @@ int main(int argc, char** argv) {
   cfg.pg.dsn = pg;
   cfg.pg.statement_timeout = std::chrono::minutes(10);  // the SQL baseline is slow
   cfg.fold.batch_size = batch;
+  cfg.fold.lanes = lanes;
   cfg.today_cache_ttl = std::chrono::milliseconds(1000);
   cfg.clock = [now] { return now; };
   // Time spent per fold step (the span ending at each step), for the report.
@@ -170,9 +182,8 @@ int main(int argc, char** argv) {
   std::printf("speedup_vs_plain_group_by same_period %.0fx new_window %.0fx\n",
               sql_plain / idx_same, sql_plain / idx_90);
 
-  // Fold: `repos` repos touched yesterday, one session each.
-  {
-    const hubstats::Day y = today - 1;
+  // `repos` repos touched on day y, one session each, written with the module's scripts.
+  auto touch_day = [&](hubstats::Day y) {
     RedisScript rec(hubstats::scripts::kRecord), idx(hubstats::scripts::kIndex);
     const auto d = hubstats::format_compact(y);
     std::vector<EvalCall> calls;
@@ -180,7 +191,7 @@ int main(int argc, char** argv) {
       hubstats::RepoRef ref{hubstats::RepoType::kModel, "ns" + std::to_string(r % 100),
                             "repo-" + std::to_string(r)};
       calls.push_back({&rec,
-                       {hubstats::keys::session(ref, "fold"), hubstats::keys::day(ref, y),
+                       {hubstats::keys::session(ref, "fold" + d), hubstats::keys::day(ref, y),
                         hubstats::keys::days(ref)},
                        {"1800000", "1", "86400", d}});
       calls.push_back({&idx, {hubstats::keys::index(y)}, {hubstats::keys::repo_tag(ref), "86400"}});
@@ -190,15 +201,20 @@ int main(int argc, char** argv) {
       }
     }
     st.redis().eval(calls);
+  };
+
+  // Fold: `repos` repos touched yesterday.
+  {
+    touch_day(today - 1);
     st.redis().command({"CONFIG", "RESETSTAT"});
     const double redis0 = redis_cpu(st.redis()), self0 = self_cpu();
     t0 = Clock::now();
     last = t0;
     step_ms[0] = step_ms[1] = step_ms[2] = 0;
     auto s = st.fold_once();
-    std::printf("fold_day repos %lld taken %lld applied %lld seconds %.2f batch %zu\n",
+    std::printf("fold_day repos %lld taken %lld applied %lld seconds %.2f batch %zu lanes %zu\n",
                 static_cast<long long>(s.repos), static_cast<long long>(s.taken),
-                static_cast<long long>(s.applied), ms_since(t0) / 1000, batch);
+                static_cast<long long>(s.applied), ms_since(t0) / 1000, batch, lanes);
     std::printf("fold_cpu_s redis-server %.2f folder %.2f\n", redis_cpu(st.redis()) - redis0,
                 self_cpu() - self0);
     {
@@ -215,5 +231,30 @@ int main(int argc, char** argv) {
     std::printf("fold_steps_s scan+take+index %.2f commit %.2f finish %.2f\n", step_ms[0] / 1000,
                 step_ms[1] / 1000, step_ms[2] / 1000);
   }
+  // Alternating rounds, each folding a fresh earlier day: A = (batch, lanes), B = alt.
+  std::vector<double> a_s, b_s;
+  for (int round = 0; round < 2 * fold_rounds; ++round) {
+    const bool alt = round % 2 == 1;
+    FoldOptions o = cfg.fold;
+    o.after_step = nullptr;
+    if (alt && alt_batch) o.batch_size = alt_batch;
+    if (alt && alt_lanes) o.lanes = alt_lanes;
+    const hubstats::Day y = today - 2 - round;
+    touch_day(y);
+    Folder folder(st.redis(), st.pg(), o);
+    std::atomic<bool> stop{false};
+    const double redis0 = redis_cpu(st.redis()), self0 = self_cpu();
+    t0 = Clock::now();
+    auto s = folder.fold_all(today, stop);
+    const double secs = ms_since(t0) / 1000;
+    (alt ? b_s : a_s).push_back(secs);
+    std::printf(
+        "fold_round %d config %s batch %zu lanes %zu applied %lld seconds %.2f redis_cpu %.2f "
+        "folder_cpu %.2f\n",
+        round / 2 + 1, alt ? "B" : "A", o.batch_size, o.lanes, static_cast<long long>(s.applied),
+        secs, redis_cpu(st.redis()) - redis0, self_cpu() - self0);
+  }
+  if (fold_rounds > 0)
+    std::printf("fold_rounds median_s A %.2f B %.2f\n", median(a_s), median(b_s));
   return sink == 0 ? 1 : 0;
 }
