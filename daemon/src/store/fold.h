@@ -1,7 +1,8 @@
 // Folding Redis day hashes into PostgreSQL (docs/architecture.md, "Folding"):
 //   take   EVALSHA fold_take   moves hs:{tag}:d:D aside as :f:D under a fresh gen
 //   commit one SQL statement   ledger insert (gen) and, only if inserted, add counts
-//   finish EVALSHA fold_finish drops :f:D if it still carries gen
+//   finish SET hs:{tag}:v gen (the new fold version), then EVALSHA fold_finish drops
+//          :f:D if it still carries gen
 // Every step is safe to repeat and to run from several daemons at once; a crash at
 // any point leaves :f:D behind, which the next take returns unchanged.
 #pragma once
