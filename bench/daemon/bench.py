@@ -11,6 +11,7 @@ with --baseline-binary, another build runs against the same Redis/PostgreSQL and
 measured in the same rounds (order alternating), for before/after figures."""
 import argparse
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -185,6 +186,7 @@ def main():
             d.stop()
         redis.stop()
         pg.cleanup()
+        shutil.rmtree(tmp, ignore_errors=True)  # info-level logs grow by ~100 MB a run
 
 
 if __name__ == "__main__":

@@ -13,17 +13,28 @@ namespace hubstatsd::log {
 
 namespace {
 
-std::string timestamp() {
+// Appends the UTC time as 2026-01-02T03:04:05.678Z. The text up to the seconds is
+// formatted once per second per thread (one line per request makes this hot).
+void append_timestamp(std::string& out) {
   using namespace std::chrono;
   const auto now = system_clock::now();
-  const std::time_t t = system_clock::to_time_t(now);
-  const auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  return buf;
+  const auto ms_total = duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const std::time_t t = static_cast<std::time_t>(ms_total / 1000);
+  const int ms = static_cast<int>(ms_total % 1000);
+  thread_local std::time_t cached_second = -1;
+  thread_local char prefix[80];
+  if (t != cached_second) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d.", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    cached_second = t;
+  }
+  out += prefix;
+  out.push_back(static_cast<char>('0' + ms / 100));
+  out.push_back(static_cast<char>('0' + ms / 10 % 10));
+  out.push_back(static_cast<char>('0' + ms % 10));
+  out.push_back('Z');
 }
 
 void append_json_string(std::string& out, std::string_view s) {
@@ -147,7 +158,9 @@ std::string Logger::format_line(Level l, std::string_view msg,
   std::string line;
   line.reserve(160);
   if (format_.load(std::memory_order_relaxed) == Format::kJson) {
-    line += "{\"ts\":\"" + timestamp() + "\",\"level\":\"";
+    line += "{\"ts\":\"";
+    append_timestamp(line);
+    line += "\",\"level\":\"";
     line += to_string(l);
     line += "\",\"msg\":";
     append_json_string(line, msg);
@@ -159,7 +172,9 @@ std::string Logger::format_line(Level l, std::string_view msg,
     }
     line += "}\n";
   } else {
-    line += "ts=" + timestamp() + " level=";
+    line += "ts=";
+    append_timestamp(line);
+    line += " level=";
     line += to_string(l);
     line += " msg=";
     append_logfmt_value(line, msg);

@@ -20,7 +20,9 @@ std::optional<Level> parse_level(std::string_view s) noexcept;    // debug|info|
 std::optional<Format> parse_format(std::string_view s) noexcept;  // logfmt|json
 std::string_view to_string(Level l) noexcept;
 
-using Field = std::pair<std::string_view, std::string>;
+// Values are views: a temporary passed in a call (std::to_string(n)) lives until the
+// call returns, which is all the logger needs.
+using Field = std::pair<std::string_view, std::string_view>;
 
 class Logger {
  public:
