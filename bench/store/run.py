@@ -17,4 +17,5 @@ with tempfile.TemporaryDirectory() as tmp, PostgresServer() as pg, RedisServer(t
     pg.psql("ALTER SYSTEM SET work_mem = '64MB'", db="postgres")
     pg.stop()
     pg.start()
-    subprocess.run([str(driver), "--redis", rs.address, "--pg", pg.dsn, *sys.argv[2:]], check=True)
+    subprocess.run([str(driver), "--redis", rs.address, "--pg", pg.dsn, "--pg-pid", str(pg.pid),
+                    *sys.argv[2:]], check=True)

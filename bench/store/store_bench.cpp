@@ -4,11 +4,15 @@
 //  2. Folding one day with --repos touched repos (pipelined take/finish, batched commit).
 // Prints one line per figure; run.sh turns them into docs/benchmarks.md rows.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -44,6 +48,34 @@ double self_cpu() {
   return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
+// CPU seconds used so far by a process and its children (PostgreSQL: the postmaster
+// and its backends), from /proc/<pid>/stat; 0 when unknown.
+double tree_cpu(int root) {
+  if (root <= 0) return 0;
+  const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double total = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = e.path().filename();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream f(e.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    long ppid = 0;
+    rest >> state >> ppid;
+    const int pid = std::stoi(name);
+    if (pid != root && ppid != root) continue;
+    std::string skip;
+    for (int i = 0; i < 9; ++i) rest >> skip;  // pgrp .. cmajflt
+    unsigned long long utime = 0, stime = 0;
+    rest >> utime >> stime;
+    total += static_cast<double>(utime + stime) / tick;
+  }
+  return total;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   return v[v.size() / 2];
@@ -65,7 +97,10 @@ double p50(int iterations, F&& f) {
 int main(int argc, char** argv) {
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
   std::string redis = "127.0.0.1:6379", pg = "dbname=hubstats";
-  int repos = 100000, days = 90, iterations = 200;
+  int repos = 100000, days = 90, iterations = 200, pg_pid = 0;
+  // History ends this many days before today: 1 includes yesterday (the fold then
+  // updates existing rows, as with late events); more leaves the folded days new.
+  int history_gap = 1;
   std::size_t batch = 1000, lanes = FoldOptions{}.lanes;
   // Extra alternating fold rounds comparing (batch, lanes) with (alt_batch, alt_lanes).
   int fold_rounds = 0;
@@ -76,6 +111,10 @@ int main(int argc, char** argv) {
       redis = v;
     else if (a == "--pg")
       pg = v;
+    else if (a == "--pg-pid")
+      pg_pid = std::stoi(v);
+    else if (a == "--history-gap")
+      history_gap = std::stoi(v);
     else if (a == "--repos")
       repos = std::stoi(v);
     else if (a == "--days")
@@ -121,8 +160,9 @@ int main(int argc, char** argv) {
       "INSERT INTO hubstats.daily_downloads "
       "SELECT 'model', 'ns' || (r % 100), 'repo-' || r, $1::date - d, "
       "       (hashint4(r * 131 + d) & 1023), 0, 0, 0 "
-      "FROM generate_series(1, $2::int) r, generate_series(1, $3::int) d",
-      {hubstats::format_iso(today), std::to_string(repos), std::to_string(days)});
+      "FROM generate_series(1, $2::int) r, generate_series($4::int, $4::int + $3::int - 1) d",
+      {hubstats::format_iso(today), std::to_string(repos), std::to_string(days),
+       std::to_string(history_gap)});
   st.pg().exec("VACUUM ANALYZE hubstats.daily_downloads");
   std::printf("history_rows %lld load_s %.1f\n", static_cast<long long>(repos) * days,
               ms_since(t0) / 1000);
@@ -207,7 +247,7 @@ int main(int argc, char** argv) {
   {
     touch_day(today - 1);
     st.redis().command({"CONFIG", "RESETSTAT"});
-    const double redis0 = redis_cpu(st.redis()), self0 = self_cpu();
+    const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
     t0 = Clock::now();
     last = t0;
     step_ms[0] = step_ms[1] = step_ms[2] = 0;
@@ -215,8 +255,8 @@ int main(int argc, char** argv) {
     std::printf("fold_day repos %lld taken %lld applied %lld seconds %.2f batch %zu lanes %zu\n",
                 static_cast<long long>(s.repos), static_cast<long long>(s.taken),
                 static_cast<long long>(s.applied), ms_since(t0) / 1000, batch, lanes);
-    std::printf("fold_cpu_s redis-server %.2f folder %.2f\n", redis_cpu(st.redis()) - redis0,
-                self_cpu() - self0);
+    std::printf("fold_cpu_s redis-server %.2f folder %.2f postgres %.2f\n",
+                redis_cpu(st.redis()) - redis0, self_cpu() - self0, tree_cpu(pg_pid) - pg0);
     {
       // Where redis-server spends its time during the fold (per command type).
       auto cs = st.redis().command({"INFO", "commandstats"});
@@ -243,16 +283,16 @@ int main(int argc, char** argv) {
     touch_day(y);
     Folder folder(st.redis(), st.pg(), o);
     std::atomic<bool> stop{false};
-    const double redis0 = redis_cpu(st.redis()), self0 = self_cpu();
+    const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
     t0 = Clock::now();
     auto s = folder.fold_all(today, stop);
     const double secs = ms_since(t0) / 1000;
     (alt ? b_s : a_s).push_back(secs);
     std::printf(
         "fold_round %d config %s batch %zu lanes %zu applied %lld seconds %.2f redis_cpu %.2f "
-        "folder_cpu %.2f\n",
+        "folder_cpu %.2f postgres_cpu %.2f\n",
         round / 2 + 1, alt ? "B" : "A", o.batch_size, o.lanes, static_cast<long long>(s.applied),
-        secs, redis_cpu(st.redis()) - redis0, self_cpu() - self0);
+        secs, redis_cpu(st.redis()) - redis0, self_cpu() - self0, tree_cpu(pg_pid) - pg0);
   }
   if (fold_rounds > 0)
     std::printf("fold_rounds median_s A %.2f B %.2f\n", median(a_s), median(b_s));
