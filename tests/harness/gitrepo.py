@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .ports import wait_until
-from .procs import child_pids
+from .procs import child_pids, terminate
 
 GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend"
 FCGIWRAP = "/usr/sbin/fcgiwrap"
@@ -70,15 +70,7 @@ class FcgiWrap:
         # outlive it. So: note the workers, stop the parent first (no more respawns),
         # then stop the workers it had, each by PID.
         workers = set(child_pids(self._proc.pid))
-        try:
-            os.kill(self._proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._proc.kill()
-            self._proc.wait()
+        terminate(self._proc)
         for pid in workers:
             try:
                 os.kill(pid, signal.SIGTERM)

@@ -1,5 +1,7 @@
-"""Process helpers: find children of a PID we started (from /proc)."""
+"""Process helpers for processes the tests started: stop one, find its children."""
 import os
+import signal
+import subprocess
 
 
 def child_pids(ppid: int) -> list[int]:
@@ -17,3 +19,16 @@ def child_pids(ppid: int) -> list[int]:
         if int(fields[1]) == ppid and fields[0] != "Z":
             out.append(int(entry))
     return sorted(out)
+
+
+def terminate(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    """SIGTERM a process we started, wait for it, SIGKILL it if it outlives timeout."""
+    try:
+        os.kill(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

@@ -7,14 +7,12 @@
         r.hgetall("hash")                  # -> dict[str, str]
         rs.stop(); rs.start()              # same port, empty data set
 """
-import os
-import signal
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 from .ports import free_port, wait_for_port
+from .procs import terminate
 
 REDIS_SERVER = "/usr/bin/redis-server"
 
@@ -137,15 +135,7 @@ class RedisServer:
     def stop(self):
         if self._proc is None:
             return
-        try:
-            os.kill(self._proc.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
-        try:
-            self._proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self._proc.pid, signal.SIGKILL)
-            self._proc.wait()
+        terminate(self._proc)
         self._proc = None
         self.pid = None
 
