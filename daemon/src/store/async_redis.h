@@ -36,6 +36,8 @@ class AsyncRedis {
   // replies), else why the pipeline failed (replies then empty).
   using Done = std::function<void(std::vector<RedisReply>&& replies, const std::string* error)>;
 
+  // Throws (std::invalid_argument, boost::system::system_error) on an address it
+  // cannot use. Connects on first use.
   AsyncRedis(boost::asio::io_context& ioc, const RedisConfig& cfg);
   ~AsyncRedis();  // drops queued pipelines without calling them
   AsyncRedis(const AsyncRedis&) = delete;

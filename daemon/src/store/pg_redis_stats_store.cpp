@@ -203,9 +203,15 @@ std::optional<std::int64_t> PgRedisStatsStore::cached_total(
 void PgRedisStatsStore::total_downloads_fast(const RepoRef& repo, TotalDone done) {
   if (opt_.total_cache_ttl.count() <= 0 || pg_.failed_within(std::chrono::seconds(10)))
     return done(std::nullopt, nullptr);
-  AsyncRedis* redis = http::loop_local<AsyncRedis>(this, [this](boost::asio::io_context& ioc) {
-    return std::make_unique<AsyncRedis>(ioc, redis_.config());
-  });
+  if (fast_redis_failed_.load(std::memory_order_relaxed)) return done(std::nullopt, nullptr);
+  AsyncRedis* redis = nullptr;
+  try {
+    redis = http::loop_local<AsyncRedis>(this, [this](boost::asio::io_context& ioc) {
+      return std::make_unique<AsyncRedis>(ioc, redis_.config());
+    });
+  } catch (const std::exception& e) {  // e.g. an address asio cannot parse: stay on the pool
+    if (!fast_redis_failed_.exchange(true)) log::warn("redis fast path off", {{"error", e.what()}});
+  }
   if (!redis) return done(std::nullopt, nullptr);  // not on an io thread
   const Day today = this->today();
   std::string tag = keys::repo_tag(repo);

@@ -96,6 +96,7 @@ class PgRedisStatsStore final : public StatsStore {
   StatsStoreOptions opt_;
   TrendingIndex index_;
   std::atomic<bool> ready_{false};
+  std::atomic<bool> fast_redis_failed_{false};  // AsyncRedis cannot be made: pool only
   std::string watermark_;
 
   struct CachedTotal {
