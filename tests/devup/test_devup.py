@@ -31,6 +31,21 @@ def wait_for(probe):
     return wait_until(probe, timeout=15.0, interval=0.05, what="the download to be counted")
 
 
+def processes_using(run):
+    """PIDs whose command line names the run directory (fcgiwrap and its workers...)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if str(run).encode() in cmdline and state != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
 def port_busy(port):
     with socket.socket() as s:
         return s.connect_ex(("127.0.0.1", port)) == 0
@@ -66,6 +81,7 @@ def stack():
         down = subprocess.run([str(ROOT / "scripts/dev-down")], env=env, capture_output=True,
                               text=True, timeout=120)
         still = [p for p in PORTS if port_busy(p)]
+        wait_until(lambda: not processes_using(run), timeout=10, what="dev-up's processes to end")
         error_log = (run / "logs/nginx-error.log")
         alerts = [l for l in error_log.read_text().splitlines() if "[alert]" in l] \
             if error_log.exists() else []
