@@ -40,17 +40,23 @@ def test_redis_down_requests_served_drops_counted(make_nginx, redis, secret_file
             "downloads": 5, "authenticated": 0, "anonymous": 5, "files": 5}
 
 
-def test_quit_flushes_queue_with_blocking_connection(make_nginx, redis, secret_file, hub_root):
-    # A long backoff: the async side will not reconnect during the test, so only the
-    # exit flush can deliver the queued events.
+def queue_while_redis_down(make_nginx, redis, secret_file, hub_root, n, subnet):
+    """An nginx that lost Redis, with n countable requests served since. A long backoff:
+    the async side will not reconnect during the test, so only the exit flush can
+    deliver the queued events."""
     ng = make_nginx(hub.http_conf(redis, secret_file, hub_root,
                                   main_extra="hubstats_reconnect_backoff 60s 60s;"))
     c = Client(ng)
     c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
     redis.stop()
     c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
-    for i in range(4):
-        assert c.get(f"{R}/README.md", who=anon(f"10.6.0.{i}", "ua")).status_code == 200
+    for i in range(n):
+        assert c.get(f"{R}/README.md", who=anon(f"{subnet}.{i}", "ua")).status_code == 200
+    return ng, c
+
+
+def test_quit_flushes_queue_with_blocking_connection(make_nginx, redis, secret_file, hub_root):
+    ng, c = queue_while_redis_down(make_nginx, redis, secret_file, hub_root, 4, "10.6.0")
     assert c.status()["queued"] == 4
     redis.start()
     ng.stop()  # graceful quit: exit_process delivers the 4 events
@@ -61,14 +67,7 @@ def test_quit_flushes_queue_with_blocking_connection(make_nginx, redis, secret_f
 
 
 def test_quit_with_redis_down_counts_drops(make_nginx, redis, secret_file, hub_root):
-    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root,
-                                  main_extra="hubstats_reconnect_backoff 60s 60s;"))
-    c = Client(ng)
-    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
-    redis.stop()
-    c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
-    for i in range(3):
-        assert c.get(f"{R}/README.md", who=anon(f"10.6.1.{i}", "ua")).status_code == 200
+    ng, _ = queue_while_redis_down(make_nginx, redis, secret_file, hub_root, 3, "10.6.1")
     ng.stop()
     [summary] = hub.exit_summaries(ng)
     assert summary["counted"] == 3 and summary["dropped"] == 3 and summary["sent"] == 0
