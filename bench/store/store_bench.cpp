@@ -26,6 +26,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -169,16 +175,14 @@ int main(int argc, char** argv) {
 
   // Today's live counters for 1000 repos, written with the module's record script.
   {
-    RedisScript rec(hubstats::scripts::kRecord), idx(hubstats::scripts::kIndex);
+    RedisScript rec(hubstats::scripts::kRecordBatch), idx(hubstats::scripts::kIndex);
     std::vector<EvalCall> calls;
-    const auto d = hubstats::format_compact(today);
+    const std::int64_t now_ms = wall_ms();
     for (int r = 1; r <= 1000; ++r) {
       hubstats::RepoRef ref{hubstats::RepoType::kModel, "ns" + std::to_string(r % 100),
                             "repo-" + std::to_string(r)};
-      calls.push_back({&rec,
-                       {hubstats::keys::session(ref, "id"), hubstats::keys::day(ref, today),
-                        hubstats::keys::days(ref)},
-                       {"1800000", "0", "86400", d}});
+      auto a = hubstats::scripts::record_batch_args(ref, today, 1800000, 86400, now_ms, {{"id"}});
+      calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
       calls.push_back(
           {&idx, {hubstats::keys::index(today)}, {hubstats::keys::repo_tag(ref), "86400"}});
     }
@@ -224,16 +228,16 @@ int main(int argc, char** argv) {
 
   // `repos` repos touched on day y, one session each, written with the module's scripts.
   auto touch_day = [&](hubstats::Day y) {
-    RedisScript rec(hubstats::scripts::kRecord), idx(hubstats::scripts::kIndex);
+    RedisScript rec(hubstats::scripts::kRecordBatch), idx(hubstats::scripts::kIndex);
     const auto d = hubstats::format_compact(y);
+    const std::int64_t now_ms = wall_ms();
     std::vector<EvalCall> calls;
     for (int r = 1; r <= repos; ++r) {
       hubstats::RepoRef ref{hubstats::RepoType::kModel, "ns" + std::to_string(r % 100),
                             "repo-" + std::to_string(r)};
-      calls.push_back({&rec,
-                       {hubstats::keys::session(ref, "fold" + d), hubstats::keys::day(ref, y),
-                        hubstats::keys::days(ref)},
-                       {"1800000", "1", "86400", d}});
+      const std::string id = "fold" + d;
+      auto a = hubstats::scripts::record_batch_args(ref, y, 1800000, 86400, now_ms, {{id, true}});
+      calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
       calls.push_back({&idx, {hubstats::keys::index(y)}, {hubstats::keys::repo_tag(ref), "86400"}});
       if (calls.size() >= 4000) {
         st.redis().eval(calls);

@@ -58,7 +58,7 @@ void BM_BatchAndEncode(benchmark::State& state) {
       e.day = 20000;
       q.push_back(std::move(e));
     }
-    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch);
+    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch, 1790000000000);
     for (const auto& b : batches) {
       benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
     }
@@ -92,7 +92,7 @@ void BM_WholeEventPath(benchmark::State& state) {
       e.day = 20000;
       q.push_back(std::move(e));
     }
-    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch);
+    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch, 1790000000000);
     for (const auto& b : batches) {
       benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
     }

@@ -9,11 +9,6 @@ namespace hubstats::module {
 
 namespace {
 
-const std::string& record_sha() {
-  static const std::string sha = scripts::sha1_hex(scripts::kRecord);
-  return sha;
-}
-
 const std::string& record_batch_sha() {
   static const std::string sha = scripts::sha1_hex(scripts::kRecordBatch);
   return sha;
@@ -40,30 +35,17 @@ Command script_head(ScriptCall how, std::string_view body, const std::string& sh
 
 }  // namespace
 
-Command record_command(const Event& e, const RecordSettings& s, ScriptCall how) {
-  Command c = script_head(how, scripts::kRecord, record_sha(), 3);
-  c.push_back(keys::session(e.repo, e.identity_hex));
-  c.push_back(keys::day(e.repo, e.day));
-  c.push_back(keys::days(e.repo));
-  c.push_back(std::to_string(s.window_ms));
-  c.emplace_back(e.authenticated ? "1" : "0");
-  c.push_back(std::to_string(s.retention_s));
-  c.push_back(format_compact(e.day));
-  return c;
-}
-
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
-                             ScriptCall how) {
+                             std::int64_t now_ms, ScriptCall how) {
   const Event& first = events.front();
-  Command c = script_head(how, scripts::kRecordBatch, record_batch_sha(),
-                          static_cast<int>(events.size()) + 2);
-  c.push_back(keys::day(first.repo, first.day));
-  c.push_back(keys::days(first.repo));
-  for (const Event& e : events) c.push_back(keys::session(e.repo, e.identity_hex));
-  c.push_back(std::to_string(s.window_ms));
-  c.push_back(std::to_string(s.retention_s));
-  c.push_back(format_compact(first.day));
-  for (const Event& e : events) c.emplace_back(e.authenticated ? "1" : "0");
+  std::vector<scripts::RecordedFile> files;
+  for (const Event& e : events) files.push_back({e.identity_hex, e.authenticated});
+  auto a =
+      scripts::record_batch_args(first.repo, first.day, s.window_ms, s.retention_s, now_ms, files);
+  Command c =
+      script_head(how, scripts::kRecordBatch, record_batch_sha(), static_cast<int>(a.keys.size()));
+  for (auto& k : a.keys) c.push_back(std::move(k));
+  for (auto& v : a.argv) c.push_back(std::move(v));
   return c;
 }
 
@@ -86,6 +68,15 @@ void append_uint(std::string& out, std::size_t n) {
     n /= 10;
   } while (n);
   out.append(p, static_cast<std::size_t>(buf + sizeof buf - p));
+}
+
+void append_int(std::string& out, std::int64_t n) {
+  if (n < 0) {
+    out += '-';
+    append_uint(out, static_cast<std::size_t>(-(n + 1)) + 1);
+  } else {
+    append_uint(out, static_cast<std::size_t>(n));
+  }
 }
 
 void append_bulk(std::string& out, std::string_view arg) {
@@ -119,7 +110,7 @@ std::string to_resp(const Command& c) {
 RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
   RepoDayKeys k;
   k.tag = keys::repo_tag(repo);
-  k.session_prefix = keys::session(repo, "");
+  k.sessions_prefix = keys::sessions_prefix(repo);
   k.day = keys::day(repo, d);
   k.days = keys::days(repo);
   k.index = keys::index(d);
@@ -129,18 +120,9 @@ RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
 }
 
 RecordArgs::RecordArgs(const RecordSettings& s)
-    : window_ms(std::to_string(s.window_ms)), retention_s(std::to_string(s.retention_s)) {}
-
-std::string record_resp(const RepoDayKeys& k, const Event& e, const RecordArgs& a, ScriptCall how) {
-  const bool sha = how == ScriptCall::kEvalSha;
-  std::string session;
-  session.reserve(k.session_prefix.size() + e.identity_hex.size());
-  session += k.session_prefix;
-  session += e.identity_hex;
-  return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
-               sha ? std::string_view(record_sha()) : scripts::kRecord, "3", session, k.day, k.days,
-               a.window_ms, e.authenticated ? "1" : "0", a.retention_s, k.compact_day});
-}
+    : window(s.window_ms),
+      window_ms(std::to_string(s.window_ms)),
+      retention_s(std::to_string(s.retention_s)) {}
 
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how) {
   const RepoDayKeys& k = *b.keys;
@@ -149,33 +131,42 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   const std::string_view script =
       sha ? std::string_view(record_batch_sha()) : scripts::kRecordBatch;
   const std::size_t n = b.events.size();
-  std::size_t size = 64 + script.size() + k.day.size() + k.days.size() + a.window_ms.size() +
-                     a.retention_s.size() + k.compact_day.size();
-  for (const Event& e : b.events) size += k.session_prefix.size() + e.identity_hex.size() + 32;
+  const std::int64_t bucket = keys::session_bucket(b.now_ms, a.window);
+  std::string arg;  // scratch for the formatted arguments
+  arg.reserve(k.sessions_prefix.size() + 48);
+  std::size_t size = 160 + script.size() + k.day.size() + k.days.size() +
+                     2 * k.sessions_prefix.size() + a.window_ms.size() + a.retention_s.size() +
+                     k.compact_day.size() + 2 * n;
+  for (const Event& e : b.events) size += e.identity_hex.size() + 8;
   std::string out;
   out.reserve(size);
   out += '*';
-  append_uint(out, 3 + 2 + n + 3 + n);
+  append_uint(out, 3 + 4 + 5 + n);
   out += "\r\n";
   append_bulk(out, verb);
   append_bulk(out, script);
-  std::string numkeys;
-  append_uint(numkeys, n + 2);
-  append_bulk(out, numkeys);
+  append_bulk(out, "4");
   append_bulk(out, k.day);
   append_bulk(out, k.days);
-  for (const Event& e : b.events) {
-    out += '$';
-    append_uint(out, k.session_prefix.size() + e.identity_hex.size());
-    out += "\r\n";
-    out += k.session_prefix;
-    out += e.identity_hex;
-    out += "\r\n";
+  for (const std::int64_t bk : {bucket, bucket - 1}) {
+    arg = k.sessions_prefix;
+    arg += a.window_ms;
+    arg += ':';
+    append_int(arg, bk);
+    append_bulk(out, arg);
   }
   append_bulk(out, a.window_ms);
   append_bulk(out, a.retention_s);
   append_bulk(out, k.compact_day);
-  for (const Event& e : b.events) out += e.authenticated ? "$1\r\n1\r\n" : "$1\r\n0\r\n";
+  arg.clear();
+  append_int(arg, b.now_ms);
+  append_bulk(out, arg);
+  out += '$';
+  append_uint(out, n);
+  out += "\r\n";
+  for (const Event& e : b.events) out += e.authenticated ? '1' : '0';
+  out += "\r\n";
+  for (const Event& e : b.events) append_bulk(out, e.identity_hex);
   return out;
 }
 
@@ -196,7 +187,8 @@ std::shared_ptr<RepoDayKeys> KeyCache::get(const RepoRef& repo, Day d) {
 }
 
 std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t count,
-                                       KeyCache& cache, std::size_t max_batch) {
+                                       KeyCache& cache, std::size_t max_batch,
+                                       std::int64_t now_ms) {
   std::vector<RecordBatch> out;
   // The open batch of each repo, by repo tag (the tag lives in the cached keys, which
   // the batches hold).
@@ -217,7 +209,7 @@ std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t co
       if (it != open.end() && out[it->second].keys == k) at = it->second;
     }
     if (at == out.size() || out[at].events.size() >= max_batch) {
-      out.push_back(RecordBatch{std::move(k), {}});
+      out.push_back(RecordBatch{std::move(k), {}, now_ms});
       out.back().events.reserve(std::min(count - i, max_batch));
       at = out.size() - 1;
       open[out[at].keys->tag] = at;

@@ -36,13 +36,11 @@ enum class ScriptCall { kEvalSha, kEval };
 
 using Command = std::vector<std::string>;
 
-// EVALSHA|EVAL record 3 session day days window_ms auth retention_s YYYYMMDD
-// (kRecord, one event; the module sends batches, see record_batch_command).
-Command record_command(const Event& e, const RecordSettings& s, ScriptCall how);
-// EVALSHA|EVAL record_batch 2+n day days session_1..n window_ms retention_s YYYYMMDD
-//   auth_1..n: every event must be of one repo and one day (events.front()'s).
+// EVALSHA|EVAL record_batch 4 day days sessions(cur) sessions(prev) window_ms retention_s
+//   YYYYMMDD now_ms auth_flags identity_1..n: every event must be of one repo and one
+//   day (events.front()'s). now_ms is the Unix time in ms the sessions are judged at.
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
-                             ScriptCall how);
+                             std::int64_t now_ms, ScriptCall how);
 // EVALSHA|EVAL index 1 hs:idx:D tag retention_s
 Command index_command(const Event& e, const RecordSettings& s, ScriptCall how);
 // SCRIPT LOAD for the scripts the module sends (record_batch, index), sent first on
@@ -52,12 +50,12 @@ std::vector<Command> script_load_commands();
 // The Redis keys of one (repo, day), built once through hubstats::keys and reused
 // for every event of that repo and day (key building dominates the per-event cost).
 struct RepoDayKeys {
-  std::string tag;             // keys::repo_tag
-  std::string session_prefix;  // keys::session(repo, "") (+ identity hex = session key)
-  std::string day;             // keys::day
-  std::string days;            // keys::days
-  std::string index;           // keys::index
-  std::string compact_day;     // YYYYMMDD
+  std::string tag;              // keys::repo_tag
+  std::string sessions_prefix;  // keys::sessions without "<window_ms>:<bucket>"
+  std::string day;              // keys::day
+  std::string days;             // keys::days
+  std::string index;            // keys::index
+  std::string compact_day;      // YYYYMMDD
   Day day_number = 0;
   bool indexed = false;  // the sink's note that Redis already has this index entry
 
@@ -83,10 +81,12 @@ class KeyCache {
 // Most events per kRecordBatch call (one Lua call holds Redis for ~1 µs per event).
 inline constexpr std::size_t kMaxRecordBatch = 256;
 
-// Events of one repo and one day, recorded by one kRecordBatch call.
+// Events of one repo and one day, recorded by one kRecordBatch call at now_ms (the
+// time it is first sent; a resend after NOSCRIPT keeps it, so it judges the same).
 struct RecordBatch {
   std::shared_ptr<RepoDayKeys> keys;
   std::vector<Event> events;
+  std::int64_t now_ms = 0;
 };
 
 // Moves the first `count` events out of `events` into batches of at most max_batch
@@ -94,10 +94,11 @@ struct RecordBatch {
 // whose day changes (late events around midnight) starts a new batch, since session
 // keys are per repo, not per day. Batches are in order of their first event.
 std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t count,
-                                       KeyCache& cache, std::size_t max_batch);
+                                       KeyCache& cache, std::size_t max_batch, std::int64_t now_ms);
 
 // Settings as command arguments, formatted once.
 struct RecordArgs {
+  std::int64_t window;  // ms
   std::string window_ms;
   std::string retention_s;
   explicit RecordArgs(const RecordSettings& s);
@@ -105,7 +106,6 @@ struct RecordArgs {
 
 // The same commands in Redis wire format (RESP), built without intermediate
 // argument vectors: this is what the log-phase hot path sends.
-std::string record_resp(const RepoDayKeys& k, const Event& e, const RecordArgs& a, ScriptCall how);
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how);
 std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how);
 std::string to_resp(const Command& c);

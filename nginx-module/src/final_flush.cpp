@@ -36,7 +36,7 @@ void append(redisContext* c, const Command& cmd) {
 }  // namespace
 
 FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
-                           const RecordSettings& settings,
+                           const RecordSettings& settings, std::int64_t now_ms,
                            std::chrono::milliseconds connect_timeout,
                            std::chrono::milliseconds io_timeout) {
   FlushResult result;
@@ -55,12 +55,12 @@ FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
 
   KeyCache cache;
   const std::vector<RecordBatch> batches =
-      group_batches(events, events.size(), cache, kMaxRecordBatch);
+      group_batches(events, events.size(), cache, kMaxRecordBatch, now_ms);
   // The script cache may be empty (a restarted Redis): load before EVALSHA.
   const auto loads = script_load_commands();
   for (const auto& cmd : loads) append(c.get(), cmd);
   for (const RecordBatch& b : batches) {
-    append(c.get(), record_batch_command(b.events, settings, ScriptCall::kEvalSha));
+    append(c.get(), record_batch_command(b.events, settings, b.now_ms, ScriptCall::kEvalSha));
     append(c.get(), index_command(b.events.front(), settings, ScriptCall::kEvalSha));
   }
 

@@ -25,7 +25,7 @@ struct FlushResult {
 // Sends the events as the sink does (kRecordBatch per repo and day, plus the day
 // index), over a blocking connection. Consumes `events`.
 FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
-                           const RecordSettings& settings,
+                           const RecordSettings& settings, std::int64_t now_ms,
                            std::chrono::milliseconds connect_timeout,
                            std::chrono::milliseconds io_timeout);
 

@@ -25,6 +25,12 @@ bool is_noscript(const redisReply* r) {
          std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT";
 }
 
+// Wall-clock Unix time in ms from nginx's cached time: sessions are judged by it.
+std::int64_t wall_ms() {
+  const ngx_time_t* tp = ngx_timeofday();
+  return static_cast<std::int64_t>(tp->sec) * 1000 + static_cast<std::int64_t>(tp->msec);
+}
+
 std::string describe(const RedisAddress& a) {
   return a.is_unix ? "unix:" + a.host : a.host + ":" + std::to_string(a.port);
 }
@@ -246,7 +252,7 @@ void RedisSink::schedule_flush() {
 void RedisSink::send_waiting() {
   if (!connected_ || waiting_.empty()) return;
   std::vector<RecordBatch> batches =
-      group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch);
+      group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch, wall_ms());
   for (std::size_t i = 0; i < batches.size(); ++i) {
     auto b = std::make_shared<RecordBatch>(std::move(batches[i]));
     if (!send_batch(b)) {
@@ -371,9 +377,10 @@ void RedisSink::shutdown() noexcept {
     if (ac_) redisAsyncFree(ac_);  // replies still due count as failed
     if (!waiting_.empty()) {
       const std::size_t n = waiting_.size();
-      const FlushResult fr = flush_blocking(settings_.address, waiting_, settings_.record,
-                                            std::chrono::milliseconds(settings_.connect_timeout),
-                                            std::chrono::milliseconds(settings_.command_timeout));
+      const FlushResult fr =
+          flush_blocking(settings_.address, waiting_, settings_.record, wall_ms(),
+                         std::chrono::milliseconds(settings_.connect_timeout),
+                         std::chrono::milliseconds(settings_.command_timeout));
       counters_.sent += fr.sent;
       counters_.new_sessions += fr.new_sessions;
       counters_.failed += fr.failed;

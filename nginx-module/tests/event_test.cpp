@@ -18,34 +18,6 @@ Event sample() {
 }
 }  // namespace
 
-TEST(EventCommands, RecordUsesEvalshaWithSchemaKeysAndArgs) {
-  RecordSettings s{120000, 86400};
-  const Command c = record_command(sample(), s, ScriptCall::kEvalSha);
-  const Command want{"EVALSHA",
-                     scripts::sha1_hex(scripts::kRecord),
-                     "3",
-                     "hs:{dataset/ns/data}:s:0123456789abcdef0123456789abcdef",
-                     "hs:{dataset/ns/data}:d:20250115",
-                     "hs:{dataset/ns/data}:days",
-                     "120000",
-                     "1",
-                     "86400",
-                     "20250115"};
-  EXPECT_EQ(c, want);
-}
-
-TEST(EventCommands, EvalFallbackCarriesTheScriptBody) {
-  Event e = sample();
-  e.authenticated = false;
-  const Command c = record_command(e, RecordSettings{}, ScriptCall::kEval);
-  ASSERT_EQ(c.size(), 10u);
-  EXPECT_EQ(c[0], "EVAL");
-  EXPECT_EQ(c[1], scripts::kRecord);
-  EXPECT_EQ(c[7], "0");
-  EXPECT_EQ(c[6], std::to_string(30 * 60 * 1000));
-  EXPECT_EQ(c[8], std::to_string(14 * 86400));
-}
-
 TEST(EventCommands, IndexAddsTheRepoTagToTheDayIndex) {
   const Command c = index_command(sample(), RecordSettings{1000, 3600}, ScriptCall::kEvalSha);
   const Command want{
@@ -67,15 +39,8 @@ TEST(EventCommands, RespEncodingMatchesTheArgvCommands) {
   const RecordArgs a(s);
   const RepoDayKeys k = RepoDayKeys::of(e.repo, e.day);
   for (ScriptCall how : {ScriptCall::kEvalSha, ScriptCall::kEval}) {
-    EXPECT_EQ(record_resp(k, e, a, how), to_resp(record_command(e, s, how)));
     EXPECT_EQ(index_resp(k, a, how), to_resp(index_command(e, s, how)));
   }
-  // The cached keys of a repo/day serve any identity of that repo and day.
-  Event other = e;
-  other.identity_hex = "ffffffffffffffffffffffffffffffff";
-  other.authenticated = false;
-  EXPECT_EQ(record_resp(k, other, a, ScriptCall::kEvalSha),
-            to_resp(record_command(other, s, ScriptCall::kEvalSha)));
   EXPECT_EQ(to_resp(Command{"GET", "k"}), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
   EXPECT_EQ(to_resp(Command{""}), "*1\r\n$0\r\n\r\n");
 }
@@ -95,34 +60,40 @@ TEST(EventCommands, RecordBatchCommandAndResp) {
   const Day d = days_from_civil(2025, 1, 15);
   std::vector<Event> events{ev("m", d, "aa", true), ev("m", d, "bb"), ev("m", d, "aa")};
   const RecordSettings s{5000, 7200};
-  const Command c = record_batch_command(events, s, ScriptCall::kEvalSha);
+  const std::int64_t now = 1736942412345;  // 2025-01-15T12:00:12.345Z: bucket 347388482
+  const Command c = record_batch_command(events, s, now, ScriptCall::kEvalSha);
   const Command want{"EVALSHA",
                      scripts::sha1_hex(scripts::kRecordBatch),
-                     "5",
+                     "4",
                      "hs:{model/ns/m}:d:20250115",
                      "hs:{model/ns/m}:days",
-                     "hs:{model/ns/m}:s:aa",
-                     "hs:{model/ns/m}:s:bb",
-                     "hs:{model/ns/m}:s:aa",
+                     "hs:{model/ns/m}:s:5000:347388482",
+                     "hs:{model/ns/m}:s:5000:347388481",
                      "5000",
                      "7200",
                      "20250115",
-                     "1",
-                     "0",
-                     "0"};
+                     "1736942412345",
+                     "100",
+                     "aa",
+                     "bb",
+                     "aa"};
   EXPECT_EQ(c, want);
-  const RecordBatch b{std::make_shared<RepoDayKeys>(RepoDayKeys::of(events[0].repo, d)), events};
+  const RecordBatch b{std::make_shared<RepoDayKeys>(RepoDayKeys::of(events[0].repo, d)), events,
+                      now};
   const RecordArgs a(s);
   for (ScriptCall how : {ScriptCall::kEvalSha, ScriptCall::kEval}) {
-    EXPECT_EQ(record_batch_resp(b, a, how), to_resp(record_batch_command(events, s, how)));
+    EXPECT_EQ(record_batch_resp(b, a, how), to_resp(record_batch_command(events, s, now, how)));
   }
-  EXPECT_EQ(record_batch_command(events, s, ScriptCall::kEval)[1], scripts::kRecordBatch);
-  // Ten-plus events: multi-digit counts in the RESP header and numkeys.
+  EXPECT_EQ(record_batch_command(events, s, now, ScriptCall::kEval)[1], scripts::kRecordBatch);
+  // Ten-plus events: multi-digit counts in the RESP header; a time before 1970 floors
+  // to a negative bucket.
   std::vector<Event> many;
   for (int i = 0; i < 120; ++i) many.push_back(ev("m", d, std::to_string(i), i % 3 == 0));
-  const RecordBatch big{b.keys, many};
+  const RecordBatch big{b.keys, many, -1};
   EXPECT_EQ(record_batch_resp(big, a, ScriptCall::kEvalSha),
-            to_resp(record_batch_command(many, s, ScriptCall::kEvalSha)));
+            to_resp(record_batch_command(many, s, -1, ScriptCall::kEvalSha)));
+  EXPECT_EQ(record_batch_command(many, s, -1, ScriptCall::kEvalSha)[5],
+            "hs:{model/ns/m}:s:5000:-1");
 }
 
 TEST(EventBatches, GroupsPerRepoAndDayKeepingEachReposOrder) {
@@ -131,7 +102,7 @@ TEST(EventBatches, GroupsPerRepoAndDayKeepingEachReposOrder) {
   std::deque<Event> q{ev("a", d1, "1"), ev("b", d1, "2"), ev("a", d1, "3"), ev("a", d2, "4"),
                       ev("b", d1, "5"), ev("a", d1, "6"), ev("c", d1, "7")};
   KeyCache cache;
-  const auto batches = group_batches(q, 6, cache, 256);
+  const auto batches = group_batches(q, 6, cache, 256, 42);
   ASSERT_EQ(q.size(), 1u);  // only `count` events are taken
   EXPECT_EQ(q.front().identity_hex, "7");
   auto ids = [](const RecordBatch& b) {
@@ -158,7 +129,7 @@ TEST(EventBatches, SplitsAtTheBatchLimit) {
   std::deque<Event> q;
   for (int i = 0; i < 7; ++i) q.push_back(ev("a", d, std::to_string(i)));
   KeyCache cache;
-  const auto batches = group_batches(q, 100, cache, 3);
+  const auto batches = group_batches(q, 100, cache, 3, 42);
   EXPECT_TRUE(q.empty());
   ASSERT_EQ(batches.size(), 3u);
   EXPECT_EQ(batches[0].events.size(), 3u);

@@ -33,8 +33,17 @@ std::optional<RepoRef> parse_repo_tag(std::string_view tag) {
   return RepoRef{*type, std::string(ns), std::string(name)};
 }
 
-std::string session(const RepoRef& r, std::string_view identity_hex) {
-  return tagged(r) + ":s:" + std::string(identity_hex);
+std::string sessions_prefix(const RepoRef& r) {
+  return tagged(r) + ":s:";
+}
+
+std::string sessions(const RepoRef& r, std::int64_t window_ms, std::int64_t bucket) {
+  return sessions_prefix(r) + std::to_string(window_ms) + ":" + std::to_string(bucket);
+}
+
+std::int64_t session_bucket(std::int64_t now_ms, std::int64_t window_ms) noexcept {
+  const std::int64_t q = now_ms / window_ms;
+  return (now_ms % window_ms < 0) ? q - 1 : q;
 }
 
 std::string day(const RepoRef& r, Day d) {

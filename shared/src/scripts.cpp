@@ -2,7 +2,24 @@
 
 #include <openssl/sha.h>
 
+#include "hubstats/keys.h"
+
 namespace hubstats::scripts {
+
+ScriptArgs record_batch_args(const RepoRef& repo, Day day, std::int64_t window_ms,
+                             std::int64_t retention_s, std::int64_t now_ms,
+                             const std::vector<RecordedFile>& files) {
+  const std::int64_t bucket = keys::session_bucket(now_ms, window_ms);
+  ScriptArgs a;
+  a.keys = {keys::day(repo, day), keys::days(repo), keys::sessions(repo, window_ms, bucket),
+            keys::sessions(repo, window_ms, bucket - 1)};
+  std::string flags;
+  for (const auto& f : files) flags += f.authenticated ? '1' : '0';
+  a.argv = {std::to_string(window_ms), std::to_string(retention_s), format_compact(day),
+            std::to_string(now_ms), std::move(flags)};
+  for (const auto& f : files) a.argv.emplace_back(f.identity);
+  return a;
+}
 
 std::string sha1_hex(std::string_view script) {
   unsigned char md[SHA_DIGEST_LENGTH];

@@ -18,7 +18,8 @@ std::string_view hash_tag(std::string_view key) {
 TEST(Keys, Layout) {
   const Day d = *parse_iso("2026-11-26");
   EXPECT_EQ(keys::repo_tag(kRepo), "dataset/org/data.v2");
-  EXPECT_EQ(keys::session(kRepo, "abcd"), "hs:{dataset/org/data.v2}:s:abcd");
+  EXPECT_EQ(keys::sessions(kRepo, 1800000, 983333), "hs:{dataset/org/data.v2}:s:1800000:983333");
+  EXPECT_EQ(keys::sessions_prefix(kRepo), "hs:{dataset/org/data.v2}:s:");
   EXPECT_EQ(keys::day(kRepo, d), "hs:{dataset/org/data.v2}:d:20261126");
   EXPECT_EQ(keys::folding(kRepo, d), "hs:{dataset/org/data.v2}:f:20261126");
   EXPECT_EQ(keys::days(kRepo), "hs:{dataset/org/data.v2}:days");
@@ -29,10 +30,20 @@ TEST(Keys, Layout) {
 TEST(Keys, EveryRepoKeySharesOneHashTag) {
   const Day d = 20000;
   const auto tag = keys::repo_tag(kRepo);
-  for (const auto& k : {keys::session(kRepo, "ff"), keys::day(kRepo, d), keys::folding(kRepo, d),
-                        keys::days(kRepo), keys::fold_version(kRepo)}) {
+  for (const auto& k : {keys::sessions(kRepo, 1000, 7), keys::day(kRepo, d),
+                        keys::folding(kRepo, d), keys::days(kRepo), keys::fold_version(kRepo)}) {
     EXPECT_EQ(hash_tag(k), tag) << k;
   }
+}
+
+TEST(Keys, SessionBucketsAreWindowLongAndFloor) {
+  EXPECT_EQ(keys::session_bucket(0, 1000), 0);
+  EXPECT_EQ(keys::session_bucket(999, 1000), 0);
+  EXPECT_EQ(keys::session_bucket(1000, 1000), 1);
+  EXPECT_EQ(keys::session_bucket(1790000000000, 1800000), 994444);
+  EXPECT_EQ(keys::session_bucket(-1, 1000), -1);
+  EXPECT_EQ(keys::session_bucket(-1000, 1000), -1);
+  EXPECT_EQ(keys::session_bucket(-1001, 1000), -2);
 }
 
 TEST(Keys, RepoTagRoundTrip) {
@@ -68,9 +79,8 @@ TEST(Keys, RepoTypeNames) {
 
 TEST(Scripts, Sha1MatchesKnownVector) {
   EXPECT_EQ(scripts::sha1_hex("abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
-  EXPECT_EQ(scripts::sha1_hex(scripts::kRecord).size(), 40u);
-  EXPECT_NE(scripts::sha1_hex(scripts::kRecord), scripts::sha1_hex(scripts::kIndex));
-  EXPECT_NE(scripts::sha1_hex(scripts::kRecordBatch), scripts::sha1_hex(scripts::kRecord));
+  EXPECT_EQ(scripts::sha1_hex(scripts::kRecordBatch).size(), 40u);
+  EXPECT_NE(scripts::sha1_hex(scripts::kRecordBatch), scripts::sha1_hex(scripts::kIndex));
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 """Exact Redis counters for a known workload through real nginx + module + Redis."""
 import datetime
 import email.utils
+import re
+import time
 
 import hub
 from hub import DATASET, MODEL, Client, anon, bearer, cookie, user
@@ -67,11 +69,16 @@ def test_known_workload_exact_counts(make_nginx, redis, rclient, secret_file, hu
     # Counters and index expire after the retention (default 14 days).
     ttl = rclient.execute("TTL", f"hs:{{model/demo/tiny-model}}:d:{today}")
     assert 13 * 86400 < ttl <= 14 * 86400
-    # 6 + 2 sessions, each expiring within the default 30 minute window.
-    sessions = rclient.keys("hs:*:s:*")
+    # 6 + 2 sessions: fields (identity hash -> start ms) of the repos' bucket hashes
+    # for the default 30 minute window, which expire within two windows.
+    sessions = {}
+    for k in rclient.keys("hs:*:s:*"):
+        assert k.split(":")[-2] == str(30 * 60 * 1000)
+        assert 0 < rclient.pttl(k) <= 2 * 30 * 60 * 1000
+        sessions.update({(k, f): v for f, v in rclient.hgetall(k).items()})
     assert len(sessions) == 8
-    for k in sessions:
-        assert 0 < rclient.pttl(k) <= 30 * 60 * 1000
+    assert all(re.fullmatch(r"[0-9a-f]{16}", f) for _, f in sessions)
+    assert all(abs(int(v) - time.time() * 1000) < 60_000 for v in sessions.values())
 
     # Privacy: no raw address, token, cookie, user name or User-Agent anywhere.
     dump = []
@@ -96,20 +103,22 @@ def test_session_window_expires(make_nginx, redis, rclient, secret_file, hub_roo
     who = anon("10.1.1.1", "ua-window")
     assert c.get(f"{R}/config.json", who=who).status_code == 200
     c.settled()
-    [session] = rclient.keys("hs:*:s:*")
-    assert 0 < rclient.pttl(session) <= 2000
+    [bucket] = rclient.keys("hs:*:s:2000:*")
+    [start] = [int(v) for v in rclient.hgetall(bucket).values()]
 
-    # Wait (polling) until the window is half gone, then download again: the window
-    # is fixed at the first file, so the repeat neither counts a session nor extends it.
-    wait_until(lambda: 0 < rclient.pttl(session) < 1000, timeout=5, what="window half gone")
+    # Halfway through the window (by the clock the start was stamped with), download
+    # again: the window is fixed at the first file, so the repeat neither counts a
+    # session nor moves the start.
+    wait_until(lambda: time.time() * 1000 >= start + 1000, timeout=5, what="window half gone")
     assert c.get(f"{R}/README.md", who=who).status_code == 200
     c.settled()
-    assert 0 < rclient.pttl(session) < 1000
+    assert time.time() * 1000 < start + 2000, "the repeat came too late to test the window"
     assert hub.counters(rclient, MODEL) == {
         "downloads": 1, "authenticated": 0, "anonymous": 1, "files": 2}
+    assert [int(v) for v in rclient.hgetall(bucket).values()] == [start]
 
-    # Once the session key is gone, the same identity opens a new session.
-    wait_until(lambda: rclient.pttl(session) == -2, timeout=5, what="session expiry")
+    # Once the window has passed, the same identity opens a new session.
+    wait_until(lambda: time.time() * 1000 >= start + 2100, timeout=5, what="window over")
     assert c.get(f"{R}/config.json", who=who).status_code == 200
     s = c.settled()
     assert hub.counters(rclient, MODEL) == {

@@ -1,13 +1,15 @@
 """kRecordBatch (one script call per batch of a repo and day, what the module sends)
-leaves Redis exactly as kRecord run once per event in order, on a real redis-server.
+on a real redis-server, against a plain Python model of the counting rules: a
+download session is a fixed window that starts at an identity's first file; every
+file counts; counters are per repo and UTC day.
 
-Two servers get the same randomized event sequence: server A through kRecord per
-event, server B through kRecordBatch in groups formed the way the module forms them
-(flushes of random size, split per repo, a new batch whenever a repo's day changes).
-Folds (kFoldTake + kFoldFinish, the daemon's scripts) run on both at the same points,
+The randomized test feeds batches formed the way the module forms them (flushes of
+random size at increasing times, split per repo, a new batch whenever a repo's day
+changes) and runs folds (kFoldTake + kFoldFinish, the daemon's scripts) in between,
 so a day hash is renamed away and recreated mid-sequence."""
 import random
 import re
+import time
 
 import pytest
 
@@ -37,8 +39,38 @@ def days_key(repo):
     return f"hs:{{{repo}}}:days"
 
 
-def session_key(repo, ident):
-    return f"hs:{{{repo}}}:s:{ident}"
+def sessions_key(repo, window, bucket):
+    return f"hs:{{{repo}}}:s:{window}:{bucket}"
+
+
+def record(rc, sha, repo, day, now, events, window=WINDOW_MS):
+    """Runs kRecordBatch as the module sends it; events are (identity, authenticated)."""
+    bucket = now // window
+    return rc.execute("EVALSHA", sha, 4, day_key(repo, day), days_key(repo),
+                      sessions_key(repo, window, bucket), sessions_key(repo, window, bucket - 1),
+                      window, RETENTION_S, day, now,
+                      "".join("1" if a else "0" for _, a in events), *[i for i, _ in events])
+
+
+class Model:
+    """The counting rules, written plainly."""
+
+    def __init__(self):
+        self.start = {}     # (repo, identity) -> start ms of its latest session
+        self.counters = {}  # (repo, day) -> {field: n}; a fold removes the entry
+
+    def record(self, repo, day, now, events):
+        new = 0
+        for ident, auth in events:
+            s = self.start.get((repo, ident))
+            c = self.counters.setdefault((repo, day), {})
+            if s is None or now - s >= WINDOW_MS:
+                self.start[(repo, ident)] = now
+                new += 1
+                for f in ("downloads", "authenticated" if auth else "anonymous"):
+                    c[f] = c.get(f, 0) + 1
+            c["files"] = c.get("files", 0) + 1
+        return new
 
 
 def random_events(rng, n):
@@ -72,106 +104,131 @@ def fold(rc, sha_take, sha_finish, repo, day, gen):
     rc.execute("EVALSHA", sha_finish, 3, folding, day_key(repo, day), days_key(repo), gen, day)
 
 
-def state(rc):
-    """Every key with its type, value and whether it has a TTL."""
-    out = {}
-    for k in rc.keys("*"):
-        t = rc.execute("TYPE", k)
-        if t == "hash":
-            v = rc.hgetall(k)
-        elif t == "set":
-            v = sorted(rc.execute("SMEMBERS", k))
-        else:
-            v = rc.execute("GET", k)
-        out[k] = (t, v)
-    return out
+def now_ms():
+    return time.time_ns() // 1_000_000
 
 
 @pytest.fixture
-def servers(tmp_path):
-    a, b = RedisServer(tmp_path / "a"), RedisServer(tmp_path / "b")
-    ca, cb = a.client(), b.client()
-    yield ca, cb
-    ca.close()
-    cb.close()
-    a.stop()
-    b.stop()
+def rc(tmp_path):
+    server = RedisServer(tmp_path)
+    client = server.client()
+    yield client
+    client.close()
+    server.stop()
+
+
+@pytest.fixture
+def shas(rc):
+    return {name: rc.execute("SCRIPT", "LOAD", script(name))
+            for name in ("kRecordBatch", "kFoldTake", "kFoldFinish")}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_batch_equals_record_per_event(servers, seed):
-    ca, cb = servers
+def test_batches_count_like_the_model(rc, shas, seed):
     rng = random.Random(seed)
-    shas = {}
-    for name in ("kRecord", "kRecordBatch", "kFoldTake", "kFoldFinish"):
-        body = script(name)
-        shas[name] = ca.execute("SCRIPT", "LOAD", body)
-        assert cb.execute("SCRIPT", "LOAD", body) == shas[name]
-
+    model = Model()
+    # Times start at the real clock and run ahead of it: up to two minutes per flush,
+    # so windows open and close many times.
+    now = now_ms()
     events = random_events(rng, 600)
-    pos, gen, folds = 0, 0, 0
+    pos, gen, folds, repeats = 0, 0, 0, 0
     while pos < len(events):
         flush = events[pos:pos + rng.randint(1, 60)]
         pos += len(flush)
+        now += rng.randint(0, 120_000)
         for batch in module_batches(flush, max_batch=rng.choice([3, 16, 256])):
             repo, day = batch[0][0], batch[0][1]
-            new_a = 0
-            for ev in batch:
-                new_a += ca.execute("EVALSHA", shas["kRecord"], 3, session_key(repo, ev[2]),
-                                    day_key(repo, day), days_key(repo), WINDOW_MS,
-                                    "1" if ev[3] else "0", RETENTION_S, day)
-            new_b = cb.execute("EVALSHA", shas["kRecordBatch"], 2 + len(batch),
-                               day_key(repo, day), days_key(repo),
-                               *[session_key(repo, ev[2]) for ev in batch],
-                               WINDOW_MS, RETENTION_S, day,
-                               *["1" if ev[3] else "0" for ev in batch])
-            assert new_b == new_a, f"new sessions of batch {batch}"
+            evs = [(e[2], e[3]) for e in batch]
+            want = model.record(repo, day, now, evs)
+            repeats += len(evs) - want
+            assert record(rc, shas["kRecordBatch"], repo, day, now, evs) == want, batch
         if rng.random() < 0.25:  # the daemon folds a day between two flushes
             gen += 1
             repo, day = rng.choice(REPOS), rng.choice(DAYS)
-            folds += ca.execute("EXISTS", day_key(repo, day))
-            for rc in (ca, cb):
-                fold(rc, shas["kFoldTake"], shas["kFoldFinish"], repo, day, f"g{gen}")
+            folds += rc.execute("EXISTS", day_key(repo, day))
+            fold(rc, shas["kFoldTake"], shas["kFoldFinish"], repo, day, f"g{gen}")
+            model.counters.pop((repo, day), None)
 
-    sa, sb = state(ca), state(cb)
-    assert folds > 0  # some fold really moved a hash away mid-sequence
-    assert any(t == "hash" for t, _ in sa.values())
-    assert sum(1 for k in sa if ":s:" in k) > 10
-    assert sb == sa
-    # Every day hash in B is in its repo's days set (a fold removed it, the next batch
+    assert folds > 0 and repeats > 100  # the sequence really exercised both
+    got = {}
+    for k in rc.keys("hs:*:d:*"):
+        repo, day = k[k.index("{") + 1:k.index("}")], k.rsplit(":", 1)[1]
+        got[(repo, day)] = {f: int(v) for f, v in rc.hgetall(k).items()}
+    assert got == {k: v for k, v in model.counters.items() if v}
+    # Every day hash is in its repo's days set (a fold removed it, the next batch
     # re-added it), and every key has a TTL.
-    for k, (t, _) in sb.items():
+    for k in rc.keys("hs:*"):
         if ":d:" in k:
             repo = k[k.index("{") + 1:k.index("}")]
-            assert k.rsplit(":", 1)[1] in sb[days_key(repo)][1], k
-        ttl = cb.pttl(k)
-        limit = WINDOW_MS if ":s:" in k else (600 if ":f:" in k else RETENTION_S) * 1000
-        assert 0 < ttl <= limit, (k, ttl)
+            assert k.rsplit(":", 1)[1] in rc.execute("SMEMBERS", days_key(repo)), k
+        assert rc.pttl(k) > 0, k
+    # The live sessions are fields of their start bucket, valued with their start.
+    for (repo, ident), start in model.start.items():
+        if now - start < WINDOW_MS:
+            key = sessions_key(repo, WINDOW_MS, start // WINDOW_MS)
+            assert rc.execute("HGET", key, ident) == str(start)
 
 
-def test_batch_counts_repeats_inside_one_batch(servers):
-    _, rc = servers
-    sha = rc.execute("SCRIPT", "LOAD", script("kRecordBatch"))
-    repo, day = REPOS[0], DAYS[0]
-    ids = ["aa", "bb", "aa", "cc", "bb"]
-    auth = ["1", "0", "0", "0", "1"]
-    n = rc.execute("EVALSHA", sha, 2 + len(ids), day_key(repo, day), days_key(repo),
-                   *[session_key(repo, i) for i in ids], WINDOW_MS, RETENTION_S, day, *auth)
-    assert n == 3
+def test_repeats_inside_one_batch(rc, shas):
+    sha = shas["kRecordBatch"]
+    repo, day, now = REPOS[0], DAYS[0], now_ms()
+    events = [("aa", True), ("bb", False), ("aa", True), ("cc", False), ("bb", False)]
+    assert record(rc, sha, repo, day, now, events) == 3
     assert rc.hgetall(day_key(repo, day)) == {
         "downloads": "3", "authenticated": "1", "anonymous": "2", "files": "5"}
     assert rc.execute("SMEMBERS", days_key(repo)) == [day]
     assert 0 < rc.pttl(day_key(repo, day)) <= RETENTION_S * 1000
     # All repeats: only files grows; no empty fields appear.
-    n = rc.execute("EVALSHA", sha, 4, day_key(repo, day), days_key(repo),
-                   session_key(repo, "aa"), session_key(repo, "cc"), WINDOW_MS, RETENTION_S,
-                   day, "0", "1")
-    assert n == 0
+    assert record(rc, sha, repo, day, now + 1, [("aa", False), ("cc", True)]) == 0
     assert rc.hgetall(day_key(repo, day))["files"] == "7"
     # A batch of repeats against a fresh day creates no download fields.
     other = DAYS[1]
-    n = rc.execute("EVALSHA", sha, 3, day_key(repo, other), days_key(repo),
-                   session_key(repo, "aa"), WINDOW_MS, RETENTION_S, other, "1")
-    assert n == 0
+    assert record(rc, sha, repo, other, now + 2, [("aa", True)]) == 0
     assert rc.hgetall(day_key(repo, other)) == {"files": "1"}
     assert sorted(rc.execute("SMEMBERS", days_key(repo))) == sorted(DAYS)
+    # One bucket hash holds the three sessions; it lives two windows from its start.
+    key = sessions_key(repo, WINDOW_MS, now // WINDOW_MS)
+    assert rc.hgetall(key) == {"aa": str(now), "bb": str(now), "cc": str(now)}
+    # (a TTL from the writer's time: the test's clock and Redis's are the same here)
+    assert 2 * WINDOW_MS - now % WINDOW_MS - 5000 < rc.pttl(key) <= 2 * WINDOW_MS - now % WINDOW_MS
+    assert rc.keys("hs:*:s:*") == [key]
+
+
+def test_window_is_fixed_at_the_first_file_across_buckets(rc, shas):
+    sha = shas["kRecordBatch"]
+    repo, day, w = REPOS[1], DAYS[1], 10_000
+    # The first file 1 ms before a bucket ends: the session lives in that bucket...
+    base = (now_ms() // w + 1) * w
+    first = base - 1
+    assert record(rc, sha, repo, day, first, [("id", False)], window=w) == 1
+    # ...and is found from the next bucket until exactly one window after its start,
+    assert record(rc, sha, repo, day, first + w - 1, [("id", False)], window=w) == 0
+    # then the next file opens a new session, stored in the bucket of its own start.
+    assert record(rc, sha, repo, day, first + w, [("id", False)], window=w) == 1
+    assert rc.execute("HGET", sessions_key(repo, w, (first + w) // w), "id") == str(first + w)
+    # A repeat does not move the start (the window is fixed, not sliding).
+    assert record(rc, sha, repo, day, first + 2 * w - 1, [("id", False)], window=w) == 0
+    assert record(rc, sha, repo, day, first + 2 * w, [("id", False)], window=w) == 1
+    assert rc.hgetall(day_key(repo, day)) == {
+        "downloads": "3", "anonymous": "3", "files": "5"}
+    # Another window length (another node's config) keeps its own buckets.
+    assert record(rc, sha, repo, day, first + 2 * w, [("id", False)], window=w * 3) == 1
+
+
+def test_empty_batch_changes_nothing(rc, shas):
+    assert rc.execute("EVALSHA", shas["kRecordBatch"], 4, day_key(REPOS[0], DAYS[0]),
+                      days_key(REPOS[0]), sessions_key(REPOS[0], WINDOW_MS, 1),
+                      sessions_key(REPOS[0], WINDOW_MS, 0), WINDOW_MS, RETENTION_S, DAYS[0],
+                      now_ms(), "") == 0
+    assert rc.keys("*") == []
+
+
+def test_writer_clock_far_from_redis_clock(rc, shas):
+    """The bucket TTL counts from the writer's time, so a node whose clock is two days
+    behind (or a faked clock in tests) still keeps its sessions for the window."""
+    sha, repo, day = shas["kRecordBatch"], REPOS[0], DAYS[0]
+    then = now_ms() - 2 * 86400 * 1000
+    assert record(rc, sha, repo, day, then, [("id", False)]) == 1
+    [key] = rc.keys("hs:*:s:*")
+    assert WINDOW_MS <= rc.pttl(key) <= 2 * WINDOW_MS
+    assert record(rc, sha, repo, day, then + 1000, [("id", False)]) == 0

@@ -15,6 +15,7 @@
 // unavailable in one-shot mode.
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -41,7 +42,7 @@ hubstats::RepoRef repo_arg(const std::string& tag) {
 }
 
 json record(Store& st, std::istream& in) {
-  static const RedisScript rec(hubstats::scripts::kRecord);
+  static const RedisScript rec(hubstats::scripts::kRecordBatch);
   static const RedisScript idx(hubstats::scripts::kIndex);
   std::vector<EvalCall> calls;
   std::string line;
@@ -58,11 +59,13 @@ json record(Store& st, std::istream& in) {
     auto repo = repo_arg(tag);
     auto d = hubstats::parse_compact(day);
     if (!d) throw std::invalid_argument("bad day " + day);
-    const std::string retention = "1209600";
-    calls.push_back({&rec,
-                     {hubstats::keys::session(repo, id), hubstats::keys::day(repo, *d),
-                      hubstats::keys::days(repo)},
-                     {"86400000", auth, retention, day}});
+    const std::string retention = "1209600";  // the day index's, as the module sends it
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, 1209600, now_ms,
+                                                  {{id, auth == "1"}});
+    calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
     calls.push_back({&idx, {hubstats::keys::index(*d)}, {tag, retention}});
     ++events;
     if (calls.size() >= 2000) flush();

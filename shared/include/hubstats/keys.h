@@ -3,6 +3,7 @@
 // "{type/ns/name}" so each Lua script touches a single Redis Cluster slot.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,8 +19,15 @@ inline constexpr std::string_view kPrefix = "hs:";
 std::string repo_tag(const RepoRef& r);
 std::optional<RepoRef> parse_repo_tag(std::string_view tag);
 
-// hs:{model/ns/name}:s:<identity-hex>  session marker, PX = session window
-std::string session(const RepoRef& r, std::string_view identity_hex);
+// hs:{model/ns/name}:s:<window_ms>:<bucket>  hash: identity -> start ms of its session,
+//   for the sessions that started in time bucket [bucket*window, (bucket+1)*window).
+//   The window is part of the name so nodes or reloads with another window never
+//   read each other's buckets as their own.
+std::string sessions(const RepoRef& r, std::int64_t window_ms, std::int64_t bucket);
+// "hs:{model/ns/name}:s:", to which writers append "<window_ms>:<bucket>".
+std::string sessions_prefix(const RepoRef& r);
+// The bucket holding Unix time now_ms (floors for times before 1970).
+std::int64_t session_bucket(std::int64_t now_ms, std::int64_t window_ms) noexcept;
 // hs:{model/ns/name}:d:YYYYMMDD        hash: downloads authenticated anonymous files
 std::string day(const RepoRef& r, Day d);
 // hs:{model/ns/name}:f:YYYYMMDD        a day hash being folded (renamed from :d:), + field gen

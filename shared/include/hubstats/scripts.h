@@ -2,56 +2,63 @@
 // except kIndex which touches only the day index key.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "hubstats/day.h"
+#include "hubstats/repo.h"
 
 namespace hubstats::scripts {
 
-// Records one countable file event.
-// KEYS: session, day, days   ARGV: window_ms, authenticated(0|1), retention_s, YYYYMMDD
-// Returns 1 when the event opened a new download session, 0 otherwise.
-inline constexpr std::string_view kRecord = R"lua(
-local new = redis.call('SET', KEYS[1], '1', 'PX', ARGV[1], 'NX')
-if new then
-  redis.call('HINCRBY', KEYS[2], 'downloads', 1)
-  if ARGV[2] == '1' then
-    redis.call('HINCRBY', KEYS[2], 'authenticated', 1)
-  else
-    redis.call('HINCRBY', KEYS[2], 'anonymous', 1)
-  end
-end
-redis.call('HINCRBY', KEYS[2], 'files', 1)
-redis.call('EXPIRE', KEYS[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[4])
-redis.call('EXPIRE', KEYS[3], ARGV[3])
-if new then return 1 end
-return 0
-)lua";
-
-// Records a batch of file events of ONE repo and ONE day, in order: the same end
-// state as kRecord once per event (a repeated identity inside the batch is a repeat),
-// with one SET per event and at most one HINCRBY per field.
-// KEYS: day, days, session_1..session_n
-// ARGV: window_ms, retention_s, YYYYMMDD, authenticated_1..authenticated_n (0|1)
+// Records a batch of file events of ONE repo and ONE day, in order, at time now_ms.
+// A download session is a fixed window that starts at an identity's first file.
+// Sessions live as fields identity -> start ms in one hash per window-long time
+// bucket (keys::sessions): a session that is still open at now started in the
+// current bucket or the previous one, so two HMGETs answer the whole batch and one
+// HSET opens its new sessions. That is a few hash operations per event instead of a
+// Redis key (with its own TTL) per session. A repeated identity inside the batch is
+// a repeat.
+// KEYS: day, days, sessions(current bucket), sessions(previous bucket)
+// ARGV: window_ms, retention_s, YYYYMMDD, now_ms, auth flags (one '0'|'1' per event),
+//       identity_1..identity_n
 // Returns the number of events that opened a new download session.
-// TTLs are set when the day hash is created (HINCRBY files == n: no existing day hash
-// lacks files), not refreshed per event: a day hash is written during (about) its own
-// day only, so retention counts from its first event, and the days set's TTL is never
-// shorter than a day hash's. A fold RENAMEs the hash away; the next batch recreates it
-// and so re-adds the day to the days set (fold finish may have removed it).
+// The bucket hash expires when its last session ends and the next bucket stops
+// looking at it: its start + 2 windows, set as a TTL from now (not an absolute time,
+// so the writer's clock and Redis's need not agree). Day-hash TTLs are set when the day hash is
+// created (HINCRBY files == n: no existing day hash lacks files), not refreshed per
+// event: a day hash is written during (about) its own day only, so retention counts
+// from its first event, and the days set's TTL is never shorter than a day hash's. A
+// fold RENAMEs the hash away; the next batch recreates it and so re-adds the day to
+// the days set (fold finish may have removed it).
 inline constexpr std::string_view kRecordBatch = R"lua(
-local files = #KEYS - 2
+local w, now = tonumber(ARGV[1]), tonumber(ARGV[4])
+local flags, files = ARGV[5], #ARGV - 5
 if files < 1 then return 0 end
-local auth, anon = 0, 0
-for i = 3, #KEYS do
-  if redis.call('SET', KEYS[i], '1', 'PX', ARGV[1], 'NX') then
-    if ARGV[i + 1] == '1' then auth = auth + 1 else anon = anon + 1 end
+local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 6))
+local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 6))
+local opened, started, auth = {}, {}, 0
+for i = 1, files do
+  local id = ARGV[5 + i]
+  if not (cur[i] or started[id]) then
+    local p = prev[i]
+    if not p or now - tonumber(p) >= w then
+      started[id] = true
+      opened[#opened + 1] = id
+      opened[#opened + 1] = ARGV[4]
+      if string.byte(flags, i) == 49 then auth = auth + 1 end
+    end
   end
 end
-local new = auth + anon
-if new > 0 then redis.call('HINCRBY', KEYS[1], 'downloads', new) end
-if auth > 0 then redis.call('HINCRBY', KEYS[1], 'authenticated', auth) end
-if anon > 0 then redis.call('HINCRBY', KEYS[1], 'anonymous', anon) end
+local new = #opened / 2
+if new > 0 then
+  redis.call('HSET', KEYS[3], unpack(opened))
+  redis.call('PEXPIRE', KEYS[3], 2 * w - now % w)
+  redis.call('HINCRBY', KEYS[1], 'downloads', new)
+  if auth > 0 then redis.call('HINCRBY', KEYS[1], 'authenticated', auth) end
+  if new > auth then redis.call('HINCRBY', KEYS[1], 'anonymous', new - auth) end
+end
 if redis.call('HINCRBY', KEYS[1], 'files', files) == files then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
@@ -60,7 +67,7 @@ end
 return new
 )lua";
 
-// Adds a repo to a day's index. Sent after kRecord in the same pipeline.
+// Adds a repo to a day's index. Sent after kRecordBatch in the same pipeline.
 // KEYS: index   ARGV: repo_tag, retention_s
 inline constexpr std::string_view kIndex = R"lua(
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -94,6 +101,20 @@ if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 the
 end
 return 1
 )lua";
+
+// The KEYS and ARGV of one kRecordBatch call: events (identity, authenticated) of
+// one repo and day, judged at Unix time now_ms.
+struct RecordedFile {
+  std::string_view identity;
+  bool authenticated = false;
+};
+struct ScriptArgs {
+  std::vector<std::string> keys;
+  std::vector<std::string> argv;
+};
+ScriptArgs record_batch_args(const RepoRef& repo, Day day, std::int64_t window_ms,
+                             std::int64_t retention_s, std::int64_t now_ms,
+                             const std::vector<RecordedFile>& files);
 
 // Lower-case hex SHA1 of a script body, as EVALSHA expects.
 std::string sha1_hex(std::string_view script);
