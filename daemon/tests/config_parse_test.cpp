@@ -50,8 +50,7 @@ log: {level: debug, format: json, file: /tmp/x.log}
   EXPECT_EQ(c.http.body_limit, 2u * 1024 * 1024);
   EXPECT_EQ(c.http.idle_timeout, 15s);
   EXPECT_FALSE(c.http.keepalive);
-  EXPECT_TRUE(c.redis.parsed.is_unix);
-  EXPECT_EQ(c.redis.parsed.host, "/run/redis.sock");
+  EXPECT_EQ(c.redis.address, "unix:/run/redis.sock");
   EXPECT_EQ(c.redis.connect_timeout, 200ms);
   EXPECT_EQ(c.postgres.dsn, "host=127.0.0.1 dbname=hs");
   EXPECT_EQ(c.postgres.statement_timeout, 1500ms);
@@ -90,7 +89,8 @@ TEST(Config, RedisAddressNeedsAnIpLiteral) {
   EXPECT_NE(error_of("redis: {address: '127.0.0.1:0'}").find("redis.address: "), std::string::npos);
   EXPECT_NE(error_of("redis: {address: 'unix:relative'}").find("redis.address: "),
             std::string::npos);
-  EXPECT_EQ(parse_config("redis: {address: '[::1]:6380'}").redis.parsed.port, 6380);
+  EXPECT_NE(error_of("redis: {address: '::1:6380'}").find("[addr]:port"), std::string::npos);
+  EXPECT_EQ(parse_config("redis: {address: '[::1]:6380'}").redis.address, "[::1]:6380");
 }
 
 TEST(Config, SyntaxErrorIsAConfigError) {

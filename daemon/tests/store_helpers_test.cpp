@@ -83,6 +83,13 @@ TEST(StoreRedisEndpoint, Parses) {
   EXPECT_THROW(RedisEndpoint::parse("1.2.3.4:0"), std::invalid_argument);
   EXPECT_THROW(RedisEndpoint::parse("1.2.3.4:x"), std::invalid_argument);
   EXPECT_THROW(RedisEndpoint::parse("unix:relative"), std::invalid_argument);
+  // IPv6 in brackets; the host is handed to hiredis and asio without them.
+  auto v6 = RedisEndpoint::parse("[::1]:6381");
+  EXPECT_EQ(v6.host, "::1");
+  EXPECT_EQ(v6.port, 6381);
+  EXPECT_THROW(RedisEndpoint::parse("::1:6381"), std::invalid_argument);  // ambiguous
+  EXPECT_THROW(RedisEndpoint::parse("[localhost]:6381"), std::invalid_argument);
+  EXPECT_THROW(RedisEndpoint::parse("redis.internal:6379"), std::invalid_argument);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 """The hubstatsd process: --check-config, migrate, SIGTERM finishing an in-flight
 request, SIGHUP reloading the log level."""
+import datetime
 import signal
 import subprocess
 import threading
@@ -8,6 +9,7 @@ import requests
 
 from harness.daemon import DAEMON, Hubstatsd
 from harness.ports import wait_until
+from harness.redis import RedisServer
 
 
 def check(tmp_path, text):
@@ -109,3 +111,28 @@ def test_sighup_reloads_log_level(tmp_path, redis, pg_db):
         assert d.stop() == 0
     finally:
         d.kill()
+
+
+def test_redis_over_ipv6(tmp_path, pg_db):
+    """redis.address "[::1]:port": both Redis clients (the blocking pool and the /stats
+    fast path of each io thread) connect, and today's live counters are served."""
+    rs = RedisServer(tmp_path, host="::1")
+    try:
+        assert rs.address == f"[::1]:{rs.port}"
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
+        with rs.client() as r:
+            r.execute("HSET", f"hs:{{model/demo/v6}}:d:{today}", "downloads", 3,
+                      "anonymous", 3, "files", 4)
+            r.execute("SADD", "hs:{model/demo/v6}:days", today)
+        d = Hubstatsd(tmp_path, redis=rs, postgres=pg_db, admin_token="a" * 32)
+        try:
+            d.add_repo("model", "demo", "v6")
+            assert d.get("/models/demo/v6/stats").json() == {"downloads": 3, "likes": 0}
+            day = d.get("/models/demo/v6/stats/recent?days=1").json()["stats"][0]
+            assert (day["downloads"], day["files"]) == (3, 4)
+            log = d.log_text()
+            assert "fast path" not in log and "redis unavailable" not in log, log
+        finally:
+            d.stop()
+    finally:
+        rs.stop()

@@ -94,19 +94,21 @@ class RedisClient:
 
 
 class RedisServer:
-    """redis-server on 127.0.0.1:<free port>, no persistence, data dir under tmpdir.
+    """redis-server on 127.0.0.1:<free port> (or ``host``, e.g. "::1"), no persistence,
+    data dir under tmpdir.
 
     Attributes: ``port``, ``pid`` (None when stopped), ``dir``, ``unix_socket`` (a path
     when started with ``unix_socket=True``, else None), ``address`` (the hubstats_redis
-    value: the unix socket when there is one, else 127.0.0.1:port).
+    value: the unix socket when there is one, else host:port, [host]:port for IPv6).
     Methods: ``start()``, ``stop()`` (SIGTERM by PID, waits), ``client()``, ``running``.
     """
 
     def __init__(self, tmpdir, port: int | None = None, start: bool = True,
-                 unix_socket: bool = False):
+                 unix_socket: bool = False, host: str = "127.0.0.1"):
         self.dir = Path(tmpdir) / f"redis-{id(self):x}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
+        self.host = host
         self.unix_socket = self.dir / "redis.sock" if unix_socket else None
         self.pid = None
         self._proc = None
@@ -118,7 +120,7 @@ class RedisServer:
             return
         log = open(self.dir / "redis.log", "ab")
         self._proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+            [REDIS_SERVER, "--port", str(self.port), "--bind", self.host,
              "--dir", str(self.dir), "--save", "", "--appendonly", "no",
              "--daemonize", "no", "--protected-mode", "no"]
             + (["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
@@ -127,7 +129,7 @@ class RedisServer:
         log.close()
         self.pid = self._proc.pid
         try:
-            wait_for_port(self.port, timeout=10)
+            wait_for_port(self.port, timeout=10, host=self.host)
         except TimeoutError:
             self.stop()
             raise
@@ -148,10 +150,10 @@ class RedisServer:
         """The hubstats_redis value for this server."""
         if self.unix_socket:
             return f"unix:{self.unix_socket}"
-        return f"127.0.0.1:{self.port}"
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
 
     def client(self) -> RedisClient:
-        return RedisClient(self.port)
+        return RedisClient(self.port, host=self.host)
 
     def __enter__(self):
         return self

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "hubstats/duration.h"
+#include "store/redis_client.h"
 
 extern char** environ;
 
@@ -124,7 +125,7 @@ const std::map<std::string, Setter>& schema() {
       {"redis.address",
        [](Config& c, const std::string& p, const std::string& v) {
          try {
-           c.redis.parsed = parse_redis_address(v);
+           RedisEndpoint::parse(v);  // validates; the clients parse it again
          } catch (const std::invalid_argument& e) {
            fail(p, e.what());
          }
@@ -213,40 +214,6 @@ void apply(Config& c, const std::string& path, const std::string& value) {
 }
 
 }  // namespace
-
-RedisAddress parse_redis_address(std::string_view s) {
-  RedisAddress a;
-  if (s.substr(0, 5) == "unix:") {
-    a.is_unix = true;
-    a.host = std::string(s.substr(5));
-    if (a.host.empty() || a.host.front() != '/') {
-      throw std::invalid_argument("bad address \"" + std::string(s) + "\" (unix:/absolute/path)");
-    }
-    return a;
-  }
-  const std::size_t colon = s.rfind(':');
-  if (colon == std::string_view::npos) {
-    throw std::invalid_argument("bad address \"" + std::string(s) + "\" (ip:port or unix:/path)");
-  }
-  std::string host(s.substr(0, colon));
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  boost::asio::ip::make_address(host, ec);
-  if (ec) {
-    throw std::invalid_argument("bad address \"" + std::string(s) +
-                                "\" (an IP literal is required: name lookups would block)");
-  }
-  const std::string port(s.substr(colon + 1));
-  bool ok = !port.empty() && port.size() <= 5;
-  for (char ch : port) ok = ok && ch >= '0' && ch <= '9';
-  if (!ok || std::stoi(port) < 1 || std::stoi(port) > 65535) {
-    throw std::invalid_argument("bad port in address \"" + std::string(s) + "\"");
-  }
-  a.host = host;
-  a.port = static_cast<std::uint16_t>(std::stoi(port));
-  return a;
-}
 
 Config parse_config(std::string_view yaml_text, const char* const* env) {
   YAML::Node root;

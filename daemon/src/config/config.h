@@ -27,15 +27,6 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Where Redis listens: "ip:port" or "unix:/path".
-struct RedisAddress {
-  bool is_unix = false;
-  std::string host;  // IP literal (no DNS: lookups would block), or the socket path
-  std::uint16_t port = 0;
-};
-// Parses "127.0.0.1:6379", "[::1]:6379" or "unix:/run/redis.sock".
-RedisAddress parse_redis_address(std::string_view s);  // throws std::invalid_argument
-
 struct Config {
   struct Listen {
     std::string address = "127.0.0.1";
@@ -54,7 +45,6 @@ struct Config {
 
   struct Redis {
     std::string address = "127.0.0.1:6379";
-    RedisAddress parsed = {false, "127.0.0.1", 6379};
     milliseconds connect_timeout{500};
     milliseconds command_timeout{1000};
   } redis;

@@ -35,11 +35,8 @@ AsyncRedis::AsyncRedis(net::io_context& ioc, const RedisConfig& cfg)
     : ioc_(ioc), cfg_(cfg), socket_(ioc), timer_(ioc), connect_timer_(ioc) {
   const RedisEndpoint ep = RedisEndpoint::parse(cfg_.address);
   if (ep.unix_path.empty()) {
-    std::string host = ep.host;  // "[::1]" -> "::1"
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-      host = host.substr(1, host.size() - 2);
-    endpoint_ =
-        net::ip::tcp::endpoint(net::ip::make_address(host), static_cast<unsigned short>(ep.port));
+    endpoint_ = net::ip::tcp::endpoint(net::ip::make_address(ep.host),
+                                       static_cast<unsigned short>(ep.port));
   } else {
     tcp_ = false;
     endpoint_ = net::local::stream_protocol::endpoint(ep.unix_path);

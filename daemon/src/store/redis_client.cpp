@@ -1,5 +1,6 @@
 #include "store/redis_client.h"
 
+#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <stdexcept>
 
@@ -46,21 +47,32 @@ std::vector<std::string> evalsha_argv(const EvalCall& call) {
 }  // namespace
 
 RedisEndpoint RedisEndpoint::parse(std::string_view a) {
+  const std::string quoted = "\"" + std::string(a) + "\"";
   RedisEndpoint ep;
   if (a.starts_with("unix:")) {
     ep.unix_path = std::string(a.substr(5));
     if (ep.unix_path.empty() || ep.unix_path[0] != '/')
-      throw std::invalid_argument("redis address: unix socket path must be absolute");
+      throw std::invalid_argument("bad address " + quoted + " (unix:/absolute/path)");
     return ep;
   }
-  auto colon = a.rfind(':');
-  if (colon == std::string_view::npos || colon == 0)
-    throw std::invalid_argument("redis address must be \"ip:port\" or \"unix:/path\"");
-  ep.host = std::string(a.substr(0, colon));
-  auto ps = a.substr(colon + 1);
-  auto [p, ec] = std::from_chars(ps.data(), ps.data() + ps.size(), ep.port);
-  if (ec != std::errc() || p != ps.data() + ps.size() || ep.port < 1 || ep.port > 65535)
-    throw std::invalid_argument("redis address: bad port \"" + std::string(ps) + "\"");
+  const auto colon = a.rfind(':');
+  if (colon == std::string_view::npos)
+    throw std::invalid_argument("bad address " + quoted + " (ip:port, [ipv6]:port or unix:/path)");
+  std::string_view host = a.substr(0, colon);
+  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  boost::system::error_code ec;
+  const auto ip = boost::asio::ip::make_address(std::string(host), ec);
+  if (ec)
+    throw std::invalid_argument("bad address " + quoted +
+                                " (an IP literal is required: name lookups would block)");
+  if (ip.is_v6() && !bracketed)  // "::1:6379" could be read two ways
+    throw std::invalid_argument("bad address " + quoted + " (write IPv6 as [addr]:port)");
+  ep.host = std::string(host);
+  const auto ps = a.substr(colon + 1);
+  auto [p, perr] = std::from_chars(ps.data(), ps.data() + ps.size(), ep.port);
+  if (perr != std::errc() || p != ps.data() + ps.size() || ep.port < 1 || ep.port > 65535)
+    throw std::invalid_argument("bad port in address " + quoted);
   return ep;
 }
 

@@ -26,9 +26,10 @@ struct RedisConfig {
   std::chrono::milliseconds reconnect_backoff{250};
 };
 
-// Parses "ip:port" / "unix:/path"; throws std::invalid_argument naming the problem.
+// Parses "ip:port", "[ipv6]:port" or "unix:/path"; throws std::invalid_argument naming
+// the problem. Only IP literals: a name lookup would block.
 struct RedisEndpoint {
-  std::string host;  // empty for unix sockets
+  std::string host;  // the IP without brackets; empty for unix sockets
   int port = 0;
   std::string unix_path;
   static RedisEndpoint parse(std::string_view address);
