@@ -4,7 +4,6 @@ $HUBSTATS_BUILD_DIR, stopped by the PID we started.
 """
 import datetime
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -15,6 +14,7 @@ import requests
 from harness import postgres as harness_postgres
 from harness.paths import BUILD_DIR
 from harness.ports import free_port, wait_for_port
+from harness.procs import terminate
 
 HUBSTATSD = BUILD_DIR / "daemon" / "hubstatsd"
 ADMIN_TOKEN = "catalog-test-admin-token-0123456789"
@@ -85,13 +85,8 @@ class Hubstatsd:
         return (self.dir / "hubstatsd.log").read_text(errors="replace")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            terminate(self.proc, timeout=20)
         if self.log:
             self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)

@@ -22,7 +22,10 @@ def child_pids(ppid: int) -> list[int]:
 
 
 def terminate(proc: subprocess.Popen, timeout: float = 10.0) -> None:
-    """SIGTERM a process we started, wait for it, SIGKILL it if it outlives timeout."""
+    """SIGTERM a process we started, wait for it, SIGKILL it if it outlives timeout.
+    A process that already exited is left alone (its PID may belong to another now)."""
+    if proc.poll() is not None:
+        return
     try:
         os.kill(proc.pid, signal.SIGTERM)
     except ProcessLookupError:

@@ -20,6 +20,7 @@ import pytest
 from harness.paths import BUILD_DIR
 from harness.ports import free_port
 from harness.postgres import PostgresServer
+from harness.procs import terminate
 from harness.redis import RedisServer
 
 DAEMON = BUILD_DIR / "daemon" / "hubstatsd"
@@ -103,13 +104,7 @@ class Daemon:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        terminate(self.proc, timeout=20)
 
 
 def health(port):
