@@ -12,17 +12,15 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> import harness
 
 from harness.daemon import DAEMON  # noqa: E402
+from harness.fixtures import redis, require_built  # noqa: E402,F401 (redis: a fixture)
 from harness.paths import MODULE_PATH  # noqa: E402
 from harness.postgres import PostgresServer  # noqa: E402
-from harness.redis import RedisServer  # noqa: E402
 
 from stack import Stack  # noqa: E402
 
 
 def pytest_configure(config):
-    for p in (DAEMON, MODULE_PATH):
-        if not Path(p).exists():
-            raise pytest.UsageError(f"not built: {p} (set HUBSTATS_BUILD_DIR)")
+    require_built(DAEMON, MODULE_PATH)
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +55,6 @@ def pg_db(pg_server):
     yield Db
     # Other connections (a killed daemon's) may linger briefly; FORCE drops them.
     pg_server.psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', db="postgres")
-
-
-@pytest.fixture
-def redis(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -11,15 +11,14 @@ sys.path.insert(0, str(HERE.parent))  # tests/ -> import harness
 sys.path.insert(0, str(HERE))
 
 from harness.daemon import DAEMON  # noqa: E402
+from harness.fixtures import require_built  # noqa: E402
 from harness.paths import MODULE_PATH  # noqa: E402
 
 from extras_stack import Stack  # noqa: E402
 
 
 def pytest_configure(config):
-    for p in (DAEMON, MODULE_PATH):
-        if not Path(p).exists():
-            raise pytest.UsageError(f"not built: {p} (set HUBSTATS_BUILD_DIR)")
+    require_built(DAEMON, MODULE_PATH)
 
 
 @pytest.fixture(scope="module")

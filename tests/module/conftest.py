@@ -9,22 +9,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ -> import harness
 
 from harness.nginx import Nginx  # noqa: E402
+from harness.fixtures import redis, require_built  # noqa: E402,F401 (redis: a fixture)
 from harness.paths import MODULE_PATH  # noqa: E402
-from harness.redis import RedisServer  # noqa: E402
 
 import hub  # noqa: E402
 
 
 def pytest_configure(config):
-    if not MODULE_PATH.exists():
-        raise pytest.UsageError(f"module not built: {MODULE_PATH} (set HUBSTATS_BUILD_DIR)")
-
-
-@pytest.fixture
-def redis(tmp_path):
-    server = RedisServer(tmp_path)
-    yield server
-    server.stop()
+    require_built(MODULE_PATH)
 
 
 @pytest.fixture
