@@ -99,9 +99,13 @@ def phase(name, ng, redis_pid, rounds, duration, connections):
     # insensitive to other load, it bounds the CPU-limited throughput ratio.
     cpu_n = statistics.median(r["plain"][2][0] / r["counted"][2][0] for r in rows)
     cpu_nr = statistics.median(r["plain"][2][0] / sum(r["counted"][2]) for r in rows)
+    # CPU µs per request: the worker on each side, and Redis per counted request.
+    us = {side: statistics.median(r[side][2][0] for r in rows) for side in ("counted", "plain")}
+    redis_us = statistics.median(sum(r["counted"][2][1:]) for r in rows)
     print(f"  {name}: median throughput ratio {thr:.3f}, ratio of sums {total:.3f}, "
           f"median p99 ratio {p99:.3f}, CPU-bound throughput ratio nginx {cpu_n:.3f} "
-          f"(nginx+redis {cpu_nr:.3f})", flush=True)
+          f"(nginx+redis {cpu_nr:.3f}); median CPU per request: worker {us['counted']:.1f} us "
+          f"counted / {us['plain']:.1f} us uncounted, redis {redis_us:.1f} us", flush=True)
     return thr, p99, cpu_n, cpu_nr
 
 
