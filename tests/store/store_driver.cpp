@@ -41,6 +41,9 @@ hubstats::RepoRef repo_arg(const std::string& tag) {
   return *r;
 }
 
+// The module's default hubstats_retention (14d), for the day hashes and the day index.
+constexpr std::int64_t kRetentionS = 14 * 86400;
+
 json record(Store& st, std::istream& in) {
   static const RedisScript rec(hubstats::scripts::kRecordBatch);
   static const RedisScript idx(hubstats::scripts::kIndex);
@@ -59,14 +62,13 @@ json record(Store& st, std::istream& in) {
     auto repo = repo_arg(tag);
     auto d = hubstats::parse_compact(day);
     if (!d) throw std::invalid_argument("bad day " + day);
-    const std::string retention = "1209600";  // the day index's, as the module sends it
     const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
-    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, 1209600, now_ms,
+    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms,
                                                   {{id, auth == "1"}});
     calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
-    calls.push_back({&idx, {hubstats::keys::index(*d)}, {tag, retention}});
+    calls.push_back({&idx, {hubstats::keys::index(*d)}, {tag, std::to_string(kRetentionS)}});
     ++events;
     if (calls.size() >= 2000) flush();
   }
