@@ -66,4 +66,21 @@ std::string index(Day d) {
   return std::string(kPrefix) + "idx:" + format_compact(d);
 }
 
+int dirty_shard(std::string_view repo_tag) noexcept {
+  std::uint32_t h = 2166136261u;
+  for (const unsigned char c : repo_tag) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return static_cast<int>(h % static_cast<std::uint32_t>(kDirtyShards));
+}
+
+std::string dirty(int shard) {
+  return std::string(kPrefix) + "{dirty:" + std::to_string(shard) + "}";
+}
+
+std::string dirty_taken(int shard) {
+  return dirty(shard) + ":taken";
+}
+
 }  // namespace hubstats::keys

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace hubstats {
 namespace {
 
@@ -34,6 +37,23 @@ TEST(Keys, EveryRepoKeySharesOneHashTag) {
                         keys::folding(kRepo, d), keys::days(kRepo), keys::fold_version(kRepo)}) {
     EXPECT_EQ(hash_tag(k), tag) << k;
   }
+}
+
+TEST(Keys, DirtyShardsAreStableAndEachHasItsOwnHashTag) {
+  // FNV-1a 32 is fixed by the contract: writers and folders of any version agree.
+  EXPECT_EQ(keys::dirty_shard(""), static_cast<int>(2166136261u % keys::kDirtyShards));
+  EXPECT_EQ(keys::dirty_shard("dataset/org/data.v2"), keys::dirty_shard("dataset/org/data.v2"));
+  EXPECT_EQ(keys::dirty(3), "hs:{dirty:3}");
+  EXPECT_EQ(keys::dirty_taken(3), "hs:{dirty:3}:taken");
+  EXPECT_EQ(hash_tag(keys::dirty_taken(3)), hash_tag(keys::dirty(3)));
+  std::vector<int> seen(keys::kDirtyShards, 0);
+  for (int i = 0; i < 1000; ++i) {
+    const int s = keys::dirty_shard("model/ns/repo-" + std::to_string(i));
+    ASSERT_GE(s, 0);
+    ASSERT_LT(s, keys::kDirtyShards);
+    ++seen[s];
+  }
+  for (int n : seen) EXPECT_GT(n, 20);  // 1000 tags spread over every shard
 }
 
 TEST(Keys, SessionBucketsAreWindowLongAndFloor) {

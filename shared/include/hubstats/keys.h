@@ -36,8 +36,23 @@ std::string folding(const RepoRef& r, Day d);
 std::string days(const RepoRef& r);
 // hs:{model/ns/name}:v                 id of the repo's latest fold (daemon's total cache)
 std::string fold_version(const RepoRef& r);
-// hs:idx:YYYYMMDD                      set of repo tags touched that day (background fold)
+// hs:idx:YYYYMMDD                      set of repo tags touched that day (the layout before
+//   dirty sets; hubstatsd still drains it once after an upgrade)
 std::string index(Day d);
+
+// Dirty sets: the repos with counters not yet folded. The module adds a repo's tag to
+// its shard with every batch it sends; the continuous fold takes a shard whole (RENAME
+// to its taken key), folds each repo in it, then deletes the taken key. Sharded by
+// the tag so no key is hot: each shard has its own hash tag, so on Redis Cluster the
+// shards spread over the slots and folders can walk them in parallel.
+inline constexpr int kDirtyShards = 16;
+// The shard of a repo tag: FNV-1a 32 of the tag, modulo kDirtyShards. Stable forever:
+// writers and folders of different versions must agree.
+int dirty_shard(std::string_view repo_tag) noexcept;
+// hs:{dirty:N}                         set of repo tags with unfolded counters
+std::string dirty(int shard);
+// hs:{dirty:N}:taken                   the members a fold took and has not finished
+std::string dirty_taken(int shard);
 
 // Hash field names of a day hash, in API order.
 inline constexpr std::string_view kDownloads = "downloads";
