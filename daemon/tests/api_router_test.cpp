@@ -57,7 +57,7 @@ TEST(Router, WrongMethodIs405WithAllow) {
   r.add("DELETE", "/{type}s/{ns}/{name}/like", echo("delete"));
   const Response res = r.dispatch(req("PUT", "/models/a/b/like"));
   EXPECT_EQ(res.status, 405);
-  EXPECT_EQ(res.header("Allow"), "GET, POST, DELETE");
+  EXPECT_EQ(res.header("Allow"), "GET, HEAD, POST, DELETE");
   EXPECT_EQ(res.body, R"({"detail":"Method Not Allowed"})");
   EXPECT_EQ(r.dispatch(req("DELETE", "/models/a/b/like")).body, "delete name=b ns=a type=model");
 }
@@ -145,4 +145,102 @@ TEST(Pipeline, HandlerExceptionIs500) {
   const Response res = p.handle(in);
   EXPECT_EQ(res.status, 500);
   EXPECT_EQ(res.body, R"({"detail":"Internal Server Error"})");
+}
+
+TEST(Router, HeadIsAnsweredByTheGetRoute) {
+  Router r;
+  r.add("GET", "/{type}s/{ns}/{name}/stats", echo("stats"));
+  r.add("POST", "/{type}s/{ns}/{name}/like", echo("like"));
+  const Response res = r.dispatch(req("HEAD", "/models/a/b/stats"));
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.body, "stats name=b ns=a type=model");  // the server drops it for HEAD
+  EXPECT_EQ(r.dispatch(req("HEAD", "/models/a/b/like")).status, 405);
+  EXPECT_EQ(r.dispatch(req("PUT", "/models/a/b/stats")).header("Allow"), "GET, HEAD");
+}
+
+TEST(Router, CorsRoutesAreMarkedWithTheirApiTwin) {
+  Router r;
+  r.add_with_api_prefix("GET", "/{type}s/{ns}/{name}/stats", echo("stats"));
+  r.add("GET", "/api/admin/repos", echo("admin"));
+  r.allow_cors("/{type}s/{ns}/{name}/stats");
+  EXPECT_THROW(r.allow_cors("/nope"), std::invalid_argument);
+  int route = -1;
+  r.dispatch(req("GET", "/api/models/a/b/stats"), &route);
+  EXPECT_TRUE(r.cors(route));
+  r.dispatch(req("GET", "/models/a/b/stats"), &route);
+  EXPECT_TRUE(r.cors(route));
+  r.dispatch(req("GET", "/api/admin/repos"), &route);
+  EXPECT_FALSE(r.cors(route));
+  EXPECT_EQ(r.cors_allow(req("OPTIONS", "/models/a/b/stats")), "GET, HEAD, OPTIONS");
+  EXPECT_FALSE(r.cors_allow(req("OPTIONS", "/api/admin/repos")));
+}
+
+namespace {
+
+Request with_origin(std::string method, std::string path, std::string origin) {
+  Request r = req(std::move(method), std::move(path));
+  if (!origin.empty()) r.headers["origin"] = std::move(origin);
+  return r;
+}
+
+}  // namespace
+
+TEST(Cors, AnyOriginOnReadRoutesOnly) {
+  Router r;
+  r.add("GET", "/api/trending", echo("t"));
+  r.add("GET", "/api/admin/repos", echo("admin"));
+  r.allow_cors("/api/trending");
+  const CorsPolicy cors({"*"});
+  const Pipeline p(r, nullptr, &cors);
+  Request t = with_origin("GET", "/api/trending", "http://a.example");
+  const Response res = p.handle(t);
+  EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "*");
+  EXPECT_EQ(res.header("Vary"), "");  // "*" does not depend on the Origin
+  Request a = with_origin("GET", "/api/admin/repos", "http://a.example");
+  EXPECT_EQ(p.handle(a).header("Access-Control-Allow-Origin"), "");
+  Request pre = with_origin("OPTIONS", "/api/trending", "http://a.example");
+  pre.headers["access-control-request-headers"] = "authorization";
+  const Response pr = p.handle(pre);
+  EXPECT_EQ(pr.status, 204);
+  EXPECT_EQ(pr.body, "");
+  EXPECT_EQ(pr.header("Access-Control-Allow-Origin"), "*");
+  EXPECT_NE(pr.header("Access-Control-Allow-Headers").find("Authorization"), std::string::npos);
+  EXPECT_EQ(pr.header("Access-Control-Allow-Methods"), "GET, HEAD, OPTIONS");
+  Request apre = with_origin("OPTIONS", "/api/admin/repos", "http://a.example");
+  const Response ar = p.handle(apre);
+  EXPECT_EQ(ar.status, 405);
+  EXPECT_EQ(ar.header("Access-Control-Allow-Origin"), "");
+}
+
+TEST(Cors, ListedOriginsAreEchoedWithVary) {
+  Router r;
+  r.add("GET", "/api/trending", echo("t"));
+  r.allow_cors("/api/trending");
+  const CorsPolicy cors({"https://a.example", "http://b.example:8080"});
+  const Pipeline p(r, nullptr, &cors);
+  Request ok = with_origin("GET", "/api/trending", "http://b.example:8080");
+  Response res = p.handle(ok);
+  EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "http://b.example:8080");
+  EXPECT_EQ(res.header("Vary"), "Origin");
+  Request other = with_origin("GET", "/api/trending", "https://evil.example");
+  res = p.handle(other);
+  EXPECT_EQ(res.status, 200);
+  EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "");
+  EXPECT_EQ(res.header("Vary"), "Origin");
+  Request pre = with_origin("OPTIONS", "/api/trending", "https://evil.example");
+  res = p.handle(pre);
+  EXPECT_EQ(res.status, 204);
+  EXPECT_EQ(res.header("Access-Control-Allow-Origin"), "");
+}
+
+TEST(Cors, DisabledPolicyAddsNothing) {
+  Router r;
+  r.add("GET", "/api/trending", echo("t"));
+  r.allow_cors("/api/trending");
+  const CorsPolicy cors({});
+  const Pipeline p(r, nullptr, &cors);
+  Request t = with_origin("GET", "/api/trending", "http://a.example");
+  EXPECT_EQ(p.handle(t).header("Access-Control-Allow-Origin"), "");
+  Request pre = with_origin("OPTIONS", "/api/trending", "http://a.example");
+  EXPECT_EQ(p.handle(pre).status, 405);
 }

@@ -251,7 +251,27 @@ TEST_F(CachingCatalogTest, RepoAndMembershipLookupsAreCached) {
     cat->visible_repo(bob, ref("nobody", "missing"));
   }
   EXPECT_EQ(src.repo_queries, 2);
-  EXPECT_EQ(src.member_queries, 1);
+  // acme/bob, and nobody/bob: a missing repo is checked as if private (timing).
+  EXPECT_EQ(src.member_queries, 2);
+}
+
+TEST_F(CachingCatalogTest, MissingRepoCostsTheSameLookupsAsAPrivateOne) {
+  // Cold caches: every visible_repo call goes to the source. An outsider's request for
+  // a private repo and for a missing one must make the same queries, so that timing
+  // does not tell them apart.
+  CachingCatalog cold(src, CacheOptions{0ms, 1000}, "", "session_id", clock.fn());
+  const Caller alice = cold.authenticate("tok-alice", "");
+  const Caller anon;
+  for (const Caller& who : {alice, anon}) {
+    src.repo_queries = src.member_queries = 0;
+    EXPECT_FALSE(cold.visible_repo(who, ref("acme", "internal")));
+    const int private_repo = src.repo_queries, private_member = src.member_queries;
+    src.repo_queries = src.member_queries = 0;
+    EXPECT_FALSE(cold.visible_repo(who, ref("acme", "missing")));
+    EXPECT_EQ(src.repo_queries, private_repo);
+    EXPECT_EQ(src.member_queries, private_member);
+  }
+  EXPECT_EQ(src.member_queries, 0);  // anonymous: no membership lookup either way
 }
 
 TEST_F(CachingCatalogTest, RemovedMemberLosesAccessWithinTtl) {

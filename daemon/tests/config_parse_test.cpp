@@ -117,3 +117,44 @@ TEST(Config, ExampleConfigInTheRepoIsValid) {
   ss << in.rdbuf();
   EXPECT_NO_THROW(parse_config(ss.str()));
 }
+
+TEST(Config, HttpHardeningKeys) {
+  const Config d = parse_config("");
+  EXPECT_EQ(d.http.header_timeout, 10s);
+  EXPECT_EQ(d.http.max_connections, 4096);
+  EXPECT_EQ(d.http.cors.allow_origins, std::vector<std::string>{"*"});
+  const Config c = parse_config(R"(
+http:
+  header_timeout: 2s
+  max_connections: 64
+  cors:
+    allow_origins: [https://a.example, "http://b.example:8080"]
+)");
+  EXPECT_EQ(c.http.header_timeout, 2s);
+  EXPECT_EQ(c.http.max_connections, 64);
+  EXPECT_EQ(c.http.cors.allow_origins,
+            (std::vector<std::string>{"https://a.example", "http://b.example:8080"}));
+  EXPECT_TRUE(parse_config("http: {cors: {allow_origins: []}}").http.cors.allow_origins.empty());
+  EXPECT_TRUE(parse_config("http: {cors: {allow_origins: ''}}").http.cors.allow_origins.empty());
+  const char* env[] = {"HUBSTATSD_HTTP_CORS_ALLOW_ORIGINS=https://x.example https://y.example",
+                       nullptr};
+  EXPECT_EQ(parse_config("", env).http.cors.allow_origins,
+            (std::vector<std::string>{"https://x.example", "https://y.example"}));
+}
+
+TEST(Config, HttpHardeningErrorsNameTheKey) {
+  EXPECT_EQ(error_of("http: {header_timeout: 1ms}"),
+            R"(http.header_timeout: too short "1ms" (minimum 100ms))");
+  EXPECT_EQ(error_of("http: {max_connections: 0}"),
+            R"(http.max_connections: out of range "0" (1..1000000))");
+  EXPECT_EQ(
+      error_of("http: {cors: {allow_origins: [a.example]}}"),
+      R"(http.cors.allow_origins: bad origin "a.example" (expected "*" or scheme://host[:port]))");
+  EXPECT_EQ(
+      error_of("http: {cors: {allow_origins: ['https://a.example/path']}}"),
+      R"(http.cors.allow_origins: bad origin "https://a.example/path" (expected "*" or scheme://host[:port]))");
+  EXPECT_EQ(error_of("http: {cors: {allow_origins: ['*', 'https://a.example']}}"),
+            R"(http.cors.allow_origins: "*" cannot be combined with other origins)");
+  EXPECT_EQ(error_of("http: {cors: {allow_origin: '*'}}"), "http.cors.allow_origin: unknown key");
+  EXPECT_EQ(error_of("http: {cors: '*'}"), "http.cors: unknown key");
+}

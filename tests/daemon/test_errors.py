@@ -60,7 +60,7 @@ def test_unknown_route_and_wrong_method(stack, repos):
     import requests
     r = requests.post(stack.url("/api/trending"), timeout=10)
     assert r.status_code == 405
-    assert r.headers["Allow"] == "GET"
+    assert r.headers["Allow"] == "GET, HEAD, OPTIONS"  # HEAD with GET; OPTIONS: CORS
     assert r.json() == {"detail": "Method Not Allowed"}
 
 

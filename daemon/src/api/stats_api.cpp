@@ -201,6 +201,10 @@ void register_stats_routes(http::Router& router, StatsApi& api) {
   router.add("GET", "/api/trending", [&api](const http::Request& r, const http::PathParams& p) {
     return api.trending(r, p);
   });
+  // Public read endpoints: callable from pages on other origins (http.cors.allow_origins).
+  router.allow_cors("/{type}s/{ns}/{name}/stats");
+  router.allow_cors("/{type}s/{ns}/{name}/stats/recent");
+  router.allow_cors("/api/trending");
 }
 
 }  // namespace hubstatsd::api

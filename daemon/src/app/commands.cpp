@@ -63,7 +63,9 @@ http::ServerOptions server_options(const config::Config& c) {
   o.header_limit = c.http.header_limit;
   o.body_limit = c.http.body_limit;
   o.idle_timeout = c.http.idle_timeout;
+  o.header_timeout = c.http.header_timeout;
   o.keepalive = c.http.keepalive;
+  o.max_connections = c.http.max_connections;
   return o;
 }
 
@@ -155,7 +157,8 @@ int run(const std::string& path) {
     register_catalog_routes(router, catalog_api);
     extras::Extras extras(router, backends.catalog(), backends.store().stats(), system_unix_now);
     extras.register_routes(router);  // /metrics, chart.svg, badge, /dashboard, /openapi.json
-    const http::Pipeline pipeline(router, &extras.request_observer());
+    const http::CorsPolicy cors(c->http.cors.allow_origins);
+    const http::Pipeline pipeline(router, &extras.request_observer(), &cors);
     http::Server server(
         server_options(*c), [&pipeline](http::Request& req) { return pipeline.handle(req); },
         [&pipeline](http::Request& req, http::FastFinish finish) {

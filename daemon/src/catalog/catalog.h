@@ -54,10 +54,13 @@ class Catalog {
 
   // The repo if it exists AND the caller may read it; nullopt otherwise. Every
   // per-repo endpoint goes through this one call so that a private repo and a
-  // missing repo are indistinguishable.
+  // missing repo are indistinguishable, in bytes and in time: a missing repo is
+  // checked as if it were private, so it costs the same lookups (the membership one
+  // for an authenticated caller outside the namespace).
   std::optional<RepoInfo> visible_repo(const Caller& caller, const hubstats::RepoRef& ref) {
     auto r = find_repo(ref);
-    if (!r || !can_read(caller, *r)) return std::nullopt;
+    const bool readable = can_read(caller, r ? *r : RepoInfo{ref, true, 0});
+    if (!r || !readable) return std::nullopt;
     return r;
   }
 

@@ -81,6 +81,34 @@ bool to_bool(const std::string& path, const std::string& v) {
   fail(path, "bad boolean " + quoted(v));
 }
 
+// "*" alone, or origins "scheme://host[:port]" (no path), separated by commas or spaces.
+std::vector<std::string> to_origins(const std::string& path, const std::string& v) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (std::size_t i = 0; i <= v.size(); ++i) {
+    const char c = i < v.size() ? v[i] : ',';
+    if (c == ',' || c == ' ' || c == '\t') {
+      if (!cur.empty()) out.push_back(std::move(cur));
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  for (const std::string& o : out) {
+    if (o == "*") {
+      if (out.size() != 1) fail(path, "\"*\" cannot be combined with other origins");
+      continue;
+    }
+    const std::size_t sep = o.find("://");
+    const bool scheme_ok = sep != std::string::npos && sep > 0 &&
+                           o.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789+.-") >= sep;
+    const std::string host = sep == std::string::npos ? "" : o.substr(sep + 3);
+    if (!scheme_ok || host.empty() || host.find_first_of("/?#@ ") != std::string::npos)
+      fail(path, "bad origin " + quoted(o) + " (expected \"*\" or scheme://host[:port])");
+  }
+  return out;
+}
+
 std::string non_empty(const std::string& path, const std::string& v) {
   if (v.empty()) fail(path, "must not be empty");
   return v;
@@ -116,6 +144,16 @@ const std::map<std::string, Setter>& schema() {
        [](Config& c, const std::string& p, const std::string& v) {
          c.http.idle_timeout = to_duration(p, v, milliseconds(100));
        }},
+      {"http.header_timeout",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.http.header_timeout = to_duration(p, v, milliseconds(100));
+       }},
+      {"http.max_connections",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.http.max_connections = static_cast<int>(to_int(p, v, 1, 1'000'000));
+       }},
+      {"http.cors.allow_origins", [](Config& c, const std::string& p,
+                                     const std::string& v) { c.http.cors.allow_origins = to_origins(p, v); }},
       {"http.keepalive", [](Config& c, const std::string& p,
                             const std::string& v) { c.http.keepalive = to_bool(p, v); }},
       {"http.shutdown_grace",
@@ -198,10 +236,31 @@ bool is_section(const std::string& k) {
   return false;
 }
 
+// List keys take a sequence of scalars, joined with commas for their setter.
+bool is_list_key(const std::string& path) {
+  return path == "http.cors.allow_origins";
+}
+
 std::string scalar_of(const YAML::Node& n, const std::string& path) {
+  if (n.IsSequence() && is_list_key(path)) {
+    std::string joined;
+    for (const auto& item : n) {
+      if (!item.IsScalar()) fail(path, "expected a list of scalar values");
+      if (item.Scalar().find(',') != std::string::npos)
+        fail(path, "bad value " + quoted(item.Scalar()));
+      if (!joined.empty()) joined += ',';
+      joined += item.Scalar();
+    }
+    return joined;
+  }
+  if (n.IsNull() && is_list_key(path)) return "";
   if (!n.IsScalar()) fail(path, "expected a scalar value");
   return n.Scalar();
 }
+
+// Applies the keys of one mapping under `prefix` ("http", "http.cors"); a nested
+// mapping is allowed where the schema has keys below it.
+void apply_section(Config& c, const std::string& prefix, const YAML::Node& section);
 
 std::string env_name(const std::string& path) {
   std::string n = "HUBSTATSD_";
@@ -211,6 +270,23 @@ std::string env_name(const std::string& path) {
 
 void apply(Config& c, const std::string& path, const std::string& value) {
   schema().at(path)(c, path, value);
+}
+
+bool has_keys_below(const std::string& prefix) {
+  const auto it = schema().lower_bound(prefix + ".");
+  return it != schema().end() && it->first.compare(0, prefix.size() + 1, prefix + ".") == 0;
+}
+
+void apply_section(Config& c, const std::string& prefix, const YAML::Node& section) {
+  for (const auto& inner : section) {
+    const std::string path = prefix + "." + inner.first.as<std::string>();
+    if (inner.second.IsMap() && has_keys_below(path)) {
+      apply_section(c, path, inner.second);
+      continue;
+    }
+    if (!schema().count(path)) fail(path, "unknown key");
+    apply(c, path, scalar_of(inner.second, path));
+  }
 }
 
 }  // namespace
@@ -232,11 +308,7 @@ Config parse_config(std::string_view yaml_text, const char* const* env) {
       } else if (is_section(key)) {
         if (kv.second.IsNull()) continue;
         if (!kv.second.IsMap()) fail(key, "expected a mapping");
-        for (const auto& inner : kv.second) {
-          const std::string path = key + "." + inner.first.as<std::string>();
-          if (!schema().count(path)) fail(path, "unknown key");
-          apply(c, path, scalar_of(inner.second, path));
-        }
+        apply_section(c, key, kv.second);
       } else if (schema().count(key)) {
         apply(c, key, scalar_of(kv.second, key));
       } else {

@@ -4,7 +4,9 @@
 // kept as a YAML node and validated by the catalog factory.
 //
 // Environment overrides: HUBSTATSD_<SECTION>_<KEY> (upper case, e.g.
-// HUBSTATSD_POSTGRES_DSN, HUBSTATSD_LISTEN_PORT) replaces the value of that key.
+// HUBSTATSD_POSTGRES_DSN, HUBSTATSD_LISTEN_PORT, HUBSTATSD_HTTP_CORS_ALLOW_ORIGINS)
+// replaces the value of that key. A key may sit one level deeper (http.cors.allow_origins);
+// a list key takes a YAML sequence or a comma/space-separated string.
 #pragma once
 
 #include <chrono>
@@ -39,8 +41,15 @@ struct Config {
     std::size_t header_limit = 16 * 1024;
     std::size_t body_limit = 1024 * 1024;
     milliseconds idle_timeout{60'000};
+    milliseconds header_timeout{10'000};  // a request's header must arrive within this
+    int max_connections = 4096;           // open connections; more are closed at accept
     bool keepalive = true;
     milliseconds shutdown_grace{10'000};  // SIGTERM: wait this long for in-flight requests
+    struct Cors {
+      // Origins allowed to read the public read endpoints from a browser: {"*"} (any),
+      // a list of "scheme://host[:port]", or empty (no CORS headers at all).
+      std::vector<std::string> allow_origins{"*"};
+    } cors;
   } http;
 
   struct Redis {

@@ -31,16 +31,17 @@ BeastResponse to_beast(Response&& in, unsigned version, bool keep_alive, bool he
   out.version(version);
   out.result(static_cast<unsigned>(in.status));
   out.set(beast_http::field::server, "hubstatsd");
-  out.set(beast_http::field::content_type, in.content_type);
+  if (!in.content_type.empty()) out.set(beast_http::field::content_type, in.content_type);
   for (auto& [k, v] : in.headers) out.insert(k, v);
   // Not cacheable unless the handler chose its own policy (chart.svg, badge, openapi.json).
   if (out.find(beast_http::field::cache_control) == out.end())
     out.set(beast_http::field::cache_control, "no-store");
   out.keep_alive(keep_alive);
   const std::size_t length = in.body.size();
+  // HEAD: the headers GET would send, Content-Length included, without the body.
   if (!head_request) out.body() = std::move(in.body);
   out.prepare_payload();
-  if (head_request) out.content_length(length);
+  if (head_request && out.has_content_length()) out.content_length(length);
   return out;
 }
 

@@ -36,12 +36,28 @@ void Listener::on_accept(boost::beast::error_code ec, tcp::socket socket) {
   if (!acceptor_.is_open() || ec == net::error::operation_aborted) return;
   if (ec) {
     log::warn("accept failed", {{"error", ec.message()}});
+  } else if (server_.at_connection_cap()) {
+    refuse(std::move(socket));
   } else if (!server_.stopping()) {
     boost::system::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     std::make_shared<Session>(std::move(socket), server_)->run();
   }
   do_accept();
+}
+
+void Listener::refuse(tcp::socket socket) {
+  boost::system::error_code ignored;
+  socket.close(ignored);
+  ++refused_;
+  // Counted, and logged at most every few seconds with the count since the last line.
+  const auto now = std::chrono::steady_clock::now();
+  if (refused_logged_at_ && now - *refused_logged_at_ < kRefusedLogInterval) return;
+  log::warn("connection limit reached, closing new connections",
+            {{"max_connections", std::to_string(server_.options().max_connections)},
+             {"refused", std::to_string(refused_)}});
+  refused_ = 0;
+  refused_logged_at_ = now;
 }
 
 }  // namespace hubstatsd::http

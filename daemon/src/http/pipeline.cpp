@@ -60,6 +60,7 @@ Response Pipeline::error_response(const Request& req, std::exception_ptr error) 
 
 Response Pipeline::complete(const Request& req, int route, Response res,
                             std::chrono::steady_clock::time_point started) const {
+  if (cors_ && router_.cors(route)) cors_->decorate(req, res);
   res.headers.emplace_back("X-Request-Id", req.request_id);
   const auto now = std::chrono::steady_clock::now();
   if (observer_) observer_->observe(req, route, res.status, now - started);
@@ -87,7 +88,9 @@ Response Pipeline::handle(Request& req) const {
   Response res;
   int route = -1;
   try {
-    res = router_.dispatch(req, &route);
+    std::optional<std::string> preflight_allow;
+    if (cors_ && req.method == "OPTIONS") preflight_allow = router_.cors_allow(req);
+    res = preflight_allow ? cors_->preflight(req, *preflight_allow) : router_.dispatch(req, &route);
   } catch (...) {
     res = error_response(req, std::current_exception());
   }

@@ -1,5 +1,6 @@
 // What happens around routing for every request: the request id, mapping backend
-// failures to 503 (and bugs to 500), and one access-log line.
+// failures to 503 (and bugs to 500), CORS on the routes that take part (preflights
+// included), and one access-log line.
 #pragma once
 
 #include <chrono>
@@ -9,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "http/cors.h"
 #include "http/message.h"
 #include "http/router.h"
 
@@ -31,8 +33,11 @@ class RequestObserver {
 
 class Pipeline {
  public:
-  explicit Pipeline(const Router& router, RequestObserver* observer = nullptr)
-      : router_(router), observer_(observer) {}
+  // cors: nullptr or a disabled policy: no CORS headers, OPTIONS is a 405 like any
+  // unrouted method.
+  explicit Pipeline(const Router& router, RequestObserver* observer = nullptr,
+                    const CorsPolicy* cors = nullptr)
+      : router_(router), observer_(observer), cors_(cors && cors->enabled() ? cors : nullptr) {}
 
   // Sets req.request_id (unless handle_fast did), dispatches, and returns the response
   // with X-Request-Id set. Never throws.
@@ -53,6 +58,7 @@ class Pipeline {
 
   const Router& router_;
   RequestObserver* observer_;
+  const CorsPolicy* cors_;
 };
 
 }  // namespace hubstatsd::http

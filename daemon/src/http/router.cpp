@@ -4,6 +4,27 @@
 
 namespace hubstatsd::http {
 
+namespace {
+
+// HEAD is served by the GET route.
+bool method_matches(const std::string& route_method, const std::string& req_method) {
+  return route_method == req_method || (req_method == "HEAD" && route_method == "GET");
+}
+
+void allow_add(std::string& allow, std::string_view method) {
+  // Whole-token comparison ("GET" must not be found inside "GETX").
+  std::string_view rest = allow;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(", ");
+    if (rest.substr(0, comma) == method) return;
+    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 2);
+  }
+  if (!allow.empty()) allow += ", ";
+  allow += method;
+}
+
+}  // namespace
+
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> parts;
   std::size_t i = 0;
@@ -71,6 +92,17 @@ void Router::constrain(std::string name, ParamCheck check) {
   checks_.emplace_back(std::move(name), std::move(check));
 }
 
+void Router::allow_cors(std::string_view pattern) {
+  bool found = false;
+  for (Route& r : routes_) {
+    if (r.pattern == pattern || r.pattern == "/api" + std::string(pattern)) {
+      r.cors = true;
+      found = true;
+    }
+  }
+  if (!found) throw std::invalid_argument("allow_cors: no route " + std::string(pattern));
+}
+
 bool Router::match(const Route& r, const std::vector<std::string_view>& parts,
                    PathParams& out) const {
   if (r.segments.size() != parts.size()) return false;
@@ -99,32 +131,47 @@ Response Router::dispatch(const Request& req) const {
   return dispatch(req, nullptr);
 }
 
-Response Router::dispatch(const Request& req, int* route) const {
-  if (route) *route = -1;
-  const auto parts = split_path(req.path);
+std::string Router::allow_of(const std::vector<std::string_view>& parts, bool* cors) const {
   std::string allow;
   PathParams params;
   for (const Route& r : routes_) {
     if (!match(r, parts, params)) continue;
-    if (r.method == req.method) {
-      if (route) *route = static_cast<int>(&r - routes_.data());
-      return r.handler(req, params);
-    }
-    if (allow.find(r.method) == std::string::npos) {
-      if (!allow.empty()) allow += ", ";
-      allow += r.method;
-    }
+    allow_add(allow, r.method);
+    if (r.method == "GET") allow_add(allow, "HEAD");
+    if (r.cors) *cors = true;
   }
+  if (*cors) allow_add(allow, "OPTIONS");
+  return allow;
+}
+
+Response Router::dispatch(const Request& req, int* route) const {
+  if (route) *route = -1;
+  const auto parts = split_path(req.path);
+  PathParams params;
+  for (const Route& r : routes_) {
+    if (!method_matches(r.method, req.method) || !match(r, parts, params)) continue;
+    if (route) *route = static_cast<int>(&r - routes_.data());
+    return r.handler(req, params);
+  }
+  bool cors = false;
+  const std::string allow = allow_of(parts, &cors);
   if (allow.empty()) return detail_response(404, "Not Found");
   Response res = detail_response(405, "Method Not Allowed");
   res.headers.emplace_back("Allow", allow);
   return res;
 }
 
+std::optional<std::string> Router::cors_allow(const Request& req) const {
+  bool cors = false;
+  std::string allow = allow_of(split_path(req.path), &cors);
+  if (!cors) return std::nullopt;
+  return allow;
+}
+
 int Router::find_fast(const Request& req, PathParams* params) const {
   const auto parts = split_path(req.path);
   for (const Route& r : routes_) {
-    if (r.method != req.method || !match(r, parts, *params)) continue;
+    if (!method_matches(r.method, req.method) || !match(r, parts, *params)) continue;
     // The first match answers in dispatch(); only its own variant may stand in.
     return r.fast ? static_cast<int>(&r - routes_.data()) : -1;
   }

@@ -47,9 +47,14 @@ class Router {
                                 FastRouteHandler fast);
   // Every capture named `name` must satisfy `check`.
   void constrain(std::string name, ParamCheck check);
+  // Marks every route added with this pattern (and "/api" + pattern, when added) as a
+  // public read endpoint that answers CORS (http/cors.h); throws std::invalid_argument
+  // when there is none.
+  void allow_cors(std::string_view pattern);
 
   // Calls the matching handler; 404 {"detail":"Not Found"} for an unknown path, 405
   // {"detail":"Method Not Allowed"} with an Allow header for a known path and wrong method.
+  // HEAD is answered by the GET route (the server then drops the body, RFC 9110 §9.3.2).
   Response dispatch(const Request& req) const;
   // Same, and sets *route to the index in routes() of the route that answered, or to
   // -1 when none did (the 404/405 above). For per-route metrics.
@@ -62,6 +67,12 @@ class Router {
   void run_fast(int index, const Request& req, const PathParams& params, FastDone done) const {
     routes_[static_cast<std::size_t>(index)].fast(req, params, std::move(done));
   }
+
+  // Whether route `index` (from dispatch) answers CORS.
+  bool cors(int index) const { return index >= 0 && routes_[static_cast<std::size_t>(index)].cors; }
+  // For a path with a CORS route: its Allow value ("GET, HEAD, OPTIONS"), for the
+  // preflight; nullopt when no CORS route matches the path.
+  std::optional<std::string> cors_allow(const Request& req) const;
 
   // The registered (method, pattern) pairs, for introspection (e.g. an OpenAPI check).
   std::vector<std::pair<std::string, std::string>> routes() const;
@@ -78,9 +89,12 @@ class Router {
     std::vector<Segment> segments;
     Handler handler;
     FastRouteHandler fast;  // optional
+    bool cors = false;
   };
 
   bool match(const Route& r, const std::vector<std::string_view>& parts, PathParams& out) const;
+  // The Allow value of the routes matching the path; empty when none does.
+  std::string allow_of(const std::vector<std::string_view>& parts, bool* cors) const;
 
   std::vector<Route> routes_;
   std::vector<std::pair<std::string, ParamCheck>> checks_;

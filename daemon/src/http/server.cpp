@@ -59,6 +59,11 @@ void Server::session_started(const std::shared_ptr<Session>& s) {
   ++live_sessions_;
 }
 
+bool Server::at_connection_cap() {
+  std::lock_guard lock(mu_);
+  return live_sessions_ >= options_.max_connections;
+}
+
 void Server::session_ended() {
   std::lock_guard lock(mu_);
   --live_sessions_;

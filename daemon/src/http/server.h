@@ -2,8 +2,8 @@
 // (one io_context per thread: a connection stays on one thread, so no locks or
 // cross-thread wake-ups per request). Handlers that may block run on a separate pool,
 // so a slow backend never stalls accepting, reading or writing; a non-blocking fast
-// path may answer on the io thread itself. Keep-alive, header/body limits, idle
-// timeouts, graceful stop.
+// path may answer on the io thread itself. Keep-alive, header/body limits, header and
+// idle timeouts, a cap on open connections, graceful stop.
 #pragma once
 
 #include <atomic>
@@ -35,7 +35,12 @@ struct ServerOptions {
   std::size_t header_limit = 16 * 1024;
   std::size_t body_limit = 1024 * 1024;
   std::chrono::milliseconds idle_timeout{60'000};
+  // A request's header must be complete this long after it started (the first
+  // request's: after the accept), as nginx's client_header_timeout.
+  std::chrono::milliseconds header_timeout{10'000};
   bool keepalive = true;
+  // Open connections of this process; a connection accepted beyond it is closed at once.
+  int max_connections = 4096;
 };
 
 // Handles one request completely (never throws); runs on a handler thread.
@@ -80,6 +85,8 @@ class Server {
   boost::asio::io_context& next_loop();
   void session_started(const std::shared_ptr<Session>& s);
   void session_ended();
+  // Whether the connection cap is reached (the listener then refuses new connections).
+  bool at_connection_cap();
 
  private:
   using WorkGuard = boost::asio::executor_work_guard<boost::asio::io_context::executor_type>;

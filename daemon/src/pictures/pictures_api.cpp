@@ -115,6 +115,8 @@ void register_picture_routes(http::Router& router, PicturesApi& api) {
   router.add_with_api_prefix(
       "GET", "/{type}s/{ns}/{name}/stats/badge",
       [&api](const http::Request& r, const http::PathParams& p) { return api.badge(r, p); });
+  router.allow_cors("/{type}s/{ns}/{name}/stats/chart.svg");  // public read endpoints
+  router.allow_cors("/{type}s/{ns}/{name}/stats/badge");
 }
 
 }  // namespace hubstatsd::pictures
