@@ -33,20 +33,19 @@ Response echo(const Request& r, const PathParams& p) {
 const Router& router() {
   static const Router r = [] {
     Router x;
-    x.constrain("type", [](std::string_view v) {
-      return v == "model" || v == "dataset" || v == "space";
-    });
+    x.constrain("type",
+                [](std::string_view v) { return v == "model" || v == "dataset" || v == "space"; });
     for (const char* p : {"/{type}s/{ns}/{name}/stats", "/{type}s/{ns}/{name}/stats/recent",
-                          "/{type}s/{ns}/{name}/stats/chart.svg", "/{type}s/{ns}/{name}/stats/badge",
-                          "/{type}s/{ns}/{name}/like"})
+                          "/{type}s/{ns}/{name}/stats/chart.svg",
+                          "/{type}s/{ns}/{name}/stats/badge", "/{type}s/{ns}/{name}/like"})
       x.add_with_api_prefix("GET", p, echo);
     x.add_with_api_prefix("POST", "/{type}s/{ns}/{name}/like", echo);
     x.add("GET", "/api/trending", echo);
     x.add("GET", "/health", echo);
     x.add("GET", "/api/admin/repos", echo);
     x.add("DELETE", "/api/admin/tokens/{token_id}", echo);
-    for (const char* p : {"/{type}s/{ns}/{name}/stats", "/{type}s/{ns}/{name}/stats/recent",
-                          "/api/trending"})
+    for (const char* p :
+         {"/{type}s/{ns}/{name}/stats", "/{type}s/{ns}/{name}/stats/recent", "/api/trending"})
       x.allow_cors(p);
     return x;
   }();
@@ -70,7 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto& head = parser.get();
   std::vector<std::string_view> te;
-  for (const auto& f : boost::make_iterator_range(head.equal_range(bhttp::field::transfer_encoding)))
+  for (const auto& f :
+       boost::make_iterator_range(head.equal_range(bhttp::field::transfer_encoding)))
     te.emplace_back(f.value().data(), f.value().size());
   if (check_framing(te, head.count(bhttp::field::content_length) > 0, head.version())) return 0;
   if (check_host(head.count(bhttp::field::host), head.version())) return 0;
