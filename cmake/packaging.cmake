@@ -154,7 +154,9 @@ set(CPACK_DEBIAN_DAEMON_DESCRIPTION
   "hubstats statistics daemon\n\
  Folds the download counters that the nginx module writes to Redis into\n\
  PostgreSQL and serves the Statistics API, trending and the dashboard.")
-set(daemon_depends "adduser")
+# procps: the unit's ExecReload= is /bin/kill, which a minimal system lacks (found by
+# tests/systemd/test_nspawn.py: `systemctl reload` failed with 203/EXEC).
+set(daemon_depends "adduser" "procps")
 if(NOT HUBSTATS_DPKG_SHLIBDEPS)
   list(APPEND daemon_depends "libc6" "libstdc++6" "libpq5" "libhiredis0.14" "libyaml-cpp0.7"
     "libsodium23" "libssl3" "libsystemd0")

@@ -1,7 +1,7 @@
-# hubstats_pytest(NAME <ctest name> PATH <file or dir> [TIMEOUT s])
+# hubstats_pytest(NAME <ctest name> PATH <file or dir>... [TIMEOUT s])
 # Runs Debian's pytest (/usr/bin/python3) with the build dir in the environment.
 function(hubstats_pytest)
-  cmake_parse_arguments(P "" "NAME;PATH;TIMEOUT" "" ${ARGN})
+  cmake_parse_arguments(P "" "NAME;TIMEOUT" "PATH" ${ARGN})
   if(NOT P_TIMEOUT)
     set(P_TIMEOUT 900)
   endif()

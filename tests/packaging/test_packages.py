@@ -132,6 +132,7 @@ def test_module_depends_on_the_installed_nginx_abi(debs):
 def test_daemon_control_data(debs):
     depends = control_field(debs[DAEMON_PKG], "Depends")
     assert "adduser" in depends
+    assert "procps" in depends  # /bin/kill for ExecReload=
     assert "libpq5" in depends
     conffiles = sh("dpkg-deb", "-I", debs[DAEMON_PKG], "conffiles", check=False).stdout.split()
     assert CONFIG in conffiles
