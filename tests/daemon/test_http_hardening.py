@@ -310,3 +310,15 @@ def test_connection_cap_refuses_and_logs(tmp_path, backends):
         assert requests.get(d.url("/health"), timeout=5).status_code == 200
     finally:
         d.stop()
+
+
+def test_pipelined_request_header_has_the_header_timeout_too(quick_header_daemon):
+    # A complete request and the start of a second one in the same packet: the second
+    # header's deadline is the header timeout (1s), not the idle timeout (30s).
+    c = Conn(quick_header_daemon.port)
+    c.send(request("GET", "/health") + b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    assert c.response()[0] == 200
+    start = time.monotonic()
+    assert c.closed_by_server(5.0), "the half-sent pipelined request kept the connection open"
+    assert time.monotonic() - start < 3
+    c.close()

@@ -41,9 +41,9 @@ void Session::do_read() {
   parser_->header_limit(static_cast<std::uint32_t>(server_.options().header_limit));
   parser_->body_limit(server_.options().body_limit);
   // The first request's header must arrive within the header timeout of the accept
-  // (as nginx's client_header_timeout); a pipelined request is already here.
+  // (as nginx's client_header_timeout); a pipelined request has already started.
   if (requests_ == 0 || buffer_.size() > 0) {
-    if (requests_ == 0) stream_.expires_after(server_.options().header_timeout);
+    stream_.expires_after(server_.options().header_timeout);
     return read_header();
   }
   // Between keep-alive requests: wait up to the idle timeout for the next one to start.
