@@ -353,8 +353,12 @@ void capture_body(ngx_http_request_t* r, const ngx_chain_t* in) {
     auto* lcf = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_hubstats_module));
     if (!lcf->enable || r != r->main || lcf->repo_set == 1) return;
     const auto need = hubstats::module::body_need(sv(r->method_name), sv(r->uri));
-    const std::size_t size =
-        hubstats::module::body_capture_size(need, r->headers_in.content_length_n);
+    // The declared Content-Length only: nginx rewrites content_length_n as it decodes a
+    // chunked body (it holds the bytes seen so far) and HTTP/2 may have none.
+    const ngx_table_elt_t* cl = r->headers_in.content_length;
+    const off_t declared =
+        cl && !r->headers_in.chunked ? ngx_atoof(cl->value.data, cl->value.len) : -1;
+    const std::size_t size = hubstats::module::body_capture_size(need, declared);
     void* mem = ngx_palloc(r->pool, sizeof(BodyCtx));
     char* storage = size > 0 ? static_cast<char*>(ngx_pnalloc(r->pool, size)) : nullptr;
     if (!mem || (size > 0 && !storage)) return;  // the log phase falls back to body_prefix
