@@ -9,11 +9,15 @@ downloadsession rows. hubstats counted 5 downloads today (the cut-over day)."""
 import re
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
-from catalog.services import HUBSTATSD, Client, Hubstatsd, add_redis_downloads
+from catalog.conftest import start_builtin
+from catalog.services import ADMIN_TOKEN, HUBSTATSD, Client, Hubstatsd, add_redis_downloads
 from catalog.test_kohakuhub import KOHAKUHUB_SCHEMA
+
+SOURCE = Path(__file__).resolve().parents[2]
 
 HISTORY_SCHEMA = """
 CREATE TABLE downloadsession (
@@ -228,5 +232,33 @@ def test_tens_of_thousands_of_repos(pg, redis_server):
         assert "days_new=0 baselines_new=0" in again.stdout, again.stdout
         ms = int(re.search(r"ms=(\d+)", r.stdout).group(1))
         assert ms > 0
+    finally:
+        d.stop()
+
+
+def test_dev_seed_history(pg, redis_server, tmp_path):
+    """scripts/dev-seed-history (run by dev-up) imports its stand-in hub's history through
+    `hubstatsd import kohakuhub`: 21 past days for each public demo repo, all-time = the stand-in
+    hub's repository.downloads; a second run writes nothing."""
+    d = start_builtin(pg, redis_server, tmp_path, "hubstats_dev")
+    try:
+        admin = Client(d.base, token=ADMIN_TOKEN)
+        assert admin.post("/api/admin/repos", json={"type": "model", "namespace": "demo",
+                                                    "name": "tiny-model"}).status_code == 201
+        script = [str(SOURCE / "scripts/dev-seed-history"), str(pg.port), str(HUBSTATSD),
+                  str(d.config)]
+        first = subprocess.run(script, capture_output=True, text=True, timeout=120)
+        assert first.returncode == 0, first.stderr
+        assert "days_new=42 baselines_new=2" in first.stdout, first.stdout
+        hub_total = pg.query("SELECT downloads FROM repository WHERE name = 'tiny-model'",
+                             db="kohakuhub_demo")[0][0]
+        assert hub_total == "897"  # tests/devup/test_devup.py counts on it
+        c = Client(d.base)
+        assert c.get("/api/models/demo/tiny-model/stats").json()["downloads"] == int(hub_total)
+        rows = c.get("/api/models/demo/tiny-model/stats/recent?days=22").json()["stats"]
+        assert all(r["downloads"] > 0 for r in rows[:-1]) and rows[-1]["downloads"] == 0
+        again = subprocess.run(script, capture_output=True, text=True, timeout=120)
+        assert again.returncode == 0, again.stderr
+        assert "days_new=0 baselines_new=0" in again.stdout, again.stdout
     finally:
         d.stop()
