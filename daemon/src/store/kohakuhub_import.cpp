@@ -1,6 +1,8 @@
 #include "store/kohakuhub_import.h"
 
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 #include <stdexcept>
 #include <vector>
 
@@ -187,6 +189,12 @@ ImportReport import_in(PgPool& hub, PgConn& out, const ImportOptions& opt, const
     in.exec("COMMIT");
   }
   rep.days_read = static_cast<std::int64_t>(days.size());
+  // In primary-key order (bytewise, as the "C" collation compares): each batch then
+  // touches neighbouring index pages instead of 10,000 random ones.
+  std::sort(days.begin(), days.end(), [](const ImportRow& a, const ImportRow& b) {
+    return std::tie(a.repo.type, a.repo.ns, a.repo.name, a.day) <
+           std::tie(b.repo.type, b.repo.ns, b.repo.name, b.day);
+  });
   rep.read_ms = ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
 
@@ -206,7 +214,9 @@ ImportReport import_in(PgPool& hub, PgConn& out, const ImportOptions& opt, const
         "  AS s(repo_type, namespace, name, day, downloads, authenticated, anonymous, files)),"
         " ins AS (INSERT INTO hubstats.daily_downloads"
         "  (repo_type, namespace, name, day, downloads, authenticated, anonymous, files)"
-        "  SELECT * FROM src WHERE day < $9::date ON CONFLICT DO NOTHING"
+        "  SELECT * FROM src s WHERE day < $9::date AND NOT EXISTS (SELECT 1 FROM"
+        "   hubstats.daily_downloads d WHERE d.repo_type = s.repo_type AND"
+        "   d.namespace = s.namespace AND d.name = s.name AND d.day = s.day)"
         "  RETURNING repo_type, namespace, name, day, downloads, authenticated, anonymous, files)"
         " SELECT repo_type, namespace, name, day::text, downloads, authenticated, anonymous,"
         "  files FROM ins",
