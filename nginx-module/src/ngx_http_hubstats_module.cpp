@@ -451,9 +451,12 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
             static_cast<const BodyCtx*>(ngx_http_get_module_ctx(r, ngx_http_hubstats_module));
         std::string kept;
         if (kind == hubstats::EventKind::kLfsBatch || kind == hubstats::EventKind::kGitFetch) {
-          kept = body ? std::string(body->capture.bytes())
-                      : body_prefix(r, kind == hubstats::EventKind::kLfsBatch ? kMaxLfsBody + 1
-                                                                              : kGitBodyPrefix);
+          // The filter's capture when it was taken for this route (a rewrite after the
+          // body was read could have changed the URI), else what nginx kept in memory.
+          const bool captured = body && body->need != hubstats::module::BodyNeed::kNone;
+          kept = captured ? std::string(body->capture.bytes())
+                          : body_prefix(r, kind == hubstats::EventKind::kLfsBatch ? kMaxLfsBody + 1
+                                                                                  : kGitBodyPrefix);
         }
         if (kind == hubstats::EventKind::kLfsBatch) {
           facts.lfs_operation = hubstats::lfs_operation_of(kept);
