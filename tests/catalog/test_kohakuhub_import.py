@@ -16,6 +16,7 @@ import pytest
 from catalog.conftest import start_builtin
 from catalog.services import ADMIN_TOKEN, HUBSTATSD, Client, Hubstatsd, add_redis_downloads
 from catalog.test_kohakuhub import KOHAKUHUB_SCHEMA
+from harness.ports import wait_until
 
 SOURCE = Path(__file__).resolve().parents[2]
 
@@ -103,6 +104,10 @@ def stack(pg, redis_server, hist):
         d.stop()
 
 
+def stack_redis_port(d):
+    return int(re.search(r"address: 127\.0\.0\.1:(\d+)", d.config.read_text()).group(1))
+
+
 def run_import(d, *args):
     return subprocess.run([str(HUBSTATSD), "import", "kohakuhub", "-c", str(d.config), *args],
                           capture_output=True, text=True, timeout=300)
@@ -159,6 +164,22 @@ def test_import_history_once(stack, pg):
     assert "days_new=0 baselines_new=0" in again.stdout, again.stdout
     assert stats(d) == HUB_DOWNLOADS - TODAY_HUB[0] + HUBSTATS_TODAY
     assert recent(d) == want
+
+    # A daemon started after the import (docs/kohakuhub.md: restart) ranks with the history
+    # and reports the same all-time total in trending.
+    d2 = Hubstatsd(pg.dsn_for("hubstats_imp"), stack_redis_port(d),
+                   "  backend: kohakuhub\n  kohakuhub:\n"
+                   f"    dsn: \"{pg.dsn_for('kohakuhub_hist', user='hist_ro')}\"\n")
+    d2.start()
+    try:
+        def entry():
+            r = Client(d2.base).get("/api/trending?days=7&repo_type=model").json()["trending"]
+            return next((e for e in r if e["id"] == "alice/public-model"), None)
+        e = wait_until(entry, timeout=10, what="trending index loaded")
+        assert e["downloads"] == HUB_DOWNLOADS - TODAY_HUB[0] + HUBSTATS_TODAY
+        assert e["recent_downloads"] == sum(DAILY[a][0] for a in range(6, 0, -1)) + HUBSTATS_TODAY
+    finally:
+        d2.stop()
 
 
 def test_cutover_cannot_move(stack):
