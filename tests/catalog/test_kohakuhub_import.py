@@ -212,6 +212,30 @@ def test_cutover_after_hubstats_first_day_is_refused(pg, redis_server, hist):
         d.stop()
 
 
+def test_days_hubstats_counted_but_not_folded_stay_hubstats(pg, redis_server, hist):
+    """Counts still in Redis (not folded yet) from two days ago: the default cut-over is
+    that day, so the fold will not add hubstats' count to an imported day of the hub."""
+    pg.query("CREATE DATABASE hubstats_imp3", db="postgres")
+    d = Hubstatsd(pg.dsn_for("hubstats_imp3"), redis_server.port,
+                  "  backend: kohakuhub\n  kohakuhub:\n"
+                  f"    dsn: \"{pg.dsn_for(hist, user='hist_ro')}\"\n")
+    rc = redis_server.client()
+    day = time.strftime("%Y%m%d", time.gmtime(time.time() - 2 * 86400))
+    tag = "{dataset/alice/quiet-data}"
+    rc.execute("HINCRBY", f"hs:{tag}:d:{day}", "downloads", 1)
+    rc.execute("SADD", f"hs:{tag}:days", day)
+    try:
+        r = run_import(d)
+        assert r.returncode == 0, r.stderr
+        cutover = time.strftime("%Y-%m-%d", time.gmtime(time.time() - 2 * 86400))
+        assert f"cutover={cutover} (new)" in r.stdout, r.stdout
+        assert f"days_new={len(DAILY) + 1 - 2}" in r.stdout, r.stdout
+    finally:
+        rc.execute("DEL", f"hs:{tag}:d:{day}", f"hs:{tag}:days")
+        rc.close()
+        d.stop()
+
+
 def test_tens_of_thousands_of_repos(pg, redis_server):
     """20,000 repos with 30 days of history each (600,000 rows): imported in one run,
     idempotent. The time is printed for docs/benchmarks.md (not asserted)."""

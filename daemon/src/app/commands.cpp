@@ -96,6 +96,29 @@ void reload(const std::string& path, config::Config& current) {
        {"note", "listen, http, redis, postgres, fold and catalog need a restart"}});
 }
 
+// The earliest day any repo has counters for in Redis that are not folded yet: every
+// repo's days set (hs:{tag}:days), walked with SCAN.
+std::optional<hubstats::Day> earliest_unfolded_day(RedisClient& redis) {
+  std::optional<hubstats::Day> first;
+  std::string cursor = "0";
+  do {
+    auto page = redis.command({"SCAN", cursor, "MATCH", "hs:{*}:days", "COUNT", "1000"});
+    if (page.is_error()) throw Unavailable("redis: SCAN: " + std::string(page.error()));
+    cursor = std::string(reply_str(reply_at(page.get(), 0)));
+    const redisReply* keys = reply_at(page.get(), 1);
+    std::vector<std::vector<std::string>> reads;
+    for (std::size_t i = 0; i < reply_len(keys); ++i)
+      reads.push_back({"SMEMBERS", std::string(reply_str(reply_at(keys, i)))});
+    if (reads.empty()) continue;
+    for (const auto& r : redis.pipeline(reads))
+      for (std::size_t i = 0; i < reply_len(r.get()); ++i)
+        if (auto d = hubstats::parse_compact(reply_str(reply_at(r.get(), i)));
+            d && (!first || *d < *first))
+          first = *d;
+  } while (cursor != "0");
+  return first;
+}
+
 // Running daemons cache a repo's folded all-time total until the repo's fold version
 // changes (store/fold.cpp): give every repo the import changed a new version.
 void publish_new_totals(RedisClient& redis, const std::set<std::string>& tags) {
@@ -200,6 +223,7 @@ int import_kohakuhub(const std::string& path, const ImportArgs& args) {
       hub_cfg.size = 1;
       own = std::make_unique<PgPool>(hub_cfg);
     }
+    opt.first_unfolded = earliest_unfolded_day(store.redis());
     const auto t0 = std::chrono::steady_clock::now();
     const ImportReport r = import_kohakuhub(own ? *own : store.pg(), store.pg(), opt);
     if (!args.dry_run) publish_new_totals(store.redis(), touched);

@@ -120,8 +120,10 @@ ImportReport import_in(PgPool& hub, PgConn& out, const ImportOptions& opt, const
                                ": an earlier import recorded the cut-over " +
                                hubstats::format_iso(rep.cutover) + "; it cannot change");
   } else {
-    // Default: today, or the first day hubstats counted if that is earlier.
+    // Default: today, or the first day hubstats counted (folded, or still in Redis) if
+    // that is earlier.
     hubstats::Day first = opt.today;
+    if (opt.first_unfolded && *opt.first_unfolded < first) first = *opt.first_unfolded;
     auto f = out.exec("SELECT min(day)::text FROM hubstats.daily_downloads");
     if (!f.is_null(0, 0))
       if (auto d = hubstats::parse_iso(f.text(0, 0)); d && *d < first) first = *d;

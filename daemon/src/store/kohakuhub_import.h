@@ -3,12 +3,13 @@
 //
 // The cut-over C splits the days: days before C are the hub's, days from C on are
 // hubstats'. C is recorded in hubstats.import_cutover by the first import and reused by
-// every later one; unless given, it is the earliest of today and the first day hubstats
-// has a row for. For each repo the hub's per-day counts (dailyrepostats, or for a day
-// without such a row its downloadsession rows, as the hub aggregates lazily) for days
-// before C become hubstats.daily_downloads rows, and repository.downloads minus every day
-// the hub itemized becomes the repo's baseline (hubstats.import_baseline). So /stats
-// downloads = the hub's all-time count before C + what hubstats counted from C on.
+// every later one; unless given, it is the earliest of today, the first day hubstats
+// has a row for, and the first day it has unfolded counters for in Redis. For each repo the hub's
+// per-day counts (dailyrepostats, or for a day without such a row its downloadsession rows, as the
+// hub aggregates lazily) for days before C become hubstats.daily_downloads rows, and
+// repository.downloads minus every day the hub itemized becomes the repo's baseline
+// (hubstats.import_baseline). So /stats downloads = the hub's all-time count before C + what
+// hubstats counted from C on.
 //
 // Idempotent: a (repo, day) that hubstats already has a row for is never written, and a
 // repo's baseline is written once; a second run writes nothing.
@@ -36,7 +37,10 @@ struct ImportOptions {
   bool dry_run = false;                  // read and report; write nothing
   std::optional<hubstats::Day> cutover;  // first run only; must not be after the default
   hubstats::Day today = 0;               // UTC day of the run
-  std::string schema = "public";         // the hub's (validated) schema
+  // The earliest day hubstats counted but has not folded yet (Redis), if any: the
+  // default cut-over is never later, or the fold would add to an imported day.
+  std::optional<hubstats::Day> first_unfolded;
+  std::string schema = "public";  // the hub's (validated) schema
   // Called for each day row and baseline that would be (dry run) or was considered.
   std::function<void(const ImportRow&)> on_day;
   std::function<void(const hubstats::RepoRef&, std::int64_t)> on_baseline;
