@@ -35,7 +35,7 @@ LFS_OID = "b" * 64
 def strip_hubstats(text):
     """KohakuHub's layout without hubstats: drop the hubstats-only blocks and directives."""
     out, skip, depth = [], False, 0
-    openers = ("upstream hubstatsd", "location ~ ^/api/(models|datasets|spaces)/[^/]+/[^/]+/",
+    openers = ("upstream hubstatsd", "location ~ ^(/api)?/(models|datasets|spaces)/[^/]+/[^/]+/",
                "location = /api/trending", "location = /hubstats/status")
     for line in text.splitlines():
         s = line.strip()
@@ -184,6 +184,9 @@ def test_known_workload_counts_exactly(stacks, tmp_path):
     assert s.status_code == 200
     assert (s.json()["downloads"], s.json()["likes"]) == (4, 7)
     assert fake.seen("GET", "/api/models/alice/public-model/stats") == 0
+    # The specification's spelling, without /api, too.
+    s2 = Client(f"http://127.0.0.1:{ng.port}").get("/models/alice/public-model/stats")
+    assert (s2.status_code, s2.json()) == (200, s.json())
     rec = Client(f"http://127.0.0.1:{ng.port}").get(
         "/api/models/alice/public-model/stats/recent?days=1").json()["stats"][0]
     assert {k: rec[k] for k in ("downloads", "authenticated", "anonymous", "files")} == {
