@@ -12,6 +12,8 @@ hub's, and a real redis-server.
   without hubstats (the hubstats lines stripped, the module not loaded)."""
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,8 @@ def hubdb(pg):
     pg.query(KOHAKUHUB_SCHEMA, db="kohakuhub_dropin")
     pg.query(HUB_DATA, db="kohakuhub_dropin",
              params={f"{u}_hash": sha3(t) for u, t in TOKENS.items()})
+    pg.query("INSERT INTO repository (repo_type, namespace, name, full_id, private) "
+             "VALUES ('model', 'myorg', 'mymodel', 'myorg/mymodel', false)", db="kohakuhub_dropin")
     return "kohakuhub_dropin"
 
 
@@ -114,7 +118,7 @@ def stacks(pg, redis_server, hubdb, tmp_path_factory):
     try:
         for name, conf_text, module in [("hubstats", text, MODULE_PATH),
                                         ("plain", strip_hubstats(text), None)]:
-            fake = FakeKohakuHub({"model/alice/public-model": FILES,
+            fake = FakeKohakuHub({"model/alice/public-model": FILES, "model/myorg/mymodel": FILES,
                                   "dataset/acme/open-data": {"data.csv": b"a,b\n"}}).start()
             inner = free_port()
             body = render(conf_text, inner, d.port, redis_server.port, secret, www)
@@ -228,3 +232,22 @@ def test_hub_routes_answer_as_without_hubstats(stacks):
     assert answers["hubstats"] == answers["plain"]
     statuses = [a[2] for a in answers["hubstats"]]
     assert statuses[:4] == [401, 200, 400, 200] and statuses[7:9] == [200, 400]
+
+
+def test_specification_examples_through_the_dropin(stacks, tmp_path):
+    """The specification's Python examples, with BASE_URL at the hub's nginx (its
+    /models/…/stats and /api/trending spellings), against counts made through it."""
+    _, out = stacks
+    ng, _ = out["hubstats"]
+    for ua in ("ua-1", "ua-2", "ua-3"):
+        assert get(ng, "/models/myorg/mymodel/resolve/main/config.json", ua=ua).status_code == 302
+    wait_until(lambda: Client(f"http://127.0.0.1:{ng.port}").get(
+        "/models/myorg/mymodel/stats").json()["downloads"] == 3, timeout=10, what="counted")
+    runner = SOURCE / "tests/daemon/spec_examples/run_examples.py"
+    run = subprocess.run([sys.executable, str(runner), f"http://127.0.0.1:{ng.port}",
+                          TOKENS["alice"]], cwd=tmp_path, stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout
+    assert "=== Statistics Summary: myorg/mymodel ===" in run.stdout
+    assert "Total Downloads: 3" in run.stdout
+    assert "myorg/mymodel" in run.stdout.split("##### monitor_trending.py", 1)[1]
