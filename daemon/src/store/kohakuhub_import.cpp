@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <tuple>
 #include <stdexcept>
+#include <tuple>
 #include <vector>
 
 #include "store/pg_pool.h"
@@ -23,28 +23,29 @@ constexpr auto kLongStatement = std::chrono::milliseconds(30min);
 // way the hub does (a session is a download; user_id NULL is anonymous). Session times are
 // wall time in the database's TimeZone (see kohakuhub_catalog.cpp), hence the conversion.
 std::string hub_days_cte(const std::string& s) {
-  return "WITH agg AS ("
-         "  SELECT repository_id, day, count(*) AS dl, count(user_id) AS au,"
-         "         count(*) - count(user_id) AS an, coalesce(sum(file_count), 0) AS fi"
-         "  FROM (SELECT repository_id, user_id, file_count,"
-         "               ((first_download_at AT TIME ZONE current_setting('TimeZone'))"
-         "                AT TIME ZONE 'UTC')::date AS day"
-         "        FROM " +
-         s +
-         "downloadsession) x"
-         "  GROUP BY 1, 2),"
-         " days AS ("
-         "  SELECT repository_id, date AS day, download_sessions AS dl,"
-         "         authenticated_downloads AS au, anonymous_downloads AS an, total_files AS fi"
-         "  FROM " +
-         s +
-         "dailyrepostats"
-         "  UNION ALL"
-         "  SELECT a.repository_id, a.day, a.dl, a.au, a.an, a.fi FROM agg a"
-         "  WHERE NOT EXISTS (SELECT 1 FROM " +
-         s +
-         "dailyrepostats r"
-         "                    WHERE r.repository_id = a.repository_id AND r.date = a.day)) ";
+  std::string sql =
+      "WITH agg AS ("
+      "  SELECT repository_id, day, count(*) AS dl, count(user_id) AS au,"
+      "         count(*) - count(user_id) AS an, coalesce(sum(file_count), 0) AS fi"
+      "  FROM (SELECT repository_id, user_id, file_count,"
+      "               ((first_download_at AT TIME ZONE current_setting('TimeZone'))"
+      "                AT TIME ZONE 'UTC')::date AS day"
+      "        FROM @downloadsession) x"
+      "  GROUP BY 1, 2),"
+      " days AS ("
+      "  SELECT repository_id, date AS day, download_sessions AS dl,"
+      "         authenticated_downloads AS au, anonymous_downloads AS an, total_files AS fi"
+      "  FROM @dailyrepostats"
+      "  UNION ALL"
+      "  SELECT a.repository_id, a.day, a.dl, a.au, a.an, a.fi FROM agg a"
+      "  WHERE NOT EXISTS (SELECT 1 FROM @dailyrepostats r"
+      "                    WHERE r.repository_id = a.repository_id AND r.date = a.day)) ";
+  // @table -> "schema".table (the schema is a validated identifier, never a value).
+  for (std::size_t at = sql.find('@'); at != std::string::npos; at = sql.find('@', at)) {
+    sql.replace(at, 1, s);
+    at += s.size();
+  }
+  return sql;
 }
 
 std::optional<ImportRow> row_of(const PgResult& r, int i, int day_col, bool with_day) {
