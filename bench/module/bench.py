@@ -161,7 +161,12 @@ def main():
         secret.write_bytes(os.urandom(32).hex().encode())
         redis = RedisServer(tmp, unix_socket=args.redis_unix)
         hub = Nginx(tmp, HUB_CONF, module_path=None, level="warn")
-        ng = Nginx(tmp, conf(redis.address, secret, root, hub.port, args.extra), level="warn")
+        try:
+            ng = Nginx(tmp, conf(redis.address, secret, root, hub.port, args.extra), level="warn")
+        except Exception:
+            hub.stop()
+            redis.stop()
+            raise
         try:
             print(f"nginx 1 worker, wrk -t1 -c{args.connections} -d{args.duration}s, "
                   f"{args.rounds} alternating rounds per phase, redis at {redis.address}")
