@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """Overhead of counting: wrk against one nginx (1 worker) with a counted and an
 uncounted location serving the same small file, alternating in the same run, with a
-new identity per request. Phase 1 with Redis up, phase 2 with Redis stopped.
+new identity per request. Phase 1 with Redis up; phase 2, KohakuHub's shape: counted
+and uncounted locations proxying to an upstream (a second nginx, without the module)
+that answers 302 to a presigned storage URL, each client fetching a session of 8 files;
+phase 3 with Redis stopped.
 
 Usage: bench/module/run.sh [--rounds N] [--duration S] [--connections C]
 Prints throughput and p99 latency per round, and the median ratios."""
@@ -23,7 +26,7 @@ from harness.redis import RedisServer  # noqa: E402
 FILE = "/models/demo/tiny-model/resolve/main/config.json"
 
 
-def conf(redis_addr, secret, root, extra=""):
+def conf(redis_addr, secret, root, hub_port, extra=""):
     return f"""
   access_log off;
   {extra}
@@ -31,12 +34,36 @@ def conf(redis_addr, secret, root, extra=""):
   hubstats_secret_file {secret};
   set_real_ip_from 127.0.0.1;
   real_ip_header X-Forwarded-For;
+  upstream hub_api {{ server 127.0.0.1:{hub_port}; keepalive 32; }}
   server {{
     listen 127.0.0.1:@PORT@;
     location /models/ {{ hubstats on; root {root}; }}
     location /plain/ {{ alias {root}/; }}
+    # KohakuHub's shape: resolve proxied to the hub, which answers 302 (counted there).
+    location /datasets/ {{
+      hubstats on;
+      proxy_pass http://hub_api;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
+    location /kohaku-plain/ {{
+      proxy_pass http://hub_api/;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+    }}
     location = /hubstats {{ hubstats_status; }}
   }}
+"""
+
+
+# The hub's API server as the proxy sees it: every resolve answers 302 to storage.
+HUB_CONF = """
+  access_log off;
+  server {
+    listen 127.0.0.1:@PORT@;
+    keepalive_requests 100000;
+    location / { return 302 http://storage.invalid/hub-storage$uri?X-Amz-Signature=0; }
+  }
 """
 
 
@@ -55,13 +82,13 @@ def cpu_seconds(pid):
 RUNS = [0]
 
 
-def wrk(url, duration, connections, pids):
+def wrk(url, duration, connections, pids, script="identities.lua", args=()):
     """(req/s, p99 ms, CPU µs per request of each pid)."""
     RUNS[0] += 1
     first_identity = RUNS[0] * 1_000_000  # never reuse an identity across runs
     before = [cpu_seconds(p) for p in pids]
     out = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
-                          "-s", str(HERE / "identities.lua"), url, "--", str(first_identity)],
+                          "-s", str(HERE / script), url, "--", str(first_identity), *args],
                          check=True, stdout=subprocess.PIPE, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -74,9 +101,15 @@ def wrk(url, duration, connections, pids):
     return rps, p99, cpu
 
 
-def phase(name, ng, redis_pid, rounds, duration, connections):
+def phase(name, ng, redis_pid, rounds, duration, connections, kohaku=None):
+    """kohaku: the hub nginx, for KohakuHub's shape (sessions of 8 files, proxied, 302);
+    its worker's CPU is left out of the per-request figures (same on both sides)."""
     counted_url = ng.url(FILE)
     plain_url = ng.url("/plain" + FILE)
+    script, args = "identities.lua", {"counted": (), "plain": ()}
+    if kohaku:
+        counted_url, plain_url = ng.url("/"), ng.url("/")
+        script, args = "sessions8.lua", {"counted": ("",), "plain": ("/kohaku-plain",)}
     rows = []
     for r in range(rounds):
         # Alternate which goes first so warm-up and drift affect both sides alike.
@@ -84,7 +117,7 @@ def phase(name, ng, redis_pid, rounds, duration, connections):
         if r % 2:
             order.reverse()
         pids = ng.worker_pids() + ([redis_pid] if redis_pid else [])
-        res = {k: wrk(u, duration, connections, pids) for k, u in order}
+        res = {k: wrk(u, duration, connections, pids, script, args[k]) for k, u in order}
         rows.append(res)
         c, p = res["counted"], res["plain"]
         print(f"  {name} round {r + 1:2}: counted {c[0]:7.0f} req/s p99 {c[1]:6.2f} ms "
@@ -127,23 +160,37 @@ def main():
         secret = tmp / "secret"
         secret.write_bytes(os.urandom(32).hex().encode())
         redis = RedisServer(tmp, unix_socket=args.redis_unix)
-        ng = Nginx(tmp, conf(redis.address, secret, root, args.extra), level="warn")
+        hub = Nginx(tmp, HUB_CONF, module_path=None, level="warn")
+        try:
+            ng = Nginx(tmp, conf(redis.address, secret, root, hub.port, args.extra), level="warn")
+        except Exception:
+            hub.stop()
+            redis.stop()
+            raise
         try:
             print(f"nginx 1 worker, wrk -t1 -c{args.connections} -d{args.duration}s, "
                   f"{args.rounds} alternating rounds per phase, redis at {redis.address}")
             up = phase("redis up", ng, redis.pid, args.rounds, args.duration, args.connections)
             status_up = __import__("requests").get(ng.url("/hubstats")).text
+            kohaku = phase("kohakuhub", ng, redis.pid, args.rounds, args.duration,
+                           args.connections, kohaku=hub)
+            status_kohaku = __import__("requests").get(ng.url("/hubstats")).text
             redis.stop()
             down = phase("redis down", ng, None, args.rounds, args.duration, args.connections)
             status_down = __import__("requests").get(ng.url("/hubstats")).text
         finally:
             ng.stop()
+            hub.stop()
             redis.stop()
         print("\nstatus after redis-up phase:\n" + status_up)
+        print("status after kohakuhub phase:\n" + status_kohaku)
         print("status after redis-down phase:\n" + status_down)
         print(f"RESULT redis up:   throughput ratio {up[0]:.3f} (goal >= 0.90), "
               f"p99 ratio {up[1]:.3f} (goal <= 1.2), CPU-bound ratio nginx {up[2]:.3f}, "
               f"nginx+redis {up[3]:.3f}")
+        print(f"RESULT kohakuhub:  throughput ratio {kohaku[0]:.3f} (goal >= 0.98), "
+              f"p99 ratio {kohaku[1]:.3f}, CPU-bound ratio nginx {kohaku[2]:.3f}, "
+              f"nginx+redis {kohaku[3]:.3f}")
         print(f"RESULT redis down: throughput ratio {down[0]:.3f} (goal >= 0.97), "
               f"p99 ratio {down[1]:.3f} (goal <= 1.2), CPU-bound ratio nginx {down[2]:.3f}")
 

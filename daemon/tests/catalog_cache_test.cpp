@@ -198,6 +198,20 @@ TEST_F(CachingCatalogTest, SessionCookieAuthenticatesAndBearerWins) {
   EXPECT_FALSE(cat->authenticate("", "nope").authenticated());
 }
 
+TEST_F(CachingCatalogTest, KohakuHubRulesSessionFirstThenTokenBeforePipe) {
+  CachingCatalog hub(src, CacheOptions{5000ms, 1000}, "", "session_id", clock.fn(),
+                     CredentialRules::kKohakuHub);
+  // KohakuHub checks the session cookie before the token.
+  EXPECT_EQ(hub.authenticate("tok-alice", "sess-bob").username, "bob");
+  EXPECT_EQ(hub.authenticate("tok-alice", "expired-or-garbage").username, "alice");
+  // Only the part before the first '|' is the hub's token.
+  EXPECT_EQ(hub.authenticate("tok-alice|https://huggingface.co,hf_ext", "").username, "alice");
+  EXPECT_EQ(hub.authenticate("tok-alice|https://a,x|https://b,y", "").username, "alice");
+  EXPECT_FALSE(hub.authenticate("|https://huggingface.co,hf_ext", "").authenticated());
+  EXPECT_EQ(hub.authenticate("|https://huggingface.co,hf_ext", "sess-bob").username, "bob");
+  EXPECT_FALSE(hub.authenticate("tok-alicex|u,t", "").authenticated());
+}
+
 TEST_F(CachingCatalogTest, NoSessionCookieNameIgnoresCookies) {
   CachingCatalog nosess(src, CacheOptions{5000ms, 1000}, "", "", clock.fn());
   EXPECT_FALSE(nosess.authenticate("", "sess-bob").authenticated());

@@ -1,16 +1,19 @@
 // ngx_http_hubstats_module: nginx glue only. Directives and their configuration,
 // the log-phase handler that turns a finished request into a download event, the
-// status content handler, and the per-worker process hooks. Classification,
+// status content handler, the request-body filter that keeps the few body bytes
+// classification needs, and the per-worker process hooks. Classification,
 // identity hashing, keys and scripts live in shared/ (hubstats_core); Redis I/O
 // lives in redis_sink.cpp.
 #include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "body_capture.h"
 #include "counters.h"
 #include "event.h"
 #include "hubstats/classify.h"
@@ -32,6 +35,8 @@ using hubstats::module::RedisSink;
 
 constexpr std::size_t kMaxLfsBody = 64 * 1024;  // a batch request is a few hundred bytes
 constexpr std::size_t kGitBodyPrefix = 64;      // the first pkt-line names the command
+
+ngx_http_request_body_filter_pt g_next_request_body_filter = nullptr;
 
 struct MainConf {
   ngx_str_t redis;  // validated "ip:port" / "unix:/path"
@@ -332,9 +337,54 @@ int final_status(const ngx_http_request_t* r) {
   return static_cast<int>(r->headers_out.status);
 }
 
-// Up to `max` bytes of the request body as far as nginx buffered it in memory
-// (proxy_pass and fastcgi_pass do, up to client_body_buffer_size); a body spilled to
-// a temp file reads as empty or cut short.
+// ---------------------------------------------------------------------------
+// Request-body filter: sees every body buffer as nginx reads it (buffered or not,
+// after chunked decoding, HTTP/1.1 and HTTP/2), so what a POST asks for does not
+// depend on when its bytes arrived. Keeps only the prefix classification reads.
+
+struct BodyCtx {
+  hubstats::module::BodyNeed need;
+  hubstats::module::PrefixCapture capture;
+};
+
+void capture_body(ngx_http_request_t* r, const ngx_chain_t* in) {
+  auto* ctx = static_cast<BodyCtx*>(ngx_http_get_module_ctx(r, ngx_http_hubstats_module));
+  if (!ctx) {
+    auto* lcf = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_hubstats_module));
+    if (!lcf->enable || r != r->main || lcf->repo_set == 1) return;
+    const auto need = hubstats::module::body_need(sv(r->method_name), sv(r->uri));
+    // The declared Content-Length only: nginx rewrites content_length_n as it decodes a
+    // chunked body (it holds the bytes seen so far) and HTTP/2 may have none.
+    const ngx_table_elt_t* cl = r->headers_in.content_length;
+    const off_t declared =
+        cl && !r->headers_in.chunked ? ngx_atoof(cl->value.data, cl->value.len) : -1;
+    const std::size_t size = hubstats::module::body_capture_size(need, declared);
+    void* mem = ngx_palloc(r->pool, sizeof(BodyCtx));
+    char* storage = size > 0 ? static_cast<char*>(ngx_pnalloc(r->pool, size)) : nullptr;
+    if (!mem || (size > 0 && !storage)) return;  // the log phase falls back to body_prefix
+    ctx = new (mem) BodyCtx{need, hubstats::module::PrefixCapture(storage, size)};
+    ngx_http_set_ctx(r, ctx, ngx_http_hubstats_module);
+  }
+  if (ctx->need == hubstats::module::BodyNeed::kNone) return;
+  for (const ngx_chain_t* cl = in; cl && !ctx->capture.full(); cl = cl->next) {
+    const ngx_buf_t* b = cl->buf;
+    if (!ngx_buf_in_memory(b)) continue;
+    ctx->capture.append(reinterpret_cast<const char*>(b->pos),
+                        static_cast<std::size_t>(b->last - b->pos));
+  }
+}
+
+ngx_int_t request_body_filter(ngx_http_request_t* r, ngx_chain_t* in) noexcept {
+  try {
+    capture_body(r, in);
+  } catch (...) {
+    // Never stands in the body's way; classification then reads what nginx kept.
+  }
+  return g_next_request_body_filter(r, in);
+}
+
+// Up to `max` bytes of the request body as far as nginx buffered it in memory: only the
+// fallback when the filter kept nothing (an internal redirect clears module contexts).
 std::string body_prefix(const ngx_http_request_t* r, std::size_t max) {
   std::string body;
   if (!r->request_body || !r->request_body->bufs) return body;
@@ -397,10 +447,21 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
       if (facts.method == "POST") {
         // Only these two routes need the body: look at it for nothing else.
         const auto kind = hubstats::route_of(facts.uri).kind;
+        const auto* body =
+            static_cast<const BodyCtx*>(ngx_http_get_module_ctx(r, ngx_http_hubstats_module));
+        std::string kept;
+        if (kind == hubstats::EventKind::kLfsBatch || kind == hubstats::EventKind::kGitFetch) {
+          // The filter's capture when it was taken for this route (a rewrite after the
+          // body was read could have changed the URI), else what nginx kept in memory.
+          const bool captured = body && body->need != hubstats::module::BodyNeed::kNone;
+          kept = captured ? std::string(body->capture.bytes())
+                          : body_prefix(r, kind == hubstats::EventKind::kLfsBatch ? kMaxLfsBody + 1
+                                                                                  : kGitBodyPrefix);
+        }
         if (kind == hubstats::EventKind::kLfsBatch) {
-          facts.lfs_operation = hubstats::lfs_operation_of(body_prefix(r, kMaxLfsBody + 1));
+          facts.lfs_operation = hubstats::lfs_operation_of(kept);
         } else if (kind == hubstats::EventKind::kGitFetch) {
-          facts.git_command = hubstats::git_upload_pack_command(body_prefix(r, kGitBodyPrefix));
+          facts.git_command = hubstats::git_upload_pack_command(kept);
         }
       }
       auto route = hubstats::classify(facts);
@@ -503,6 +564,8 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
       static_cast<ngx_http_handler_pt*>(ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers));
   if (!h) return NGX_ERROR;
   *h = log_handler;
+  g_next_request_body_filter = ngx_http_top_request_body_filter;
+  ngx_http_top_request_body_filter = request_body_filter;
   return NGX_OK;
 }
 

@@ -61,6 +61,10 @@ std::string_view bearer_token(std::string_view authorization) noexcept {
   return trim(authorization.substr(kScheme.size()));
 }
 
+std::string_view hub_token(std::string_view bearer) noexcept {
+  return bearer.substr(0, bearer.find('|'));
+}
+
 Identity derive_identity(const IdentityKey& key, const IdentityInput& in) {
   if (!ensure_sodium()) throw std::runtime_error("libsodium initialisation failed");
   Identity id;
@@ -70,7 +74,8 @@ Identity derive_identity(const IdentityKey& key, const IdentityInput& in) {
   std::string_view first;
   std::string_view second;  // after a NUL separator (anonymous: the User-Agent)
   bool has_second = false;
-  const std::string_view token = bearer_token(in.authorization);
+  // One user, one identity: "tok|url,ext" is the same user as "tok" (see hub_token).
+  const std::string_view token = hub_token(bearer_token(in.authorization));
   if (!in.user.empty()) {
     id.authenticated = true;
     tag = std::string_view("u\0", 2);

@@ -25,6 +25,30 @@ TEST(Identity, SecretMustBeLongEnoughAndIsTrimmed) {
   EXPECT_NE(a->bytes, identity_key_from_secret("0123456789abcdeF")->bytes);
 }
 
+TEST(Identity, HubTokenIsThePartBeforeThePipe) {
+  EXPECT_EQ(hub_token("abc"), "abc");
+  EXPECT_EQ(hub_token("abc|https://huggingface.co,hf_x"), "abc");
+  EXPECT_EQ(hub_token("abc|u1,t1|u2,t2"), "abc");
+  EXPECT_EQ(hub_token("|https://huggingface.co,hf_x"), "");
+  EXPECT_EQ(hub_token(""), "");
+}
+
+TEST(Identity, ExternalTokensDoNotChangeTheIdentity) {
+  const IdentityKey k = key();
+  const auto plain = derive_identity(k, {.authorization = "Bearer t1", .client_addr = "1.1.1.1"});
+  const auto ext = derive_identity(
+      k, {.authorization = "Bearer t1|https://huggingface.co,hf_ext", .client_addr = "2.2.2.2"});
+  EXPECT_TRUE(ext.authenticated);
+  EXPECT_EQ(plain.hex, ext.hex);
+  // An empty hub token is no credential: the cookie, else the address, decides.
+  const auto empty = derive_identity(
+      k, {.authorization = "Bearer |https://huggingface.co,hf_ext", .cookie = "sess"});
+  const auto cookie = derive_identity(k, {.cookie = "sess"});
+  EXPECT_EQ(empty.hex, cookie.hex);
+  const auto anon = derive_identity(k, {.authorization = "Bearer |u,t", .client_addr = "1.1.1.1"});
+  EXPECT_FALSE(anon.authenticated);
+}
+
 TEST(Identity, BearerTokenParsing) {
   EXPECT_EQ(bearer_token("Bearer abc"), "abc");
   EXPECT_EQ(bearer_token("bearer   abc  "), "abc");

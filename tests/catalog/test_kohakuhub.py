@@ -303,3 +303,59 @@ def test_bad_catalog_config_fails_startup_naming_the_key(pg, redis_server):
         d.start()
     d.stop()
     assert "catalog.backend: expected builtin or kohakuhub" in str(e.value)
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "America/New_York"])
+def test_sessions_expire_in_any_database_time_zone(pg, redis_server, zone):
+    """KohakuHub writes timezone-aware UTC datetimes into its `timestamp` columns, so
+    PostgreSQL stores them as wall time in the database's TimeZone. Sessions written that
+    way (a timestamptz into the column, as the hub's driver sends them) must expire on
+    time whatever that zone is: east of UTC an expired session must not read a private
+    repo; west of UTC a live one must."""
+    db = "kohakuhub_" + zone.split("/")[1].lower()
+    pg.query(f"CREATE DATABASE {db}", db="postgres")
+    pg.query(f"ALTER DATABASE {db} SET timezone TO '{zone}'", db="postgres")
+    pg.query(KOHAKUHUB_SCHEMA, db=db)
+    pg.query("""
+      INSERT INTO "user" (username) VALUES ('alice');
+      INSERT INTO repository (repo_type, namespace, name, full_id, private)
+        VALUES ('model', 'alice', 'secret-model', 'alice/secret-model', true);
+      INSERT INTO session (session_id, user_id, secret, expires_at) VALUES
+        ('expired-2h-ago', 1, 's', now() - interval '2 hours'),
+        ('expired-1min-ago', 1, 's', now() - interval '1 minute'),
+        ('live-for-1h', 1, 's', now() + interval '1 hour'),
+        ('live-for-1min', 1, 's', now() + interval '1 minute');""", db=db)
+    # The stored wall time is the zone's, not UTC (what makes the old comparison wrong).
+    assert pg.query("SELECT current_setting('TimeZone')", db=db) == [[zone]]
+    d = Hubstatsd(pg.dsn_for("hubstats"), redis_server.port,
+                  "  backend: kohakuhub\n  kohakuhub:\n"
+                  f"    dsn: \"{pg.dsn_for(db)}\"\n    pool_size: 2\n")
+    d.start()
+    try:
+        for sid, readable in [("expired-2h-ago", False), ("expired-1min-ago", False),
+                              ("live-for-1h", True), ("live-for-1min", True)]:
+            r = Client(d.base, cookie=sid).get("/api/models/alice/secret-model/stats")
+            assert r.status_code == (200 if readable else 404), (zone, sid)
+    finally:
+        d.stop()
+
+
+def test_credentials_read_as_the_hub_reads_them(daemon):
+    """KohakuHub authenticates the part of `Bearer <token>|<url>,<external token>` before the
+    first '|', and tries the session cookie before the token (auth/dependencies.py)."""
+    b = daemon.base
+    path = "/api/models/alice/secret-model/stats"
+    ext = "|https://huggingface.co,hf_external_token"
+    assert Client(b, token=TOKENS["alice"] + ext).get(path).status_code == 200
+    assert Client(b, token=TOKENS["alice"] + ext + "|https://b.example,x").get(
+        path).status_code == 200
+    assert Client(b, token=ext).get(path).status_code == 404
+    assert Client(b, token=ext, cookie="sess-alice-valid").get(path).status_code == 200
+    # Session first: bob's live session with alice's token is bob (no access to alice's repo);
+    # an expired session falls through to the token.
+    assert Client(b, token=TOKENS["alice"], cookie="sess-bob-valid").get(
+        path).status_code == 404
+    assert Client(b, token=TOKENS["alice"], cookie="sess-alice-expired").get(
+        path).status_code == 200
+    assert Client(b, token=TOKENS["bob"], cookie="sess-alice-valid").get(
+        path).status_code == 200

@@ -128,7 +128,12 @@ def test_demo_files_are_served_and_counted(stack):
     # 3 identities (2 forwarded + the plain local client), 4 countable files.
     assert row == {"date": row["date"], "downloads": 3, "authenticated": 0, "anonymous": 3,
                    "files": 4}
-    assert get("/models/demo/tiny-model/stats").json() == {"downloads": 3, "likes": 0}
+    # All-time: what was just counted + the history dev-up imported for the repo
+    # (scripts/dev-seed-history: the stand-in hub's repository.downloads, 897).
+    assert get("/models/demo/tiny-model/stats").json() == {"downloads": 3 + 897, "likes": 0}
+    # The past days show that history (the dashboard's chart on first run).
+    past = get("/api/models/demo/tiny-model/stats/recent", params={"days": 22}).json()["stats"]
+    assert all(r["downloads"] > 0 for r in past[:-1])
 
 
 def test_git_clone_through_nginx_counts_one_download(stack, tmp_path):

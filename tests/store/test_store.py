@@ -334,6 +334,24 @@ def test_trending_index_matches_sql_with_ties_and_sees_other_folds(env):
     wait_until(caught_up, timeout=15, what="trending index refresh")
 
 
+def test_imported_baseline_counts_in_every_all_time_total(env):
+    """`hubstatsd import kohakuhub` leaves a per-repo baseline (hubstats.import_baseline):
+    the all-time total of /stats, the SQL trending and the trending index all add it."""
+    tag = "model/ns/hub"
+    env.record([(tag, PAST[-1], f"n{i}", 0) for i in range(3)] +
+               [("model/ns/other", PAST[-1], f"o{i}", 0) for i in range(3)])
+    env.run("fold-once")
+    env.sql("INSERT INTO hubstats.import_baseline (repo_type, namespace, name, source, downloads) "
+            "VALUES ('model', 'ns', 'hub', 'kohakuhub', 100)")
+    repl = env.repl()
+    assert repl("total", tag)["total"] == 103
+    sql = repl("trending-sql", "model", "7", "10")["trending"]
+    assert [(t["id"], t["downloads"]) for t in sql] == [("ns/hub", 103), ("ns/other", 3)]
+    assert repl("load-index") == {"loaded": True}
+    idx = repl("trending", "model", "7", "10")
+    assert idx["index"] is True and idx["trending"] == sql
+
+
 def test_cached_total_follows_folds_of_other_processes(env):
     tag = "model/ns0/cached"
     env.record([(tag, PAST[0], f"a{i}", 0) for i in range(3)] + [(tag, TODAY, "t", 1)])

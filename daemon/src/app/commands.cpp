@@ -1,6 +1,7 @@
 #include "app/commands.h"
 
 #include <iostream>
+#include <set>
 #include <optional>
 
 #ifdef HUBSTATS_HAVE_SYSTEMD
@@ -12,12 +13,15 @@
 #include "app/signals.h"
 #include "catalog/catalog_config.h"
 #include "catalog/catalog_routes.h"
+#include "catalog/kohakuhub_catalog.h"
 #include "config/config.h"
 #include "extras/extras.h"
+#include "hubstats/keys.h"
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"
 #include "log/logger.h"
+#include "store/kohakuhub_import.h"
 #include "store/store.h"
 
 namespace hubstatsd::app {
@@ -94,6 +98,48 @@ void reload(const std::string& path, config::Config& current) {
        {"note", "listen, http, redis, postgres, fold and catalog need a restart"}});
 }
 
+// The earliest day any repo has counters for in Redis that are not folded yet: every
+// repo's days set (hs:{tag}:days), walked with SCAN.
+std::optional<hubstats::Day> earliest_unfolded_day(RedisClient& redis) {
+  std::optional<hubstats::Day> first;
+  std::string cursor = "0";
+  do {
+    auto page = redis.command({"SCAN", cursor, "MATCH", "hs:{*}:days", "COUNT", "1000"});
+    if (page.is_error()) throw Unavailable("redis: SCAN: " + std::string(page.error()));
+    cursor = std::string(reply_str(reply_at(page.get(), 0)));
+    const redisReply* keys = reply_at(page.get(), 1);
+    std::vector<std::vector<std::string>> reads;
+    for (std::size_t i = 0; i < reply_len(keys); ++i)
+      reads.push_back({"SMEMBERS", std::string(reply_str(reply_at(keys, i)))});
+    if (reads.empty()) continue;
+    for (const auto& r : redis.pipeline(reads))
+      for (std::size_t i = 0; i < reply_len(r.get()); ++i)
+        if (auto d = hubstats::parse_compact(reply_str(reply_at(r.get(), i)));
+            d && (!first || *d < *first))
+          first = *d;
+  } while (cursor != "0");
+  return first;
+}
+
+// Running daemons cache a repo's folded all-time total until the repo's fold version
+// changes (store/fold.cpp): give every repo the import changed a new version.
+void publish_new_totals(RedisClient& redis, const std::set<std::string>& tags) {
+  const std::string gen = "import:" + std::to_string(system_unix_now());
+  std::vector<std::vector<std::string>> batch;
+  auto flush = [&] {
+    for (const auto& r : redis.pipeline(batch))
+      if (r.is_error()) throw Unavailable("redis: SET fold version: " + std::string(r.error()));
+    batch.clear();
+  };
+  for (const auto& tag : tags) {
+    const auto repo = hubstats::keys::parse_repo_tag(tag);
+    if (!repo) continue;
+    batch.push_back({"SET", hubstats::keys::fold_version(*repo), gen, "EX", "172800"});
+    if (batch.size() == 1000) flush();
+  }
+  if (!batch.empty()) flush();
+}
+
 }  // namespace
 
 int check_config(const std::string& path) {
@@ -129,6 +175,75 @@ int fold_once(const std::string& path) {
     return 0;
   } catch (const std::exception& e) {
     log::error("fold failed", {{"error", e.what()}});
+    return 1;
+  }
+}
+
+int import_kohakuhub(const std::string& path, const ImportArgs& args) {
+  auto c = load(path);
+  if (!c || !setup_logging(*c)) return 1;
+  const CatalogConfig cat = parse_catalog_config(c->catalog);
+  ImportOptions opt;
+  opt.dry_run = args.dry_run;
+  opt.today = hubstats::day_of(system_unix_now());
+  opt.schema = args.schema.empty() ? cat.kohakuhub.schema : args.schema;
+  if (!valid_schema_name(opt.schema)) {
+    std::cerr << "hubstatsd: --schema: expected an identifier, got \"" << opt.schema << "\"\n";
+    return 1;
+  }
+  if (!args.cutover.empty()) {
+    opt.cutover = hubstats::parse_iso(args.cutover);
+    if (!opt.cutover) {
+      std::cerr << "hubstatsd: --cutover: expected YYYY-MM-DD, got \"" << args.cutover << "\"\n";
+      return 1;
+    }
+  }
+  const char* verb = args.dry_run ? "would import" : "imported";
+  std::set<std::string> touched;  // repo tags whose all-time total changed
+  opt.on_day = [&](const ImportRow& r) {
+    touched.insert(hubstats::keys::repo_tag(r.repo));
+    if (args.dry_run)
+      std::cout << "day " << hubstats::to_string(r.repo.type) << "/" << r.repo.id() << " "
+                << hubstats::format_iso(r.day) << " downloads=" << r.downloads
+                << " authenticated=" << r.authenticated << " anonymous=" << r.anonymous
+                << " files=" << r.files << "\n";
+  };
+  opt.on_baseline = [&](const hubstats::RepoRef& repo, std::int64_t n) {
+    if (n > 0) touched.insert(hubstats::keys::repo_tag(repo));
+    if (args.dry_run)
+      std::cout << "baseline " << hubstats::to_string(repo.type) << "/" << repo.id()
+                << " downloads=" << n << "\n";
+  };
+  try {
+    Store store(store_config(*c));
+    store.migrate();
+    PgPoolConfig hub_cfg = store.pg().config();
+    const std::string dsn = !args.dsn.empty() ? args.dsn : cat.kohakuhub.dsn;
+    std::unique_ptr<PgPool> own;
+    if (!dsn.empty()) {
+      hub_cfg.dsn = dsn;
+      hub_cfg.size = 1;
+      own = std::make_unique<PgPool>(hub_cfg);
+    }
+    opt.first_unfolded = earliest_unfolded_day(store.redis());
+    const auto t0 = std::chrono::steady_clock::now();
+    const ImportReport r = import_kohakuhub(own ? *own : store.pg(), store.pg(), opt);
+    if (!args.dry_run) publish_new_totals(store.redis(), touched);
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::cout << verb << ": cutover=" << hubstats::format_iso(r.cutover)
+              << (r.cutover_was_recorded ? " (recorded)" : " (new)") << " repos=" << r.repos
+              << " days_read=" << r.days_read << " days_new=" << r.days_written
+              << " baselines_new=" << r.baselines_written
+              << " downloads_in_days=" << r.downloads_read
+              << " downloads_in_baselines=" << r.baseline_read << " skipped=" << r.skipped
+              << " ms=" << ms << " read_ms=" << r.read_ms << " write_ms=" << r.write_ms
+              << (args.dry_run ? " (dry run: nothing written)" : "") << "\n";
+    store.stop();
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "hubstatsd: import kohakuhub: " << e.what() << "\n";
     return 1;
   }
 }

@@ -1,6 +1,7 @@
 #include "catalog/caching_catalog.h"
 
 #include "catalog/token.h"
+#include "hubstats/identity.h"
 
 namespace hubstatsd {
 
@@ -28,17 +29,37 @@ std::string repo_cache_key(const hubstats::RepoRef& ref) {
 }
 
 CachingCatalog::CachingCatalog(CatalogSource& source, CacheOptions cache, std::string admin_token,
-                               std::string session_cookie, CacheClock clock)
+                               std::string session_cookie, CacheClock clock, CredentialRules rules)
     : source_(source),
       admin_token_hash_(admin_token.empty() ? "" : sha3_512_hex(admin_token)),
       session_cookie_(std::move(session_cookie)),
+      rules_(rules),
       tokens_(cache.ttl, cache.max_entries, clock),
       sessions_(cache.ttl, cache.max_entries, clock),
       repos_(cache.ttl, cache.max_entries, clock),
       members_(cache.ttl, cache.max_entries, clock) {}
 
+std::optional<std::string> CachingCatalog::user_of_token(std::string_view token) {
+  if (token.empty() || token.size() > kMaxCredential) return std::nullopt;
+  const std::string hash = sha3_512_hex(token);
+  return tokens_.get_or_load(hash, [&] { return source_.user_by_token_hash(hash); });
+}
+
+std::optional<std::string> CachingCatalog::user_of_session(std::string_view session_id) {
+  if (session_cookie_.empty() || session_id.empty() || session_id.size() > kMaxCredential)
+    return std::nullopt;
+  const std::string sid(session_id);
+  return sessions_.get_or_load(sid, [&] { return source_.user_by_session(sid); });
+}
+
 Caller CachingCatalog::authenticate(std::string_view bearer, std::string_view cookie) {
   Caller caller;
+  if (rules_ == CredentialRules::kKohakuHub) {
+    // The hub's order: a live session first, then the hub token before any '|'.
+    caller.username = user_of_session(cookie);
+    if (!caller.username) caller.username = user_of_token(hubstats::hub_token(bearer));
+    return caller;
+  }
   if (!bearer.empty() && bearer.size() <= kMaxCredential) {
     const std::string hash = sha3_512_hex(bearer);
     // Compared as digests: constant time, and the admin token itself is not kept.
@@ -46,13 +67,10 @@ Caller CachingCatalog::authenticate(std::string_view bearer, std::string_view co
       caller.is_admin = true;
       return caller;
     }
-    caller.username = tokens_.get_or_load(hash, [&] { return source_.user_by_token_hash(hash); });
-    if (caller.username) return caller;
   }
-  if (!session_cookie_.empty() && !cookie.empty() && cookie.size() <= kMaxCredential) {
-    const std::string sid(cookie);
-    caller.username = sessions_.get_or_load(sid, [&] { return source_.user_by_session(sid); });
-  }
+  caller.username = user_of_token(bearer);
+  if (caller.username) return caller;
+  caller.username = user_of_session(cookie);
   return caller;
 }
 

@@ -32,12 +32,19 @@ struct CacheOptions {
   std::size_t max_entries = 100000;
 };
 
+// How credentials are read. kHubstats: the bearer token wins over the session cookie.
+// kKohakuHub: what KohakuHub's auth does (auth/dependencies.py, external_token_parser.py):
+// the session cookie is tried first, then the token, and the token is the part of
+// "Bearer <token>|<url>,<external token>|..." before the first '|'.
+enum class CredentialRules { kHubstats, kKohakuHub };
+
 class CachingCatalog : public Catalog {
  public:
   // admin_token: the admin secret (empty: nobody is admin). session_cookie: the
   // cookie name to read sessions from (empty: no session credentials).
   CachingCatalog(CatalogSource& source, CacheOptions cache, std::string admin_token,
-                 std::string session_cookie, CacheClock clock = steady_now);
+                 std::string session_cookie, CacheClock clock = steady_now,
+                 CredentialRules rules = CredentialRules::kHubstats);
 
   Caller authenticate(std::string_view bearer_token, std::string_view session_cookie) override;
   std::optional<RepoInfo> find_repo(const hubstats::RepoRef& ref) override;
@@ -64,9 +71,13 @@ class CachingCatalog : public Catalog {
   void invalidate_membership();
 
  private:
+  std::optional<std::string> user_of_token(std::string_view token);
+  std::optional<std::string> user_of_session(std::string_view session_id);
+
   CatalogSource& source_;
   const std::string admin_token_hash_;  // sha3_512_hex of the admin token; empty: none
   const std::string session_cookie_;
+  const CredentialRules rules_;
   TtlCache<std::optional<std::string>> tokens_;    // token hash -> username
   TtlCache<std::optional<std::string>> sessions_;  // session id -> username
   TtlCache<std::optional<RepoInfo>> repos_;        // "type/ns/name" -> repo

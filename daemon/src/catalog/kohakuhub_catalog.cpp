@@ -17,13 +17,18 @@ KohakuhubSource::KohakuhubSource(PgPool& hub_pool, const std::string& schema) : 
   // The schema is an identifier from the config (validated by valid_schema_name), not a
   // value: it is quoted into the text once here; every value stays a $n parameter.
   const std::string s = "\"" + schema + "\".";
-  // KohakuHub stores naive UTC timestamps (peewee DateTimeField), hence AT TIME ZONE.
+  // KohakuHub writes timezone-aware UTC datetimes into `timestamp` (no time zone)
+  // columns, so PostgreSQL stores them as wall time in the TimeZone of the writing
+  // session (the database's default), and KohakuHub compares them with an aware "now"
+  // that converts the same way. LOCALTIMESTAMP is "now" as wall time in this session's
+  // TimeZone, which is that same default (hubstatsd sets none): correct in any server
+  // time zone. (now() AT TIME ZONE 'UTC' was right only on a UTC database.)
   sql_token_ = "SELECT u.username FROM " + s + "token t JOIN " + s +
                "\"user\" u ON u.id = t.user_id "
                "WHERE t.token_hash = $1 AND u.is_active AND NOT u.is_org";
   sql_session_ = "SELECT u.username FROM " + s + "session x JOIN " + s +
                  "\"user\" u ON u.id = x.user_id "
-                 "WHERE x.session_id = $1 AND x.expires_at > (now() AT TIME ZONE 'UTC') "
+                 "WHERE x.session_id = $1 AND x.expires_at > LOCALTIMESTAMP "
                  "AND u.is_active AND NOT u.is_org";
   sql_repo_ = "SELECT private, likes_count FROM " + s +
               "repository WHERE repo_type = $1 AND namespace = $2 AND name = $3";
@@ -63,6 +68,6 @@ KohakuhubCatalog::KohakuhubCatalog(PgPool& hub_pool, const std::string& schema, 
                                    std::string session_cookie, CacheClock clock)
     : KohakuhubSource(hub_pool, schema),
       CachingCatalog(static_cast<CatalogSource&>(*this), cache, "", std::move(session_cookie),
-                     std::move(clock)) {}
+                     std::move(clock), CredentialRules::kKohakuHub) {}
 
 }  // namespace hubstatsd

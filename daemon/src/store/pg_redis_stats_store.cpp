@@ -172,7 +172,8 @@ std::int64_t PgRedisStatsStore::total_downloads(const RepoRef& repo) {
     if (auto folded = cached_total(tag, live.version, now)) return total + *folded;
   }
   auto res = pg_.exec(
-      "SELECT coalesce(sum(downloads), 0)::bigint FROM hubstats.daily_downloads "
+      // all_time_downloads: daily rows plus the baseline `import kohakuhub` recorded.
+      "SELECT coalesce(sum(downloads), 0)::bigint FROM hubstats.all_time_downloads "
       "WHERE repo_type = $1 AND namespace = $2 AND name = $3",
       repo_params(repo));
   const std::int64_t folded = res.i64(0, 0);
@@ -368,7 +369,7 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending_sql(
       names.push_back(rows[i].ref.name);
     }
     auto tot = pg_.exec(
-        "SELECT d.namespace, d.name, sum(d.downloads)::bigint FROM hubstats.daily_downloads d "
+        "SELECT d.namespace, d.name, sum(d.downloads)::bigint FROM hubstats.all_time_downloads d "
         "JOIN unnest($2::text[], $3::text[]) AS u(namespace, name) USING (namespace, name) "
         "WHERE d.repo_type = $1 GROUP BY 1, 2",
         {type_s, pg_array(nss), pg_array(names)});

@@ -217,7 +217,7 @@ std::string load_trending_index(PgPool& pg, TrendingIndex& index, Day today) {
       "SELECT repo_type, namespace, name, sum(downloads)::bigint, "
       "string_agg(CASE WHEN day >= $1::date THEN (day - $1::date)::text || ':' || "
       "downloads::text END, ',') "
-      "FROM hubstats.daily_downloads GROUP BY 1, 2, 3",
+      "FROM hubstats.all_time_downloads GROUP BY 1, 2, 3",  // + imported baselines
       {hubstats::format_iso(first)}, kLoadTimeout);
   conn.exec("COMMIT");
   std::vector<std::pair<Day, std::int64_t>> days;
@@ -269,7 +269,7 @@ std::string refresh_trending_index(PgPool& pg, TrendingIndex& index, const std::
     // Days older than the ring changed: recompute those repos' totals.
     auto tot = conn.exec(
         "SELECT d.repo_type, d.namespace, d.name, sum(d.downloads)::bigint "
-        "FROM hubstats.daily_downloads d "
+        "FROM hubstats.all_time_downloads d "
         "JOIN (SELECT DISTINCT * FROM unnest($1::text[], $2::text[], $3::text[]) "
         "      AS u(repo_type, namespace, name)) u USING (repo_type, namespace, name) "
         "GROUP BY 1, 2, 3",

@@ -38,4 +38,9 @@ Identity derive_identity(const IdentityKey& key, const IdentityInput& in);
 // Extracts the token from "Bearer <token>" (case-insensitive scheme); empty otherwise.
 std::string_view bearer_token(std::string_view authorization) noexcept;
 
+// The hub's own token in a bearer token: KohakuHub accepts
+// "<token>|<url>,<external token>|..." and authenticates only the part before the
+// first '|' (possibly empty). A token without '|' is returned whole.
+std::string_view hub_token(std::string_view bearer) noexcept;
+
 }  // namespace hubstats
