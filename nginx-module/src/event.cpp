@@ -1,6 +1,7 @@
 #include "event.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "hubstats/keys.h"
 #include "hubstats/scripts.h"
@@ -11,11 +12,6 @@ namespace {
 
 const std::string& record_batch_sha() {
   static const std::string sha = scripts::sha1_hex(scripts::kRecordBatch);
-  return sha;
-}
-
-const std::string& index_sha() {
-  static const std::string sha = scripts::sha1_hex(scripts::kIndex);
   return sha;
 }
 
@@ -49,11 +45,9 @@ Command record_batch_command(const std::vector<Event>& events, const RecordSetti
   return c;
 }
 
-Command index_command(const Event& e, const RecordSettings& s, ScriptCall how) {
-  Command c = script_head(how, scripts::kIndex, index_sha(), 1);
-  c.push_back(keys::index(e.day));
-  c.push_back(keys::repo_tag(e.repo));
-  c.push_back(std::to_string(s.retention_s));
+Command dirty_command(int shard, const std::vector<std::string>& tags) {
+  Command c{"SADD", keys::dirty(shard)};
+  c.insert(c.end(), tags.begin(), tags.end());
   return c;
 }
 
@@ -87,18 +81,6 @@ void append_bulk(std::string& out, std::string_view arg) {
   out += "\r\n";
 }
 
-std::string resp(std::initializer_list<std::string_view> args) {
-  std::size_t size = 16;
-  for (auto a : args) size += a.size() + 16;
-  std::string out;
-  out.reserve(size);
-  out += '*';
-  out += std::to_string(args.size());
-  out += "\r\n";
-  for (auto a : args) append_bulk(out, a);
-  return out;
-}
-
 }  // namespace
 
 std::string to_resp(const Command& c) {
@@ -113,7 +95,7 @@ RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
   k.sessions_prefix = keys::sessions_prefix(repo);
   k.day = keys::day(repo, d);
   k.days = keys::days(repo);
-  k.index = keys::index(d);
+  k.dirty_shard = keys::dirty_shard(k.tag);
   k.compact_day = format_compact(d);
   k.day_number = d;
   return k;
@@ -221,18 +203,33 @@ std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t co
   return out;
 }
 
-std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how) {
-  const bool sha = how == ScriptCall::kEvalSha;
-  return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
-               sha ? std::string_view(index_sha()) : scripts::kIndex, "1", k.index, k.tag,
-               a.retention_s});
+std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys) {
+  // Tags per shard, each once (a flush often holds several batches of one repo).
+  std::vector<std::vector<std::string_view>> shards(keys::kDirtyShards);
+  std::unordered_set<std::string_view> seen;
+  for (const RepoDayKeys* k : keys) {
+    if (seen.insert(k->tag).second)
+      shards[static_cast<std::size_t>(k->dirty_shard)].push_back(k->tag);
+  }
+  std::vector<std::string> out;
+  for (int shard = 0; shard < keys::kDirtyShards; ++shard) {
+    const auto& tags = shards[static_cast<std::size_t>(shard)];
+    if (tags.empty()) continue;
+    const std::string key = keys::dirty(shard);
+    std::string cmd;
+    cmd += '*';
+    append_uint(cmd, 2 + tags.size());
+    cmd += "\r\n";
+    append_bulk(cmd, "SADD");
+    append_bulk(cmd, key);
+    for (std::string_view t : tags) append_bulk(cmd, t);
+    out.push_back(std::move(cmd));
+  }
+  return out;
 }
 
 std::vector<Command> script_load_commands() {
-  return {
-      Command{"SCRIPT", "LOAD", std::string(scripts::kRecordBatch)},
-      Command{"SCRIPT", "LOAD", std::string(scripts::kIndex)},
-  };
+  return {Command{"SCRIPT", "LOAD", std::string(scripts::kRecordBatch)}};
 }
 
 }  // namespace hubstats::module

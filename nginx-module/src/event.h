@@ -41,10 +41,13 @@ using Command = std::vector<std::string>;
 //   day (events.front()'s). now_ms is the Unix time in ms the sessions are judged at.
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
                              std::int64_t now_ms, ScriptCall how);
-// EVALSHA|EVAL index 1 hs:idx:D tag retention_s
-Command index_command(const Event& e, const RecordSettings& s, ScriptCall how);
-// SCRIPT LOAD for the scripts the module sends (record_batch, index), sent first on
-// every connection.
+// SADD hs:{dirty:N} tag_1..n: marks repos as having unfolded counters, for the
+// continuous fold. Every tag must be of shard N (keys::dirty_shard). Sent after the
+// record_batch calls of those repos, in the same pipelined write: a fold that takes
+// the shard then sees every counter written before the mark.
+Command dirty_command(int shard, const std::vector<std::string>& tags);
+// SCRIPT LOAD for the script the module sends (record_batch), sent first on every
+// connection.
 std::vector<Command> script_load_commands();
 
 // The Redis keys of one (repo, day), built once through hubstats::keys and reused
@@ -54,17 +57,15 @@ struct RepoDayKeys {
   std::string sessions_prefix;  // keys::sessions without "<window_ms>:<bucket>"
   std::string day;              // keys::day
   std::string days;             // keys::days
-  std::string index;            // keys::index
+  int dirty_shard = 0;          // keys::dirty_shard(tag)
   std::string compact_day;      // YYYYMMDD
   Day day_number = 0;
-  bool indexed = false;  // the sink's note that Redis already has this index entry
 
   static RepoDayKeys of(const RepoRef& repo, Day d);
 };
 
 // RepoDayKeys per (repo, day), built once and shared by every event of that repo
-// and day. The entries carry the sink's per-connection `indexed` notes, so clear()
-// forgets those too. Bounded: it starts over when it holds too many entries.
+// and day. Bounded: it starts over when it holds too many entries.
 class KeyCache {
  public:
   explicit KeyCache(std::size_t max_entries = 10000) : max_(max_entries) {}
@@ -107,7 +108,8 @@ struct RecordArgs {
 // The same commands in Redis wire format (RESP), built without intermediate
 // argument vectors: this is what the log-phase hot path sends.
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how);
-std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how);
+// SADD of the batches' repo tags, one command per dirty shard, each tag once.
+std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys);
 std::string to_resp(const Command& c);
 
 }  // namespace hubstats::module

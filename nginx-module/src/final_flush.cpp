@@ -59,9 +59,10 @@ FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
   // The script cache may be empty (a restarted Redis): load before EVALSHA.
   const auto loads = script_load_commands();
   for (const auto& cmd : loads) append(c.get(), cmd);
+  // Each batch's dirty mark right after its record (one SADD per batch: exit is rare).
   for (const RecordBatch& b : batches) {
     append(c.get(), record_batch_command(b.events, settings, b.now_ms, ScriptCall::kEvalSha));
-    append(c.get(), index_command(b.events.front(), settings, ScriptCall::kEvalSha));
+    append(c.get(), dirty_command(b.keys->dirty_shard, {b.keys->tag}));
   }
 
   auto next_reply = [&]() -> std::unique_ptr<redisReply, ReplyDeleter> {
@@ -94,7 +95,7 @@ FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
       result.failed += n;
       if (rec->type == REDIS_REPLY_ERROR && result.error.empty()) result.error = rec->str;
     }
-    if (!next_reply()) {  // the index reply
+    if (!next_reply()) {  // the dirty mark's reply
       fail_from(i + 1);
       return result;
     }

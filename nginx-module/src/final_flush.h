@@ -22,8 +22,8 @@ struct FlushResult {
   std::string error;          // empty on success
 };
 
-// Sends the events as the sink does (kRecordBatch per repo and day, plus the day
-// index), over a blocking connection. Consumes `events`.
+// Sends the events as the sink does (kRecordBatch per repo and day, plus the repo's
+// dirty mark), over a blocking connection. Consumes `events`.
 FlushResult flush_blocking(const RedisAddress& addr, std::deque<Event>& events,
                            const RecordSettings& settings, std::int64_t now_ms,
                            std::chrono::milliseconds connect_timeout,

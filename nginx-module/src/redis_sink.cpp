@@ -141,7 +141,6 @@ void RedisSink::on_connect(bool ok) {
   }
   connected_ = true;
   backoff_ = settings_.backoff_min;
-  key_cache_.clear();  // forgets which index entries this connection confirmed
   ngx_log_error(NGX_LOG_INFO, log_, 0, "hubstats: connected to redis at %s",
                 describe(settings_.address).c_str());
   refresh_io_timer();
@@ -248,14 +247,18 @@ void RedisSink::schedule_flush() {
   }
 }
 
-// Hands every waiting event to hiredis, one record_batch (+ index) per repo and day.
+// Hands every waiting event to hiredis: one record_batch per repo and day, then one
+// SADD per dirty shard naming the repos of this flush.
 void RedisSink::send_waiting() {
   if (!connected_ || waiting_.empty()) return;
   std::vector<RecordBatch> batches =
       group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch, wall_ms());
+  std::vector<const RepoDayKeys*> sent;
+  sent.reserve(batches.size());
   for (std::size_t i = 0; i < batches.size(); ++i) {
     auto b = std::make_shared<RecordBatch>(std::move(batches[i]));
-    if (!send_batch(b)) {
+    if (!send(Kind::kRecord, ScriptCall::kEvalSha, b,
+              record_batch_resp(*b, args_, ScriptCall::kEvalSha))) {
       // The context is going away: keep the rest for the next connection, in order.
       std::vector<Event> back;
       for (auto& ev : b->events) back.push_back(std::move(ev));
@@ -264,21 +267,13 @@ void RedisSink::send_waiting() {
       }
       waiting_.insert(waiting_.begin(), std::make_move_iterator(back.begin()),
                       std::make_move_iterator(back.end()));
-      return;
+      break;
     }
+    sent.push_back(b->keys.get());
   }
-}
-
-bool RedisSink::send_batch(std::shared_ptr<const RecordBatch> b) {
-  if (!send(Kind::kRecord, ScriptCall::kEvalSha, b,
-            record_batch_resp(*b, args_, ScriptCall::kEvalSha))) {
-    return false;
+  for (const std::string& cmd : dirty_resps(sent)) {
+    if (!send(Kind::kDirty, ScriptCall::kEvalSha, nullptr, cmd)) break;
   }
-  if (b->keys->indexed) return true;
-  // The index is best effort: a lost index entry only delays the background fold.
-  const std::string index = index_resp(*b->keys, args_, ScriptCall::kEvalSha);
-  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(b), index);
-  return true;
 }
 
 bool RedisSink::send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
@@ -305,10 +300,8 @@ void RedisSink::on_reply(redisReply* r) {
   inflight_records_ -= events;
 
   // The script cache was flushed: resend the body (the script did not run).
-  if (p.kind != Kind::kScriptLoad && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
-    const std::string cmd = p.kind == Kind::kRecord
-                                ? record_batch_resp(*p.batch, args_, ScriptCall::kEval)
-                                : index_resp(*p.batch->keys, args_, ScriptCall::kEval);
+  if (p.kind == Kind::kRecord && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
+    const std::string cmd = record_batch_resp(*p.batch, args_, ScriptCall::kEval);
     if (send(p.kind, ScriptCall::kEval, p.batch, cmd)) {
       refresh_io_timer();
       return;
@@ -328,13 +321,7 @@ void RedisSink::on_reply(redisReply* r) {
         }
       }
       break;
-    case Kind::kIndex:
-      // Only the current day: late events of a past day always re-send their index.
-      if (r && r->type == REDIS_REPLY_INTEGER &&
-          p.batch->keys->day_number == day_of(static_cast<std::int64_t>(ngx_time()))) {
-        p.batch->keys->indexed = true;
-      }
-      [[fallthrough]];
+    case Kind::kDirty:
     case Kind::kScriptLoad:
       if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis error: %*s",

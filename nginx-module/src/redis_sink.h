@@ -1,6 +1,6 @@
 // The worker's Redis writer: a hiredis async connection driven by nginx's event
 // loop, a bounded queue of events, written every flush interval as one pipelined
-// EVALSHA record_batch (+ index) per repo and day,
+// EVALSHA record_batch per repo and day plus one SADD per dirty shard,
 // connect/command timeouts as nginx timers, reconnect with exponential backoff,
 // and a last blocking flush at exit. One instance per worker process.
 #pragma once
@@ -57,11 +57,11 @@ class RedisSink {
   StatusSnapshot snapshot() const;
 
  private:
-  enum class Kind { kScriptLoad, kRecord, kIndex };
+  enum class Kind { kScriptLoad, kRecord, kDirty };
   struct Pending {
     Kind kind;
     ScriptCall how;
-    std::shared_ptr<const RecordBatch> batch;  // shared by a batch's record and index
+    std::shared_ptr<const RecordBatch> batch;  // kRecord only
   };
 
   void connect();
@@ -72,7 +72,6 @@ class RedisSink {
   void schedule_reconnect();
   void send_waiting();
   void schedule_flush();
-  bool send_batch(std::shared_ptr<const RecordBatch> b);
   bool send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
             const std::string& resp);
   void refresh_io_timer();
@@ -109,10 +108,7 @@ class RedisSink {
   std::size_t inflight_records_ = 0;  // events in the in-flight record batches
   Counters counters_;
 
-  // Keys per (repo, day), reused across events. An entry's `indexed` flag notes that
-  // Redis confirmed the day-index entry on this connection: hubstatsd never rewrites
-  // the current day's index, so later events skip the index script. Cleared on every
-  // connect (a restarted Redis has lost its indexes) and when it grows too large.
+  // Keys per (repo, day), reused across events.
   RecordArgs args_;
   KeyCache key_cache_;
 

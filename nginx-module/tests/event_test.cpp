@@ -2,45 +2,49 @@
 
 #include <gtest/gtest.h>
 
+#include "hubstats/keys.h"
 #include "hubstats/scripts.h"
 
 using namespace hubstats;
 using namespace hubstats::module;
 
-namespace {
-Event sample() {
-  Event e;
-  e.repo = RepoRef{RepoType::kDataset, "ns", "data"};
-  e.identity_hex = "0123456789abcdef0123456789abcdef";
-  e.authenticated = true;
-  e.day = days_from_civil(2025, 1, 15);
-  return e;
-}
-}  // namespace
-
-TEST(EventCommands, IndexAddsTheRepoTagToTheDayIndex) {
-  const Command c = index_command(sample(), RecordSettings{1000, 3600}, ScriptCall::kEvalSha);
-  const Command want{
-      "EVALSHA", scripts::sha1_hex(scripts::kIndex), "1", "hs:idx:20250115", "dataset/ns/data",
-      "3600"};
+TEST(EventCommands, DirtyAddsTheRepoTagsToTheirShard) {
+  const Command c = dirty_command(3, {"dataset/ns/data", "model/a/b"});
+  const Command want{"SADD", "hs:{dirty:3}", "dataset/ns/data", "model/a/b"};
   EXPECT_EQ(c, want);
 }
 
-TEST(EventCommands, ScriptLoadsTheScriptsTheModuleSends) {
+TEST(EventCommands, DirtyRespsGroupTagsPerShardOnce) {
+  const Day d = days_from_civil(2025, 1, 15);
+  std::vector<RepoDayKeys> ks;
+  for (const char* name : {"a", "b", "c", "d", "e", "f", "g", "h"}) {
+    ks.push_back(RepoDayKeys::of(RepoRef{RepoType::kModel, "ns", name}, d));
+  }
+  ks.push_back(RepoDayKeys::of(RepoRef{RepoType::kModel, "ns", "a"}, d + 1));  // a, another day
+  std::vector<const RepoDayKeys*> ptrs;
+  for (const auto& k : ks) ptrs.push_back(&k);
+  const std::vector<std::string> got = dirty_resps(ptrs);
+  // Expected: per shard in shard order, tags in first-seen order, "model/ns/a" once.
+  std::vector<std::string> want;
+  for (int shard = 0; shard < keys::kDirtyShards; ++shard) {
+    std::vector<std::string> tags;
+    for (std::size_t i = 0; i + 1 < ks.size(); ++i) {
+      if (ks[i].dirty_shard == shard) tags.push_back(ks[i].tag);
+    }
+    if (!tags.empty()) want.push_back(to_resp(dirty_command(shard, tags)));
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_LT(got.size(), ks.size());
+  EXPECT_EQ(ks[0].dirty_shard, keys::dirty_shard("model/ns/a"));
+}
+
+TEST(EventCommands, ScriptLoadsTheScriptTheModuleSends) {
   const auto loads = script_load_commands();
-  ASSERT_EQ(loads.size(), 2u);
+  ASSERT_EQ(loads.size(), 1u);
   EXPECT_EQ(loads[0], (Command{"SCRIPT", "LOAD", std::string(scripts::kRecordBatch)}));
-  EXPECT_EQ(loads[1], (Command{"SCRIPT", "LOAD", std::string(scripts::kIndex)}));
 }
 
 TEST(EventCommands, RespEncodingMatchesTheArgvCommands) {
-  const Event e = sample();
-  const RecordSettings s{5000, 7200};
-  const RecordArgs a(s);
-  const RepoDayKeys k = RepoDayKeys::of(e.repo, e.day);
-  for (ScriptCall how : {ScriptCall::kEvalSha, ScriptCall::kEval}) {
-    EXPECT_EQ(index_resp(k, a, how), to_resp(index_command(e, s, how)));
-  }
   EXPECT_EQ(to_resp(Command{"GET", "k"}), "*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
   EXPECT_EQ(to_resp(Command{""}), "*1\r\n$0\r\n\r\n");
 }
