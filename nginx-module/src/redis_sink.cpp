@@ -3,6 +3,7 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "final_flush.h"
+#include "spool_format.h"
 #include "hubstats/day.h"
 #include "hubstats/keys.h"
 
@@ -18,8 +20,15 @@ namespace hubstats::module {
 
 namespace {
 
-constexpr time_t kLogInterval = 5;         // seconds between repeated warnings
-constexpr std::size_t kFlushEvents = 256;  // waiting events that trigger an immediate write
+constexpr time_t kLogInterval = 5;               // seconds between repeated warnings
+constexpr std::size_t kFlushEvents = 256;        // waiting events that trigger an immediate write
+constexpr ngx_msec_t kSpoolTick = 200;           // spool buffer flush (like access_log flush=)
+constexpr ngx_msec_t kSpoolSync = 1000;          // fdatasync of the spool file, at most this often
+constexpr ngx_msec_t kSpoolScan = 1000;          // directory usage / claimable files, this often
+constexpr std::size_t kSpillEvents = 4096;       // spilled events that are encoded at once
+constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes that are written at once
+constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
+constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a spool file at once
 
 bool is_noscript(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR && r->str &&
@@ -55,9 +64,14 @@ RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
   flush_timer_.data = this;
   flush_timer_.log = log_;
   flush_timer_.cancelable = 1;
+  spool_timer_.handler = spool_timer_handler;
+  spool_timer_.data = this;
+  spool_timer_.log = log_;
+  spool_timer_.cancelable = 1;
 }
 
 RedisSink::~RedisSink() {
+  if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
@@ -68,13 +82,14 @@ StatusSnapshot RedisSink::snapshot() const {
   StatusSnapshot s;
   s.pid = static_cast<long>(ngx_pid);
   s.counters = counters_;
-  s.queued = waiting_.size() + outbox_events_;
+  s.queued = waiting_.size() + outbox_events_ + spill_.size();
   s.redis_connected = connected_;
   return s;
 }
 
 void RedisSink::start() noexcept {
   try {
+    if (spool_on()) ngx_add_timer(&spool_timer_, kSpoolTick);
     connect();
   } catch (...) {
     ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: cannot start the redis connection");
@@ -223,14 +238,19 @@ void RedisSink::refresh_io_timer() {
 
 void RedisSink::submit(Event&& e) noexcept {
   try {
-    if (full()) {
-      note_drop(1);
+    if (shutting_down_ || (queue_full() && !spool_on())) {
+      note_drop(1, "event queue full");
+      return;
+    }
+    if (queue_full()) {
+      spill_.push_back(std::move(e));
+      if (spill_.size() >= kSpillEvents) spool_spill();
       return;
     }
     waiting_.push_back(std::move(e));
     schedule_flush();
   } catch (...) {
-    note_drop(1);
+    note_drop(1, "out of memory");
   }
 }
 
@@ -252,6 +272,7 @@ void RedisSink::schedule_flush() {
 // record_batch per batch, then one SADD per dirty shard naming the batches' repos.
 void RedisSink::send_waiting() {
   if (!connected_) return;
+  if (spool_on()) spool_replay();
   std::vector<std::shared_ptr<Outgoing>> sent;
   auto send_record = [&](const std::shared_ptr<Outgoing>& o) {
     if (!send(Pending{Kind::kRecord, o, {}},
@@ -309,7 +330,7 @@ bool RedisSink::send(Pending p, const std::string& resp) {
 void RedisSink::finish(Outgoing& o) {
   if (o.state == Outgoing::State::kDone) return;
   o.state = Outgoing::State::kDone;
-  outbox_events_ -= o.batch->events.size();
+  (o.replay ? replay_events_ : outbox_events_) -= o.batch->events.size();
   while (!outbox_.empty() && outbox_.front()->state == Outgoing::State::kDone) {
     outbox_.pop_front();
   }
@@ -348,7 +369,7 @@ void RedisSink::on_reply(redisReply* r) {
           r->integer <= static_cast<long long>(events)) {
         if (!o.counted) {
           o.counted = true;
-          counters_.sent += events;
+          (o.replay ? counters_.replayed : counters_.sent) += events;
           // -1: applied under this id before (its reply was lost), sessions unknown.
           if (r->integer > 0) counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
         }
@@ -376,6 +397,8 @@ void RedisSink::on_reply(redisReply* r) {
       for (const auto& o : p.marks) {
         if (o->state == Outgoing::State::kRecorded) finish(*o);
       }
+      // Replayed batches confirmed: read more of the file.
+      if (replay_ && replay_events_ < kReplayWindow / 2) send_waiting();
       break;
     case Kind::kScriptLoad:
       if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
@@ -387,13 +410,13 @@ void RedisSink::on_reply(redisReply* r) {
   refresh_io_timer();
 }
 
-void RedisSink::note_drop(std::uint64_t n) {
+void RedisSink::note_drop(std::uint64_t n, const char* why) {
   counters_.dropped += n;
   drops_since_log_ += n;
   const time_t now = ngx_time();
   if (now - last_drop_log_ >= kLogInterval) {
     ngx_log_error(NGX_LOG_WARN, log_, 0,
-                  "hubstats: event queue full (%uz events), dropped %uL events since last report",
+                  "hubstats: %s (queue %uz events), dropped %uL events since last report", why,
                   settings_.queue_cap, drops_since_log_);
     last_drop_log_ = now;
     drops_since_log_ = 0;
@@ -408,6 +431,160 @@ bool RedisSink::error_log_due() {
 }
 
 // ---------------------------------------------------------------------------
+// Spool
+
+void RedisSink::spool_append(const RecordBatch& b, bool count) {
+  const std::size_t n = b.events.size();
+  if (!spool_writer_) {
+    const std::string name = std::to_string(static_cast<long>(ngx_pid)) + "-" +
+                             stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
+                             ".spool";
+    spool_writer_ = std::make_unique<spool::Writer>(settings_.spool_dir, name);
+  }
+  std::string& buf = spool_writer_->buffer();
+  const std::size_t before = buf.size();
+  spool::append_record(buf, b.id, b.events);
+  const std::size_t bytes = buf.size() - before;
+  // Other workers' writes since the last scan are not seen: the bound is approximate.
+  if (spool_usage_ + bytes > settings_.spool_max) {
+    buf.resize(before);
+    if (count) note_drop(n, "spool full");
+    return;
+  }
+  spool_usage_ += bytes;
+  if (count) {
+    counters_.spooled += n;
+    buffer_events_ += n;
+  }
+  if (buf.size() >= kSpoolBuffer) spool_write();
+}
+
+void RedisSink::spool_spill() {
+  if (spill_.empty()) return;
+  const ngx_msec_t now = ngx_current_msec;
+  if (now - spool_scanned_ >= kSpoolScan || spool_scanned_ == 0) {
+    spool_usage_ = spool::directory_usage(settings_.spool_dir) +
+                   (spool_writer_ ? spool_writer_->buffer().size() : 0);
+    spool_scanned_ = now;
+  }
+  if (!spool_ids_) {
+    spool_ids_ = std::make_unique<BatchNumbering>(random64, std::int64_t{1} << 40);
+  }
+  const std::vector<RecordBatch> batches =
+      group_batches(spill_, spill_.size(), key_cache_, kMaxRecordBatch, settings_.record.window_ms,
+                    *spool_ids_, static_cast<std::int64_t>(ngx_time()));
+  for (const RecordBatch& b : batches) spool_append(b, true);
+}
+
+void RedisSink::spool_write() {
+  if (!spool_writer_ || spool_writer_->buffer().empty()) return;
+  if (spool_writer_->flush()) {
+    buffer_events_ = 0;
+    spool_unsynced_ = true;
+    return;
+  }
+  const int err = ngx_errno;
+  if (error_log_due()) {
+    ngx_log_error(NGX_LOG_ERR, log_, err, "hubstats: cannot write the spool file \"%s\"",
+                  (settings_.spool_dir + "/...").c_str());
+  }
+  // A full or failing disk: the buffered events are lost, nginx keeps serving.
+  counters_.spooled -= buffer_events_;
+  note_drop(buffer_events_, "spool write failed");
+  buffer_events_ = 0;
+  spool_writer_->buffer().clear();
+}
+
+void RedisSink::spool_replay() {
+  if (!spool_on() || !connected_) return;
+  const ngx_msec_t now = ngx_current_msec;
+  if (!replay_) {
+    // Our own file first (sealed: new spills go to a new file, with a new stream),
+    // then any file nobody holds: other workers' that exited, a previous nginx's.
+    std::optional<spool::Writer::Handle> h;
+    if (spool_writer_ && spool_writer_->has_file() && spill_.empty() && !queue_full()) {
+      spool_write();
+      h = spool_writer_->seal(std::to_string(static_cast<long>(ngx_pid)) + "-" +
+                              stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
+                              ".spool");
+      spool_ids_.reset();
+    } else if (now - spool_claimed_ >= kSpoolScan || spool_claimed_ == 0) {
+      spool_claimed_ = now;
+      h = spool::claim_one(settings_.spool_dir, spool_writer_ ? spool_writer_->path() : "");
+    }
+    if (!h) return;
+    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replaying spool file \"%s\"",
+                  h->path.c_str());
+    replay_ = std::make_unique<spool::Reader>(std::move(*h));
+  }
+  while (replay_events_ < kReplayWindow && !replay_->eof()) {
+    for (spool::SpooledBatch& sb : replay_->next(kReplayChunk)) {
+      auto b = std::make_shared<RecordBatch>();
+      b->keys = key_cache_.get(sb.events.front().repo, sb.events.front().day);
+      b->bucket = keys::session_bucket(sb.events.front().time_ms, settings_.record.window_ms);
+      b->id = std::move(sb.id);
+      b->events = std::move(sb.events);
+      auto o = std::make_shared<Outgoing>();
+      o->replay = true;
+      replay_events_ += b->events.size();
+      o->batch = std::move(b);
+      outbox_.push_back(std::move(o));
+    }
+  }
+  if (replay_->eof() && replay_events_ == 0) {
+    if (replay_->status() != spool::ReadStatus::kOk) {
+      ngx_log_error(NGX_LOG_WARN, log_, 0,
+                    "hubstats: spool file \"%s\": %s record at byte %uL, skipped %uL bytes",
+                    replay_->path().c_str(),
+                    replay_->status() == spool::ReadStatus::kTorn ? "torn" : "corrupt",
+                    replay_->offset(), replay_->skipped());
+    }
+    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replayed spool file \"%s\"",
+                  replay_->path().c_str());
+    replay_->finish();
+    replay_.reset();
+    spool_claimed_ = 0;  // look for the next file at once
+  }
+}
+
+void RedisSink::spool_tick() {
+  spool_spill();
+  spool_write();
+  const ngx_msec_t now = ngx_current_msec;
+  if (spool_unsynced_ && spool_writer_ && spool_writer_->has_file() &&
+      now - spool_synced_ >= kSpoolSync) {
+    if (!syncer_) syncer_ = std::make_unique<spool::Syncer>();
+    syncer_->request(spool_writer_->fd());
+    spool_unsynced_ = false;
+    spool_synced_ = now;
+  }
+  if (connected_ && (replay_ || now - spool_claimed_ >= kSpoolScan ||
+                     (spool_writer_ && spool_writer_->has_file()))) {
+    send_waiting();  // starts or continues a replay, and sends what it read
+  }
+}
+
+void RedisSink::spool_close() {
+  replay_.reset();  // not finished: the file stays for a later replay
+  spool_spill();
+  spool_write();
+  if (spool_writer_ && spool_writer_->has_file()) fdatasync(spool_writer_->fd());
+  spool_writer_.reset();  // closing releases the lock: the file is free to claim
+  syncer_.reset();
+}
+
+void RedisSink::spool_timer_handler(ngx_event_t* ev) noexcept {
+  auto* self = static_cast<RedisSink*>(ev->data);
+  try {
+    self->spool_tick();
+  } catch (...) {
+  }
+  if (!self->shutting_down_ && !ngx_exiting && !ngx_quit && !ngx_terminate) {
+    ngx_add_timer(&self->spool_timer_, kSpoolTick);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Exit
 
 void RedisSink::shutdown() noexcept {
@@ -416,11 +593,13 @@ void RedisSink::shutdown() noexcept {
     if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
     if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
     if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
+    if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
     if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
     // The outbox in order, then the waiting events as new batches of the same stream.
+    // Replayed batches are left out: their file stays and is replayed again later.
     std::vector<std::shared_ptr<Outgoing>> left;
     for (auto& o : outbox_) {
-      if (o->state != Outgoing::State::kDone) left.push_back(o);
+      if (o->state != Outgoing::State::kDone && !o->replay) left.push_back(o);
     }
     if (!waiting_.empty()) {
       std::vector<RecordBatch> batches =
@@ -446,7 +625,12 @@ void RedisSink::shutdown() noexcept {
         Outgoing& o = *left[i];
         const std::size_t n = o.batch->events.size();
         if (fr.outcomes[i] == Delivery::kUnknown) {
-          if (!o.counted) unknown += n;
+          // Keeps its id in the spool: a replay is skipped if Redis applied it.
+          if (spool_on()) {
+            spool_append(*o.batch, !o.counted);
+          } else if (!o.counted) {
+            unknown += n;
+          }
           continue;
         }
         if (!o.counted)
@@ -456,20 +640,23 @@ void RedisSink::shutdown() noexcept {
       }
       counters_.dropped += unknown;
       if (!fr.error.empty()) {
-        ngx_log_error(NGX_LOG_ERR, log_, 0,
-                      "hubstats: final flush to redis at %s: %s (dropped %uL events)",
-                      describe(settings_.address).c_str(), fr.error.c_str(), unknown);
+        ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: final flush to redis at %s: %s (%s)",
+                      describe(settings_.address).c_str(), fr.error.c_str(),
+                      spool_on() ? "the rest is spooled" : "the rest is dropped");
       }
     }
+    if (spool_on()) spool_close();
   } catch (...) {
-    counters_.dropped += waiting_.size();
+    counters_.dropped += waiting_.size() + spill_.size();
     waiting_.clear();
+    spill_.clear();
   }
   const Counters& c = counters_;
   ngx_log_error(NGX_LOG_NOTICE, log_, 0,
                 "hubstats: worker exit: requests=%uL counted=%uL new_sessions=%uL sent=%uL "
-                "failed=%uL dropped=%uL",
-                c.requests, c.counted, c.new_sessions, c.sent, c.failed, c.dropped);
+                "failed=%uL dropped=%uL spooled=%uL replayed=%uL",
+                c.requests, c.counted, c.new_sessions, c.sent, c.failed, c.dropped, c.spooled,
+                c.replayed);
 }
 
 // ---------------------------------------------------------------------------

@@ -125,7 +125,7 @@ class Client:
         """Waits until nothing is queued and every counted event is accounted for."""
         return self.wait_status(
             lambda s: s["queued"] == 0
-            and s["sent"] + s["failed"] + s["dropped"] == s["counted"],
+            and s["sent"] + s["failed"] + s["dropped"] + s.get("spooled", 0) == s["counted"],
             "hubstats queue to drain", timeout)
 
 
