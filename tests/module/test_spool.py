@@ -161,3 +161,45 @@ def test_spool_directive_errors(tmp_path, secret_file, hub_root, redis):
     r = nginx_t(tmp_path, hub.http_conf(redis, secret_file, hub_root,
                                         main_extra="hubstats_spool off;"))
     assert r.returncode == 0, r.stdout
+
+
+def test_worker_killed_mid_replay_doubles_nothing(tmp_path, redis, secret_file, hub_root):
+    """A replaying worker dies (SIGKILL) after sending batches Redis has not answered
+    yet (Redis paused): Redis runs them when it wakes, and the respawned worker replays
+    the whole file again. The batch ids make the second pass a no-op where the first
+    one got through. (No make_nginx fixture: the kill logs an [alert] on purpose.)"""
+    import os
+    import signal
+    from harness.nginx import Nginx
+    conf = hub.http_conf(redis, secret_file, hub_root, main_extra="""
+        hubstats_queue_size 50;
+        hubstats_command_timeout 60s;
+        hubstats_reconnect_backoff 50ms 200ms;""")
+    ng = Nginx(tmp_path, conf)
+    try:
+        c = Client(ng)
+        c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
+        stop_redis_keeping_data(redis)
+        c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
+        assert faults.traffic(ng, 0, 3000) == [200] * 3000
+        ng.stop()
+        assert spool_files(ng)
+
+        redis.start()
+        os.kill(redis.pid, signal.SIGSTOP)  # accepts connections, answers nothing
+        try:
+            ng.start()
+            wait_until(lambda: "replaying spool file" in ng.error_log_text(), timeout=20,
+                       what="the replay to start")
+            [worker] = ng.worker_pids()
+            os.kill(worker, signal.SIGKILL)
+            wait_until(lambda: ng.worker_pids() and worker not in ng.worker_pids(),
+                       what="a new worker")
+        finally:
+            os.kill(redis.pid, signal.SIGCONT)
+        wait_replayed(ng)
+        with redis.client() as rc:
+            faults.assert_exact(rc, [ng.prefix / "access.log"])
+        assert ng.error_log_text().count("replaying spool file") >= 2
+    finally:
+        ng.stop()
