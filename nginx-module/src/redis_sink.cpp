@@ -30,9 +30,19 @@ constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes that are writ
 constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
 constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a spool file at once
 
-bool is_noscript(const redisReply* r) {
-  return r && r->type == REDIS_REPLY_ERROR && r->str &&
-         std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT";
+// Error replies that say "not now" rather than "no": Redis loading its data set after
+// a restart (LOADING), a script running too long (BUSY), a cluster or replica not
+// ready (TRYAGAIN, MASTERDOWN), the script cache flushed (NOSCRIPT). The batch was not
+// applied; it is sent again on a new connection, after the reconnect backoff.
+bool retry_later(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ERROR || !r->str) return false;
+  const std::string_view e(r->str, r->len);
+  for (std::string_view code : {"NOSCRIPT", "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN"}) {
+    if (e.substr(0, code.size()) == code && (e.size() == code.size() || e[code.size()] == ' ')) {
+      return true;
+    }
+  }
+  return false;
 }
 
 std::uint64_t random64() {
@@ -156,7 +166,6 @@ void RedisSink::on_connect(bool ok) {
     return;  // hiredis frees the context next; hook_cleanup schedules the reconnect
   }
   connected_ = true;
-  backoff_ = settings_.backoff_min;
   ngx_log_error(NGX_LOG_INFO, log_, 0, "hubstats: connected to redis at %s",
                 describe(settings_.address).c_str());
   refresh_io_timer();
@@ -348,23 +357,26 @@ void RedisSink::on_reply(redisReply* r) {
   Pending p = std::move(inflight_.front());
   inflight_.pop_front();
   if (!r) return;  // the context is going away: on_context_gone requeues
+  if (retry_later(r)) {
+    // Reconnecting (SCRIPT LOAD first) and resending the outbox in order keeps each
+    // repo's batches in id order, which the record script's exactly-once check relies
+    // on; an EVAL retry of one batch (NOSCRIPT) could overtake the next.
+    if (error_log_due()) {
+      ngx_log_error(NGX_LOG_WARN, log_, 0, "hubstats: redis answered %*s: reconnecting",
+                    static_cast<size_t>(std::min<std::size_t>(r->len, 80)), r->str);
+    }
+    drop_connection();
+    return;
+  }
+  // Redis answers: the backoff starts over (not at connect: a Redis that accepts
+  // connections but answers LOADING must not be hammered).
+  if (r->type != REDIS_REPLY_ERROR) backoff_ = settings_.backoff_min;
 
   switch (p.kind) {
     case Kind::kRecord: {
       Outgoing& o = *p.out;
       if (o.state == Outgoing::State::kDone) break;
       const std::size_t events = o.batch->events.size();
-      if (is_noscript(r)) {
-        // The script cache was flushed. Reconnecting (SCRIPT LOAD first) and resending
-        // the outbox in order keeps each repo's batches in id order, which the record
-        // script's exactly-once check relies on; an EVAL retry here could overtake.
-        if (error_log_due()) {
-          ngx_log_error(NGX_LOG_WARN, log_, 0,
-                        "hubstats: redis lost the record script (NOSCRIPT): reconnecting");
-        }
-        drop_connection();
-        return;
-      }
       if (r->type == REDIS_REPLY_INTEGER && r->integer >= -1 &&
           r->integer <= static_cast<long long>(events)) {
         if (!o.counted) {

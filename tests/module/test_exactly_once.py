@@ -54,3 +54,57 @@ def test_cut_replies_and_timeouts_lose_and_double_nothing(make_nginx, redis, rcl
         faults.assert_exact(rclient, [ng.prefix / "access.log"])
     finally:
         relay.close()
+
+
+def test_redis_loading_after_restart_loses_nothing(make_nginx, tmp_path, secret_file, hub_root):
+    """A restarted Redis answers -LOADING while it reads its data set back. That is
+    "not now", not a rejection: the module backs off and sends the batches again."""
+    import subprocess
+    from harness.ports import free_port, wait_for_port, wait_until
+    from harness.procs import terminate
+    from harness.redis import RedisClient
+
+    port, data = free_port(), tmp_path / "redis-loading"
+    data.mkdir()
+
+    def redis_server(*extra):
+        p = subprocess.Popen(["/usr/bin/redis-server", "--port", str(port), "--bind",
+                              "127.0.0.1", "--dir", str(data), "--save", "",
+                              "--appendonly", "no", "--protected-mode", "no",
+                              "--enable-debug-command", "yes", *extra],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        wait_for_port(port)
+        return p
+
+    proc = redis_server()
+    try:
+        class Addr:
+            address = f"127.0.0.1:{port}"
+        ng = make_nginx(hub.http_conf(Addr, secret_file, hub_root, main_extra="""
+            hubstats_reconnect_backoff 50ms 400ms;"""))
+        c = Client(ng)
+        c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
+        with RedisClient(port) as rc:
+            rc.execute("DEBUG", "POPULATE", "30000", "filler")
+            rc.execute("SAVE")
+        terminate(proc)
+        # 30,000 keys at 100 µs each: about 3 s of LOADING replies.
+        proc = redis_server("--key-load-delay", "100",
+                            "--loading-process-events-interval-bytes", "1024")
+        with RedisClient(port) as rc:
+            try:
+                rc.execute("PING")
+                loading = False
+            except Exception as e:  # noqa: BLE001 (the harness raises RedisError)
+                loading = "LOADING" in str(e)
+        assert loading, "redis was not loading: the test would prove nothing"
+        codes = faults.traffic(ng, 0, 200, threads=4)
+        assert codes == [200] * 200
+        s = c.wait_status(lambda s: s["sent"] == 200 and s["queued"] == 0,
+                          "delivery once redis has loaded", timeout=60)
+        assert s["failed"] == 0 and s["dropped"] == 0
+        assert "LOADING" in ng.error_log_text()
+        with RedisClient(port) as rc:
+            faults.assert_exact(rc, [ng.prefix / "access.log"])
+    finally:
+        terminate(proc)
