@@ -108,3 +108,28 @@ def test_redis_loading_after_restart_loses_nothing(make_nginx, tmp_path, secret_
             faults.assert_exact(rc, [ng.prefix / "access.log"])
     finally:
         terminate(proc)
+
+
+def test_redis_out_of_memory_holds_events_until_it_has_room(make_nginx, redis, rclient,
+                                                            secret_file, hub_root):
+    """maxmemory reached (noeviction): Redis refuses the script with -OOM before it
+    runs. The events wait (queue, then spool) and go in once there is room."""
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="""
+        hubstats_queue_size 30;
+        hubstats_reconnect_backoff 50ms 200ms;"""))
+    c = Client(ng)
+    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
+    rclient.execute("CONFIG", "SET", "maxmemory-policy", "noeviction")
+    rclient.execute("CONFIG", "SET", "maxmemory", "1")
+    try:
+        assert faults.traffic(ng, 0, 100, threads=4) == [200] * 100
+        from harness.ports import wait_until
+        wait_until(lambda: "OOM" in ng.error_log_text(), what="an OOM reply")
+        s = c.status()
+        assert s["failed"] == 0 and s["sent"] == 0
+    finally:
+        rclient.execute("CONFIG", "SET", "maxmemory", "0")
+    s = c.wait_status(lambda s: s["queued"] == 0 and s["sent"] + s["replayed"] == 100,
+                      "delivery once redis has room", timeout=30)
+    assert s["failed"] == 0 and s["dropped"] == 0 and s["spooled"] > 0
+    faults.assert_exact(rclient, [ng.prefix / "access.log"])
