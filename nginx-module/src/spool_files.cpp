@@ -77,17 +77,22 @@ Writer::~Writer() {
 bool Writer::flush() {
   if (buf_.empty()) return true;
   if (fd_ < 0) {
-    path_ = dir_ + "/" + name_;
+    // Created under a hidden name, locked, then renamed: claimers (which skip hidden
+    // names) never see the file unlocked, so none can take or remove it early.
+    const std::string hidden = dir_ + "/." + name_;
+    const std::string path = dir_ + "/" + name_;
     // Read-write: a sealed file is replayed through the same (locked) descriptor.
-    fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    fd_ = open(hidden.c_str(), O_RDWR | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
     if (fd_ < 0) return false;
-    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0 || rename(hidden.c_str(), path.c_str()) != 0) {
       const int err = errno;
+      unlink(hidden.c_str());
       close(fd_);
       fd_ = -1;
       errno = err;
       return false;
     }
+    path_ = path;
     written_ = 0;
   }
   std::size_t done = 0;
