@@ -509,7 +509,11 @@ void RedisSink::spool_write() {
 }
 
 void RedisSink::spool_replay() {
-  if (!spool_on() || !connected_) return;
+  // A quitting worker finishes what is in flight but reads no more: the file stays
+  // and the next worker replays it (Redis skips the batches already applied).
+  if (!spool_on() || !connected_ || shutting_down_ || ngx_exiting || ngx_quit || ngx_terminate) {
+    return;
+  }
   const ngx_msec_t now = ngx_current_msec;
   if (!replay_) {
     // Our own file first (sealed: new spills go to a new file, with a new stream),
