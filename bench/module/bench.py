@@ -4,9 +4,13 @@ uncounted location serving the same small file, alternating in the same run, wit
 new identity per request. Phase 1 with Redis up; phase 2, KohakuHub's shape: counted
 and uncounted locations proxying to an upstream (a second nginx, without the module)
 that answers 302 to a presigned storage URL, each client fetching a session of 8 files;
-phase 3 with Redis stopped.
+phase 3 with Redis stopped (the module's spool, on by default, is then being written).
 
-Usage: bench/module/run.sh [--rounds N] [--duration S] [--connections C]
+With --compare OLD.so a second nginx loads another build of the module (e.g. one
+built from an older commit) and every round measures both, alternating which build
+goes first, so old and new are compared interleaved under the same host load.
+
+Usage: bench/module/run.sh [--rounds N] [--duration S] [--connections C] [--compare SO]
 Prints throughput and p99 latency per round, and the median ratios."""
 import argparse
 import os
@@ -101,45 +105,53 @@ def wrk(url, duration, connections, pids, script="identities.lua", args=()):
     return rps, p99, cpu
 
 
-def phase(name, ng, redis_pid, rounds, duration, connections, kohaku=None):
-    """kohaku: the hub nginx, for KohakuHub's shape (sessions of 8 files, proxied, 302);
-    its worker's CPU is left out of the per-request figures (same on both sides)."""
-    counted_url = ng.url(FILE)
-    plain_url = ng.url("/plain" + FILE)
-    script, args = "identities.lua", {"counted": (), "plain": ()}
+def phase(name, builds, redis_pid, rounds, duration, connections, kohaku=False):
+    """builds: [(label, nginx)]. Returns {label: (thr, p99, cpu_n, cpu_nr)}.
+    kohaku: KohakuHub's shape (sessions of 8 files, proxied to the hub stand-in, 302);
+    the hub's worker CPU is left out of the per-request figures (same on both sides)."""
+    script, wargs = "identities.lua", {"counted": (), "plain": ()}
     if kohaku:
-        counted_url, plain_url = ng.url("/"), ng.url("/")
-        script, args = "sessions8.lua", {"counted": ("",), "plain": ("/kohaku-plain",)}
-    rows = []
+        script, wargs = "sessions8.lua", {"counted": ("",), "plain": ("/kohaku-plain",)}
+    rows = {label: [] for label, _ in builds}
     for r in range(rounds):
-        # Alternate which goes first so warm-up and drift affect both sides alike.
-        order = [("counted", counted_url), ("plain", plain_url)]
-        if r % 2:
-            order.reverse()
-        pids = ng.worker_pids() + ([redis_pid] if redis_pid else [])
-        res = {k: wrk(u, duration, connections, pids, script, args[k]) for k, u in order}
-        rows.append(res)
-        c, p = res["counted"], res["plain"]
-        print(f"  {name} round {r + 1:2}: counted {c[0]:7.0f} req/s p99 {c[1]:6.2f} ms "
-              f"cpu/req {c[2][0]:5.1f} us (redis {sum(c[2][1:]):5.1f}) | uncounted {p[0]:7.0f} "
-              f"req/s p99 {p[1]:6.2f} ms cpu/req {p[2][0]:5.1f} us", flush=True)
-    # Per-round ratios of adjacent runs cancel slow drift (other load on the host);
-    # the median discards rounds disturbed mid-way.
-    thr = statistics.median(r["counted"][0] / r["plain"][0] for r in rows)
-    p99 = statistics.median(r["counted"][1] / r["plain"][1] for r in rows)
-    total = sum(r["counted"][0] for r in rows) / sum(r["plain"][0] for r in rows)
-    # CPU time per request of the nginx worker (and of Redis, which shares the host):
-    # insensitive to other load, it bounds the CPU-limited throughput ratio.
-    cpu_n = statistics.median(r["plain"][2][0] / r["counted"][2][0] for r in rows)
-    cpu_nr = statistics.median(r["plain"][2][0] / sum(r["counted"][2]) for r in rows)
-    # CPU µs per request: the worker on each side, and Redis per counted request.
-    us = {side: statistics.median(r[side][2][0] for r in rows) for side in ("counted", "plain")}
-    redis_us = statistics.median(sum(r["counted"][2][1:]) for r in rows)
-    print(f"  {name}: median throughput ratio {thr:.3f}, ratio of sums {total:.3f}, "
-          f"median p99 ratio {p99:.3f}, CPU-bound throughput ratio nginx {cpu_n:.3f} "
-          f"(nginx+redis {cpu_nr:.3f}); median CPU per request: worker {us['counted']:.1f} us "
-          f"counted / {us['plain']:.1f} us uncounted, redis {redis_us:.1f} us", flush=True)
-    return thr, p99, cpu_n, cpu_nr
+        # Alternate which build and which side go first so warm-up and drift affect
+        # all alike.
+        order_b = builds if r % 2 == 0 else list(reversed(builds))
+        for label, ng in order_b:
+            if kohaku:
+                order = [("counted", ng.url("/")), ("plain", ng.url("/"))]
+            else:
+                order = [("counted", ng.url(FILE)), ("plain", ng.url("/plain" + FILE))]
+            if (r // 2) % 2:
+                order.reverse()
+            pids = ng.worker_pids() + ([redis_pid] if redis_pid else [])
+            res = {k: wrk(u, duration, connections, pids, script, wargs[k]) for k, u in order}
+            rows[label].append(res)
+            c, p = res["counted"], res["plain"]
+            print(f"  {name} round {r + 1:2} {label:>4}: counted {c[0]:7.0f} req/s p99 "
+                  f"{c[1]:6.2f} ms cpu/req {c[2][0]:5.1f} us (redis {sum(c[2][1:]):5.1f}) | "
+                  f"uncounted {p[0]:7.0f} req/s p99 {p[1]:6.2f} ms cpu/req {p[2][0]:5.1f} us",
+                  flush=True)
+    out = {}
+    for label, rs in rows.items():
+        # Per-round ratios of adjacent runs cancel slow drift (other load on the host);
+        # the median discards rounds disturbed mid-way.
+        thr = statistics.median(r["counted"][0] / r["plain"][0] for r in rs)
+        p99 = statistics.median(r["counted"][1] / r["plain"][1] for r in rs)
+        total = sum(r["counted"][0] for r in rs) / sum(r["plain"][0] for r in rs)
+        # CPU time per request of the nginx worker (and of Redis, which shares the
+        # host): insensitive to other load, it bounds the CPU-limited throughput ratio.
+        cpu_n = statistics.median(r["plain"][2][0] / r["counted"][2][0] for r in rs)
+        cpu_nr = statistics.median(r["plain"][2][0] / sum(r["counted"][2]) for r in rs)
+        us = {side: statistics.median(r[side][2][0] for r in rs) for side in ("counted", "plain")}
+        redis_us = statistics.median(sum(r["counted"][2][1:]) for r in rs)
+        print(f"  {name} [{label}]: median throughput ratio {thr:.3f}, ratio of sums "
+              f"{total:.3f}, median p99 ratio {p99:.3f}, CPU-bound throughput ratio nginx "
+              f"{cpu_n:.3f} (nginx+redis {cpu_nr:.3f}); median CPU per request: worker "
+              f"{us['counted']:.1f} us counted / {us['plain']:.1f} us uncounted, redis "
+              f"{redis_us:.1f} us", flush=True)
+        out[label] = (thr, p99, cpu_n, cpu_nr)
+    return out
 
 
 def main():
@@ -151,6 +163,8 @@ def main():
                     help="connect the module to Redis over a unix socket instead of TCP")
     ap.add_argument("--extra", default="", help="extra http-level directives, e.g. "
                     "'hubstats_flush_interval 20ms;'")
+    ap.add_argument("--compare", default=None, metavar="SO",
+                    help="another build of the module (.so) to measure interleaved as 'old'")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="hubstats-bench-") as tmp:
         tmp = Path(tmp)
@@ -161,38 +175,55 @@ def main():
         secret.write_bytes(os.urandom(32).hex().encode())
         redis = RedisServer(tmp, unix_socket=args.redis_unix)
         hub = Nginx(tmp, HUB_CONF, module_path=None, level="warn")
+        builds = []
         try:
-            ng = Nginx(tmp, conf(redis.address, secret, root, hub.port, args.extra), level="warn")
+            builds.append(("new", Nginx(tmp, conf(redis.address, secret, root, hub.port,
+                                                  args.extra), level="warn")))
+            if args.compare:
+                builds.append(("old", Nginx(tmp, conf(redis.address, secret, root, hub.port,
+                                                      args.extra),
+                                            module_path=args.compare, level="warn")))
         except Exception:
+            for _, ng in builds:
+                ng.stop()
             hub.stop()
             redis.stop()
             raise
+        get = __import__("requests").get
         try:
             print(f"nginx 1 worker, wrk -t1 -c{args.connections} -d{args.duration}s, "
-                  f"{args.rounds} alternating rounds per phase, redis at {redis.address}")
-            up = phase("redis up", ng, redis.pid, args.rounds, args.duration, args.connections)
-            status_up = __import__("requests").get(ng.url("/hubstats")).text
-            kohaku = phase("kohakuhub", ng, redis.pid, args.rounds, args.duration,
-                           args.connections, kohaku=hub)
-            status_kohaku = __import__("requests").get(ng.url("/hubstats")).text
+                  f"{args.rounds} alternating rounds per phase, redis at {redis.address}, "
+                  f"builds: {', '.join(b for b, _ in builds)}")
+            up = phase("redis up", builds, redis.pid, args.rounds, args.duration,
+                       args.connections)
+            status_up = {b: get(ng.url("/hubstats")).text for b, ng in builds}
+            kohaku = phase("kohakuhub", builds, redis.pid, args.rounds, args.duration,
+                           args.connections, kohaku=True)
+            status_kohaku = {b: get(ng.url("/hubstats")).text for b, ng in builds}
             redis.stop()
-            down = phase("redis down", ng, None, args.rounds, args.duration, args.connections)
-            status_down = __import__("requests").get(ng.url("/hubstats")).text
+            down = phase("redis down", builds, None, args.rounds, args.duration,
+                         args.connections)
+            status_down = {b: get(ng.url("/hubstats")).text for b, ng in builds}
+            spool = sum(f.stat().st_size for f in builds[0][1].prefix.glob("hubstats_spool/*"))
         finally:
-            ng.stop()
+            for _, ng in builds:
+                ng.stop()
             hub.stop()
             redis.stop()
-        print("\nstatus after redis-up phase:\n" + status_up)
-        print("status after kohakuhub phase:\n" + status_kohaku)
-        print("status after redis-down phase:\n" + status_down)
-        print(f"RESULT redis up:   throughput ratio {up[0]:.3f} (goal >= 0.90), "
-              f"p99 ratio {up[1]:.3f} (goal <= 1.2), CPU-bound ratio nginx {up[2]:.3f}, "
-              f"nginx+redis {up[3]:.3f}")
-        print(f"RESULT kohakuhub:  throughput ratio {kohaku[0]:.3f} (goal >= 0.98), "
-              f"p99 ratio {kohaku[1]:.3f}, CPU-bound ratio nginx {kohaku[2]:.3f}, "
-              f"nginx+redis {kohaku[3]:.3f}")
-        print(f"RESULT redis down: throughput ratio {down[0]:.3f} (goal >= 0.97), "
-              f"p99 ratio {down[1]:.3f} (goal <= 1.2), CPU-bound ratio nginx {down[2]:.3f}")
+        for b, _ in builds:
+            print(f"\n[{b}] status after redis-up phase:\n" + status_up[b])
+            print(f"[{b}] status after kohakuhub phase:\n" + status_kohaku[b])
+            print(f"[{b}] status after redis-down phase:\n" + status_down[b])
+        print(f"[new] spool written during the redis-down phase: {spool} bytes")
+        for b, _ in builds:
+            u, k, d = up[b], kohaku[b], down[b]
+            print(f"RESULT [{b}] redis up:   throughput ratio {u[0]:.3f}, p99 ratio {u[1]:.3f}, "
+                  f"CPU-bound ratio nginx {u[2]:.3f}, nginx+redis {u[3]:.3f}")
+            print(f"RESULT [{b}] kohakuhub:  throughput ratio {k[0]:.3f} (goal >= 0.98), "
+                  f"p99 ratio {k[1]:.3f}, CPU-bound ratio nginx {k[2]:.3f}, "
+                  f"nginx+redis {k[3]:.3f}")
+            print(f"RESULT [{b}] redis down: throughput ratio {d[0]:.3f}, p99 ratio {d[1]:.3f}, "
+                  f"CPU-bound ratio nginx {d[2]:.3f}")
 
 
 if __name__ == "__main__":

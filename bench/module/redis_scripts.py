@@ -7,7 +7,12 @@ fresh redis-server and N events with new identities (every event opens a session
 in bench/module), sent pipelined; Redis's CPU time comes from /proc/<pid>/schedstat,
 so the client's speed does not matter.
 
-Usage: bench/module/redis_scripts.py [--events N] [--repeat R]"""
+Variants of the current script: with batch ids (what the module sends), without
+(stream ''), and with ids plus the dirty-set SADD the module pipelines after each
+flush's batches. --prev SCRIPTS_H measures the kRecordBatch of another checkout
+(e.g. commit 5c28c3d, before batch ids) in the same run.
+
+Usage: bench/module/redis_scripts.py [--events N] [--repeat R] [--prev scripts.h]"""
 import argparse
 import os
 import re
@@ -53,9 +58,12 @@ return new
 """
 
 
-def script(name):
-    m = re.search(r"\b%s = R\"lua\((.*?)\)lua\";" % re.escape(name), SCRIPTS_H.read_text(), re.S)
+def script(name, path=SCRIPTS_H):
+    m = re.search(r"\b%s = R\"lua\((.*?)\)lua\";" % re.escape(name), Path(path).read_text(), re.S)
     return m.group(1)
+
+
+PREV = [None]  # scripts.h of the previous checkout (--prev)
 
 
 def resp(*args):
@@ -91,8 +99,10 @@ def run(variant, batch, hex_len, events, tmp):
     try:
         sock = socket.create_connection(("127.0.0.1", rs.port))
         rc = rs.client()
-        sha = rc.execute("SCRIPT", "LOAD",
-                         KEY_PER_SESSION if variant == "keys" else script("kRecordBatch"))
+        body = {"keys": KEY_PER_SESSION,
+                "prev": script("kRecordBatch", PREV[0]) if PREV[0] else None}.get(
+                    variant) or script("kRecordBatch")
+        sha = rc.execute("SCRIPT", "LOAD", body)
         rc.close()
         ids = [os.urandom(hex_len // 2).hex() for _ in range(events)]
         cmds = []
@@ -105,7 +115,7 @@ def run(variant, batch, hex_len, events, tmp):
                 cmds.append(resp("EVALSHA", sha, 2 + len(part), f"hs:{TAG}:d:{DAY}",
                                  f"hs:{TAG}:days", *[f"hs:{TAG}:s:{i}" for i in part],
                                  WINDOW_MS, RETENTION_S, DAY, *["0"] * len(part)))
-        else:
+        elif variant == "prev":  # before batch ids: one now_ms for the batch, 4 keys
             now = time.time_ns() // 1_000_000
             bucket = now // WINDOW_MS
             for k in range(0, events, batch):
@@ -114,6 +124,19 @@ def run(variant, batch, hex_len, events, tmp):
                                  f"hs:{TAG}:s:{WINDOW_MS}:{bucket}",
                                  f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}",
                                  WINDOW_MS, RETENTION_S, DAY, now, "0" * len(part), *part))
+        else:  # "noid", "id", "id+dirty": the current script, per-event times
+            now = time.time_ns() // 1_000_000
+            bucket = now // WINDOW_MS
+            stream = "%08x%08x" % (now // 1000, 42) if variant != "noid" else ""
+            for seq, k in enumerate(range(0, events, batch), 1):
+                part = ids[k:k + batch]
+                cmds.append(resp("EVALSHA", sha, 5, f"hs:{TAG}:d:{DAY}", f"hs:{TAG}:days",
+                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket}",
+                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{TAG}:b",
+                                 WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
+                                 *part, *[now] * len(part)))
+                if variant == "id+dirty":
+                    cmds.append(resp("SADD", "hs:{dirty:3}", TAG[1:-1]))
         before = cpu(rs.pid)
         chunk = 200  # commands per write, like a module flush under load
         for k in range(0, len(cmds), chunk):
@@ -136,9 +159,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--prev", default=None, help="scripts.h of a previous checkout")
+    ap.add_argument("--only-ids", action="store_true",
+                    help="only the batch-id comparison (prev / noid / id / id+dirty)")
     args = ap.parse_args()
-    variants = [("batch", 1, 16), ("batch", 16, 16), ("batch", 64, 16), ("batch", 256, 16),
-                ("keys", 64, 16), ("keys", 256, 16), ("set", 1, 16)]
+    PREV[0] = args.prev
+    ids_variants = [(v, b, 16) for b in (1, 16, 64) for v in
+                    (["prev"] if args.prev else []) + ["noid", "id", "id+dirty"]]
+    variants = ids_variants if args.only_ids else ids_variants + [
+        ("keys", 64, 16), ("keys", 256, 16), ("set", 1, 16)]
     print(f"{args.events} events with new identities per run, median of {args.repeat} runs; "
           "Redis CPU µs per event")
     with tempfile.TemporaryDirectory(prefix="hubstats-redis-bench-") as tmp:
@@ -146,8 +175,9 @@ def main():
             xs = [run(variant, batch, hex_len, args.events, Path(tmp) / f"r{i}")
                   for i in range(args.repeat)]
             label = {"set": "plain SET NX PX only",
-                     "keys": f"key per session, {batch}"}.get(variant, f"kRecordBatch of {batch}")
-            print(f"  {label:22} identity {hex_len} hex: {statistics.median(xs):5.2f} µs "
+                     "keys": f"key per session, {batch}"}.get(
+                         variant, f"{variant} batch of {batch}")
+            print(f"  {label:24} identity {hex_len} hex: {statistics.median(xs):5.2f} µs "
                   f"(runs: {', '.join(f'{x:.2f}' for x in xs)})", flush=True)
 
 

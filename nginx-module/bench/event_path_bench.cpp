@@ -8,6 +8,7 @@
 #include <string>
 
 #include "event.h"
+#include "spool_format.h"
 #include "hubstats/classify.h"
 #include "hubstats/identity.h"
 
@@ -48,6 +49,7 @@ void BM_BatchAndEncode(benchmark::State& state) {
   const auto per_flush = static_cast<std::size_t>(state.range(0));
   const RecordArgs args(RecordSettings{});
   KeyCache cache;
+  BatchNumbering numbering([]() -> std::uint64_t { return 42; }, 7 * 86400);
   const IdentityKey k = bench_key();
   std::deque<Event> q;
   for (auto _ : state) {
@@ -56,9 +58,11 @@ void BM_BatchAndEncode(benchmark::State& state) {
       e.repo = RepoRef{RepoType::kModel, "demo", "tiny-model"};
       e.identity_hex = derive_identity(k, {.client_addr = "10.0.0.1"}).hex;
       e.day = 20000;
+      e.time_ms = 1790000000000;
       q.push_back(std::move(e));
     }
-    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch, 1790000000000);
+    auto batches =
+        group_batches(q, q.size(), cache, kMaxRecordBatch, 1800000, numbering, 1790000000);
     for (const auto& b : batches) {
       benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
     }
@@ -71,6 +75,7 @@ BENCHMARK(BM_BatchAndEncode)->Arg(1)->Arg(16)->Arg(64);
 void BM_WholeEventPath(benchmark::State& state) {
   const RecordArgs args(RecordSettings{});
   KeyCache cache;
+  BatchNumbering numbering([]() -> std::uint64_t { return 42; }, 7 * 86400);
   const IdentityKey k = bench_key();
   std::deque<Event> q;
   RequestFacts f;
@@ -90,9 +95,11 @@ void BM_WholeEventPath(benchmark::State& state) {
       e.identity_hex = id.hex;
       e.authenticated = id.authenticated;
       e.day = 20000;
+      e.time_ms = 1790000000000;
       q.push_back(std::move(e));
     }
-    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch, 1790000000000);
+    auto batches =
+        group_batches(q, q.size(), cache, kMaxRecordBatch, 1800000, numbering, 1790000000);
     for (const auto& b : batches) {
       benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
     }
@@ -100,6 +107,36 @@ void BM_WholeEventPath(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 64);
 }
 BENCHMARK(BM_WholeEventPath);
+
+// The spool path with Redis down: events grouped into batches and framed as spool
+// records (what the worker does per spilled event, before the buffered write).
+void BM_SpoolEncode(benchmark::State& state) {
+  KeyCache cache;
+  BatchNumbering numbering([]() -> std::uint64_t { return 42; }, 1LL << 40);
+  const IdentityKey k = bench_key();
+  std::deque<Event> q;
+  std::string buf;
+  std::uint32_t n = 0;
+  for (auto _ : state) {
+    for (int i = 0; i < 4096; ++i) {
+      Event e;
+      e.repo = RepoRef{RepoType::kModel, "demo", "tiny-model"};
+      e.identity_hex =
+          derive_identity(k, {.client_addr = "10.0.0." + std::to_string(++n % 256)}).hex;
+      e.day = 20000;
+      e.time_ms = 1790000000000 + i;
+      q.push_back(std::move(e));
+    }
+    auto batches =
+        group_batches(q, q.size(), cache, kMaxRecordBatch, 1800000, numbering, 1790000000);
+    buf.clear();
+    for (const auto& b : batches) spool::append_record(buf, b.id, b.events);
+    benchmark::DoNotOptimize(buf.data());
+  }
+  state.SetItemsProcessed(state.iterations() * 4096);
+  state.counters["bytes_per_event"] = static_cast<double>(buf.size()) / 4096;
+}
+BENCHMARK(BM_SpoolEncode);
 
 }  // namespace
 

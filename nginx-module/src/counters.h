@@ -12,14 +12,16 @@ struct Counters {
   std::uint64_t counted = 0;       // of those, countable download events
   std::uint64_t new_sessions = 0;  // events that opened a download session in Redis
   std::uint64_t sent = 0;          // events Redis recorded
-  std::uint64_t failed = 0;        // events lost to a Redis error or a dropped connection
-  std::uint64_t dropped = 0;       // events refused because the queue was full (or at exit)
+  std::uint64_t failed = 0;        // events Redis rejected (an error reply)
+  std::uint64_t dropped = 0;       // events lost: queue full without a spool, spool full
+  std::uint64_t spooled = 0;       // events written to the spool (queue full, or at exit)
+  std::uint64_t replayed = 0;      // events this worker delivered from spool files
 };
 
 struct StatusSnapshot {
   long pid = 0;
   Counters counters;
-  std::uint64_t queued = 0;  // waiting + in flight
+  std::uint64_t queued = 0;  // waiting + in flight + waiting for the spool
   bool redis_connected = false;
 };
 

@@ -50,8 +50,14 @@ struct MainConf {
   ngx_msec_t backoff_max;
   ngx_msec_t flush_interval;
   ngx_uint_t queue_size;
+  ngx_str_t spool;  // absolute directory; empty with "hubstats_spool off"
+  off_t spool_max;
+  ngx_flag_t spool_set;    // the directive was given
   ngx_flag_t any_enabled;  // some location has "hubstats on"
 };
+
+constexpr off_t kDefaultSpoolMax = 1LL << 30;
+constexpr char kDefaultSpool[] = "hubstats_spool";  // under the prefix, like *_temp_path
 
 enum StatusFormat : ngx_uint_t { kStatusOff = 0, kStatusPlain = 1, kStatusPrometheus = 2 };
 
@@ -127,6 +133,41 @@ char* set_queue_size(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
     return ngx_conf_error_ptr();
   }
   mcf->queue_size = static_cast<ngx_uint_t>(n);
+  return NGX_CONF_OK;
+}
+
+// hubstats_spool off | <path> [max_size=<size>]
+char* set_spool(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* mcf = static_cast<MainConf*>(conf);
+  if (mcf->spool_set) return const_cast<char*>("is duplicate");
+  ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
+  mcf->spool_set = 1;
+  if (sv(value[1]) == "off") {
+    if (cf->args->nelts != 2) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: \"off\" takes no parameters", &cmd->name);
+      return ngx_conf_error_ptr();
+    }
+    mcf->spool.len = 0;
+    mcf->spool.data = nullptr;
+    return NGX_CONF_OK;
+  }
+  ngx_str_t path = value[1];
+  while (path.len > 1 && path.data[path.len - 1] == '/') --path.len;
+  if (ngx_conf_full_name(cf->cycle, &path, 0) != NGX_OK) return ngx_conf_error_ptr();
+  mcf->spool = path;
+  if (cf->args->nelts == 3) {
+    constexpr std::string_view kMax = "max_size=";
+    ngx_str_t size{value[2].len - std::min(value[2].len, kMax.size()), value[2].data + kMax.size()};
+    const off_t max = sv(value[2]).substr(0, kMax.size()) == kMax ? ngx_parse_offset(&size) : -1;
+    if (max <= 0) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                         "%V: invalid parameter \"%V\" (expected max_size=<size>, e.g. "
+                         "max_size=1g)",
+                         &cmd->name, &value[2]);
+      return ngx_conf_error_ptr();
+    }
+    mcf->spool_max = max;
+  }
   return NGX_CONF_OK;
 }
 
@@ -269,6 +310,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   mcf->backoff_max = NGX_CONF_UNSET_MSEC;
   mcf->flush_interval = NGX_CONF_UNSET_MSEC;
   mcf->queue_size = NGX_CONF_UNSET_UINT;
+  mcf->spool_max = NGX_CONF_UNSET;
   return mcf;
 }
 
@@ -282,6 +324,12 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   ngx_conf_init_msec_value(mcf->backoff_max, 5000);
   ngx_conf_init_msec_value(mcf->flush_interval, 5);
   ngx_conf_init_uint_value(mcf->queue_size, 10000);
+  if (mcf->spool_max == NGX_CONF_UNSET) mcf->spool_max = kDefaultSpoolMax;
+  if (!mcf->spool_set) {
+    mcf->spool.data = reinterpret_cast<u_char*>(const_cast<char*>(kDefaultSpool));
+    mcf->spool.len = sizeof(kDefaultSpool) - 1;
+    if (ngx_conf_full_name(cf->cycle, &mcf->spool, 0) != NGX_OK) return ngx_conf_error_ptr();
+  }
   if (mcf->retention < 1000) {
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "hubstats_retention must be at least 1s");
     return ngx_conf_error_ptr();
@@ -498,6 +546,7 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
     ev.identity_hex = std::move(id.hex);
     ev.authenticated = id.authenticated;
     ev.day = hubstats::day_of(static_cast<std::int64_t>(r->start_sec));
+    ev.time_ms = static_cast<std::int64_t>(r->start_sec) * 1000 + r->start_msec;
     g_sink->submit(std::move(ev));
   } catch (...) {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "hubstats: could not record a request");
@@ -566,6 +615,18 @@ ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
   *h = log_handler;
   g_next_request_body_filter = ngx_http_top_request_body_filter;
   ngx_http_top_request_body_filter = request_body_filter;
+  // The spool directory is created (and given to the worker user) by nginx at
+  // startup, like its temp paths.
+  auto* mcf =
+      static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_hubstats_module));
+  if (mcf->any_enabled && mcf->spool.len) {
+    auto* path = static_cast<ngx_path_t*>(ngx_pcalloc(cf->pool, sizeof(ngx_path_t)));
+    if (!path) return NGX_ERROR;
+    path->name = mcf->spool;
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+    if (ngx_add_path(cf, &path) != NGX_OK) return NGX_ERROR;
+  }
   return NGX_OK;
 }
 
@@ -588,6 +649,8 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
     s.backoff_max = mcf->backoff_max;
     s.flush_interval = mcf->flush_interval;
     s.queue_cap = mcf->queue_size;
+    s.spool_dir = std::string(sv(mcf->spool));
+    s.spool_max = static_cast<std::uint64_t>(mcf->spool_max);
     g_sink = new RedisSink(std::move(s), cycle->log);
     g_sink->start();
   } catch (...) {
@@ -622,6 +685,8 @@ ngx_command_t commands[] = {
     {ngx_string("hubstats_reconnect_backoff"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE2, set_backoff,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats_queue_size"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_queue_size,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("hubstats_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_spool,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,

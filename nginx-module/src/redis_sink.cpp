@@ -3,13 +3,16 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <string>
 #include <vector>
 
 #include "final_flush.h"
+#include "spool_format.h"
 #include "hubstats/day.h"
 #include "hubstats/keys.h"
 
@@ -17,18 +20,35 @@ namespace hubstats::module {
 
 namespace {
 
-constexpr time_t kLogInterval = 5;         // seconds between repeated warnings
-constexpr std::size_t kFlushEvents = 256;  // waiting events that trigger an immediate write
+constexpr time_t kLogInterval = 5;               // seconds between repeated warnings
+constexpr std::size_t kFlushEvents = 256;        // waiting events that trigger an immediate write
+constexpr ngx_msec_t kSpoolTick = 200;           // spool buffer flush (like access_log flush=)
+constexpr ngx_msec_t kSpoolSync = 1000;          // fdatasync of the spool file, at most this often
+constexpr ngx_msec_t kSpoolScan = 1000;          // directory usage / claimable files, this often
+constexpr std::size_t kSpillEvents = 4096;       // spilled events that are encoded at once
+constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes that are written at once
+constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
+constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a spool file at once
 
-bool is_noscript(const redisReply* r) {
-  return r && r->type == REDIS_REPLY_ERROR && r->str &&
-         std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT";
+// Error replies that say "not now" rather than "no": Redis loading its data set after
+// a restart (LOADING), a script running too long (BUSY), a cluster or replica not
+// ready (TRYAGAIN, MASTERDOWN), out of memory until the fold drains it (OOM: Redis 7
+// refuses a script before running it), the script cache flushed (NOSCRIPT). The batch
+// was not applied; it is sent again on a new connection, after the reconnect backoff.
+bool retry_later(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ERROR || !r->str) return false;
+  const std::string_view e(r->str, r->len);
+  for (std::string_view code : {"NOSCRIPT", "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "OOM"}) {
+    if (e.substr(0, code.size()) == code && (e.size() == code.size() || e[code.size()] == ' ')) {
+      return true;
+    }
+  }
+  return false;
 }
 
-// Wall-clock Unix time in ms from nginx's cached time: sessions are judged by it.
-std::int64_t wall_ms() {
-  const ngx_time_t* tp = ngx_timeofday();
-  return static_cast<std::int64_t>(tp->sec) * 1000 + static_cast<std::int64_t>(tp->msec);
+std::uint64_t random64() {
+  static std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
 }
 
 std::string describe(const RedisAddress& a) {
@@ -41,6 +61,7 @@ RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
     : settings_(std::move(settings)),
       log_(log),
       backoff_(settings_.backoff_min),
+      ids_(random64, std::max<std::int64_t>(settings_.record.retention_s / 2, 1)),
       args_(settings_.record) {
   io_timer_.handler = io_timer_handler;
   io_timer_.data = this;
@@ -54,9 +75,14 @@ RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
   flush_timer_.data = this;
   flush_timer_.log = log_;
   flush_timer_.cancelable = 1;
+  spool_timer_.handler = spool_timer_handler;
+  spool_timer_.data = this;
+  spool_timer_.log = log_;
+  spool_timer_.cancelable = 1;
 }
 
 RedisSink::~RedisSink() {
+  if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
@@ -67,13 +93,14 @@ StatusSnapshot RedisSink::snapshot() const {
   StatusSnapshot s;
   s.pid = static_cast<long>(ngx_pid);
   s.counters = counters_;
-  s.queued = waiting_.size() + inflight_records_;
+  s.queued = waiting_.size() + outbox_events_ + spill_.size();
   s.redis_connected = connected_;
   return s;
 }
 
 void RedisSink::start() noexcept {
   try {
+    if (spool_on()) ngx_add_timer(&spool_timer_, kSpoolTick);
     connect();
   } catch (...) {
     ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: cannot start the redis connection");
@@ -127,7 +154,7 @@ void RedisSink::connect() {
   ngx_add_timer(&io_timer_, settings_.connect_timeout);
   // Pipelined ahead of every event on this connection: EVALSHA then finds them.
   for (const Command& cmd : script_load_commands()) {
-    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, nullptr, to_resp(cmd))) break;
+    if (!send(Pending{Kind::kScriptLoad, nullptr, {}}, to_resp(cmd))) break;
   }
 }
 
@@ -140,8 +167,6 @@ void RedisSink::on_connect(bool ok) {
     return;  // hiredis frees the context next; hook_cleanup schedules the reconnect
   }
   connected_ = true;
-  backoff_ = settings_.backoff_min;
-  key_cache_.clear();  // forgets which index entries this connection confirmed
   ngx_log_error(NGX_LOG_INFO, log_, 0, "hubstats: connected to redis at %s",
                 describe(settings_.address).c_str());
   refresh_io_timer();
@@ -170,12 +195,12 @@ void RedisSink::on_context_gone() {
   const bool was_connected = connected_;
   ac_ = nullptr;
   connected_ = false;
-  // hiredis already answered every pending callback with NULL; be defensive anyway.
-  for (const Pending& p : inflight_) {
-    if (p.kind == Kind::kRecord) counters_.failed += p.batch->events.size();
-  }
+  // Replies that never came: their batches go out again on the next connection, in
+  // order (the record script skips ids it already applied).
   inflight_.clear();
-  inflight_records_ = 0;
+  for (auto& o : outbox_) {
+    if (o->state != Outgoing::State::kDone) o->state = Outgoing::State::kQueued;
+  }
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (was_connected && !shutting_down_) {
@@ -223,14 +248,19 @@ void RedisSink::refresh_io_timer() {
 
 void RedisSink::submit(Event&& e) noexcept {
   try {
-    if (full()) {
-      note_drop(1);
+    if (shutting_down_ || (queue_full() && !spool_on())) {
+      note_drop(1, "event queue full");
+      return;
+    }
+    if (queue_full()) {
+      spill_.push_back(std::move(e));
+      if (spill_.size() >= kSpillEvents) spool_spill();
       return;
     }
     waiting_.push_back(std::move(e));
     schedule_flush();
   } catch (...) {
-    note_drop(1);
+    note_drop(1, "out of memory");
   }
 }
 
@@ -248,95 +278,143 @@ void RedisSink::schedule_flush() {
   }
 }
 
-// Hands every waiting event to hiredis, one record_batch (+ index) per repo and day.
+// Hands the outbox's unsent batches, then every waiting event, to hiredis: one
+// record_batch per batch, then one SADD per dirty shard naming the batches' repos.
 void RedisSink::send_waiting() {
-  if (!connected_ || waiting_.empty()) return;
-  std::vector<RecordBatch> batches =
-      group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch, wall_ms());
-  for (std::size_t i = 0; i < batches.size(); ++i) {
-    auto b = std::make_shared<RecordBatch>(std::move(batches[i]));
-    if (!send_batch(b)) {
-      // The context is going away: keep the rest for the next connection, in order.
-      std::vector<Event> back;
-      for (auto& ev : b->events) back.push_back(std::move(ev));
-      for (std::size_t j = i + 1; j < batches.size(); ++j) {
-        for (auto& ev : batches[j].events) back.push_back(std::move(ev));
-      }
-      waiting_.insert(waiting_.begin(), std::make_move_iterator(back.begin()),
-                      std::make_move_iterator(back.end()));
-      return;
+  if (!connected_) return;
+  if (spool_on()) spool_replay();
+  std::vector<std::shared_ptr<Outgoing>> sent;
+  auto send_record = [&](const std::shared_ptr<Outgoing>& o) {
+    if (!send(Pending{Kind::kRecord, o, {}},
+              record_batch_resp(*o->batch, args_, ScriptCall::kEvalSha))) {
+      return false;
+    }
+    o->state = Outgoing::State::kSent;
+    sent.push_back(o);
+    return true;
+  };
+  bool ok = true;
+  for (const auto& o : outbox_) {
+    if (o->state == Outgoing::State::kQueued && !(ok = send_record(o))) break;
+  }
+  if (ok && !waiting_.empty()) {
+    std::vector<RecordBatch> batches =
+        group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch,
+                      settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
+    for (auto& b : batches) {
+      auto o = std::make_shared<Outgoing>();
+      outbox_events_ += b.events.size();
+      o->batch = std::make_shared<RecordBatch>(std::move(b));
+      outbox_.push_back(o);
+      // A context going away leaves the rest queued for the next connection.
+      if (ok) ok = send_record(o);
     }
   }
-}
-
-bool RedisSink::send_batch(std::shared_ptr<const RecordBatch> b) {
-  if (!send(Kind::kRecord, ScriptCall::kEvalSha, b,
-            record_batch_resp(*b, args_, ScriptCall::kEvalSha))) {
-    return false;
+  if (sent.empty()) return;
+  std::vector<const RepoDayKeys*> keys;
+  keys.reserve(sent.size());
+  for (const auto& o : sent) keys.push_back(o->batch->keys.get());
+  const std::vector<std::string> marks = dirty_resps(keys);
+  // Every SADD covers all batches of this flush: a batch is confirmed once every
+  // mark of the flush is (simpler than tracking which shard holds which batch).
+  for (std::size_t i = 0; i < marks.size(); ++i) {
+    Pending p{Kind::kDirty, nullptr, {}};
+    if (i + 1 == marks.size()) p.marks = std::move(sent);
+    if (!send(std::move(p), marks[i])) break;
   }
-  if (b->keys->indexed) return true;
-  // The index is best effort: a lost index entry only delays the background fold.
-  const std::string index = index_resp(*b->keys, args_, ScriptCall::kEvalSha);
-  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(b), index);
-  return true;
 }
 
-bool RedisSink::send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
-                     const std::string& resp) {
+bool RedisSink::send(Pending p, const std::string& resp) {
   if (!ac_) return false;
-  const std::size_t events = kind == Kind::kRecord ? b->events.size() : 0;
   // Make room first so a throwing push_back cannot leave hiredis with an
   // unmatched callback.
-  inflight_.push_back(Pending{kind, how, std::move(b)});
+  inflight_.push_back(std::move(p));
   if (redisAsyncFormattedCommand(ac_, reply_callback, this, resp.data(), resp.size()) != REDIS_OK) {
     inflight_.pop_back();
     return false;
   }
-  inflight_records_ += events;
   if (connected_ && !io_timer_.timer_set) ngx_add_timer(&io_timer_, settings_.command_timeout);
   return true;
+}
+
+void RedisSink::finish(Outgoing& o) {
+  if (o.state == Outgoing::State::kDone) return;
+  o.state = Outgoing::State::kDone;
+  (o.replay ? replay_events_ : outbox_events_) -= o.batch->events.size();
+  while (!outbox_.empty() && outbox_.front()->state == Outgoing::State::kDone) {
+    outbox_.pop_front();
+  }
+}
+
+// Closes the connection from inside a reply: hiredis frees the context after the
+// callback returns, answers the remaining callbacks with NULL, and hook_cleanup
+// requeues the outbox and schedules the reconnect.
+void RedisSink::drop_connection() {
+  if (ac_) redisAsyncFree(ac_);
 }
 
 void RedisSink::on_reply(redisReply* r) {
   if (inflight_.empty()) return;
   Pending p = std::move(inflight_.front());
   inflight_.pop_front();
-  const std::size_t events = p.kind == Kind::kRecord ? p.batch->events.size() : 0;
-  inflight_records_ -= events;
-
-  // The script cache was flushed: resend the body (the script did not run).
-  if (p.kind != Kind::kScriptLoad && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
-    const std::string cmd = p.kind == Kind::kRecord
-                                ? record_batch_resp(*p.batch, args_, ScriptCall::kEval)
-                                : index_resp(*p.batch->keys, args_, ScriptCall::kEval);
-    if (send(p.kind, ScriptCall::kEval, p.batch, cmd)) {
-      refresh_io_timer();
-      return;
+  if (!r) return;  // the context is going away: on_context_gone requeues
+  if (retry_later(r)) {
+    // Reconnecting (SCRIPT LOAD first) and resending the outbox in order keeps each
+    // repo's batches in id order, which the record script's exactly-once check relies
+    // on; an EVAL retry of one batch (NOSCRIPT) could overtake the next.
+    if (error_log_due()) {
+      ngx_log_error(NGX_LOG_WARN, log_, 0, "hubstats: redis answered %*s: reconnecting",
+                    static_cast<size_t>(std::min<std::size_t>(r->len, 80)), r->str);
     }
+    drop_connection();
+    return;
   }
+  // Redis answers: the backoff starts over (not at connect: a Redis that accepts
+  // connections but answers LOADING must not be hammered).
+  if (r->type != REDIS_REPLY_ERROR) backoff_ = settings_.backoff_min;
+
   switch (p.kind) {
-    case Kind::kRecord:
-      if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
-          static_cast<std::size_t>(r->integer) <= events) {
-        counters_.sent += events;
-        counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
+    case Kind::kRecord: {
+      Outgoing& o = *p.out;
+      if (o.state == Outgoing::State::kDone) break;
+      const std::size_t events = o.batch->events.size();
+      if (r->type == REDIS_REPLY_INTEGER && r->integer >= -1 &&
+          r->integer <= static_cast<long long>(events)) {
+        if (!o.counted) {
+          o.counted = true;
+          (o.replay ? counters_.replayed : counters_.sent) += events;
+          // -1: applied under this id before (its reply was lost), sessions unknown.
+          if (r->integer > 0) counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
+        }
+        if (o.state == Outgoing::State::kSent) o.state = Outgoing::State::kRecorded;
       } else {
-        counters_.failed += events;
-        if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+        if (!o.counted) {
+          o.counted = true;
+          counters_.failed += events;
+        }
+        if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
           ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a batch of %uz events: %*s",
                         events, static_cast<size_t>(r->len), r->str);
         }
+        finish(o);
       }
       break;
-    case Kind::kIndex:
-      // Only the current day: late events of a past day always re-send their index.
-      if (r && r->type == REDIS_REPLY_INTEGER &&
-          p.batch->keys->day_number == day_of(static_cast<std::int64_t>(ngx_time()))) {
-        p.batch->keys->indexed = true;
+    }
+    case Kind::kDirty:
+      if (r->type == REDIS_REPLY_ERROR) {
+        if (error_log_due()) {
+          ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a dirty mark: %*s",
+                        static_cast<size_t>(r->len), r->str);
+        }
       }
-      [[fallthrough]];
+      for (const auto& o : p.marks) {
+        if (o->state == Outgoing::State::kRecorded) finish(*o);
+      }
+      // Replayed batches confirmed: read more of the file.
+      if (replay_ && replay_events_ < kReplayWindow / 2) send_waiting();
+      break;
     case Kind::kScriptLoad:
-      if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+      if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis error: %*s",
                       static_cast<size_t>(r->len), r->str);
       }
@@ -345,13 +423,13 @@ void RedisSink::on_reply(redisReply* r) {
   refresh_io_timer();
 }
 
-void RedisSink::note_drop(std::uint64_t n) {
+void RedisSink::note_drop(std::uint64_t n, const char* why) {
   counters_.dropped += n;
   drops_since_log_ += n;
   const time_t now = ngx_time();
   if (now - last_drop_log_ >= kLogInterval) {
     ngx_log_error(NGX_LOG_WARN, log_, 0,
-                  "hubstats: event queue full (%uz events), dropped %uL events since last report",
+                  "hubstats: %s (queue %uz events), dropped %uL events since last report", why,
                   settings_.queue_cap, drops_since_log_);
     last_drop_log_ = now;
     drops_since_log_ = 0;
@@ -366,6 +444,164 @@ bool RedisSink::error_log_due() {
 }
 
 // ---------------------------------------------------------------------------
+// Spool
+
+void RedisSink::spool_append(const RecordBatch& b, bool count) {
+  const std::size_t n = b.events.size();
+  if (!spool_writer_) {
+    const std::string name = std::to_string(static_cast<long>(ngx_pid)) + "-" +
+                             stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
+                             ".spool";
+    spool_writer_ = std::make_unique<spool::Writer>(settings_.spool_dir, name);
+  }
+  std::string& buf = spool_writer_->buffer();
+  const std::size_t before = buf.size();
+  spool::append_record(buf, b.id, b.events);
+  const std::size_t bytes = buf.size() - before;
+  // Other workers' writes since the last scan are not seen: the bound is approximate.
+  if (spool_usage_ + bytes > settings_.spool_max) {
+    buf.resize(before);
+    if (count) note_drop(n, "spool full");
+    return;
+  }
+  spool_usage_ += bytes;
+  if (count) {
+    counters_.spooled += n;
+    buffer_events_ += n;
+  }
+  if (buf.size() >= kSpoolBuffer) spool_write();
+}
+
+void RedisSink::spool_spill() {
+  if (spill_.empty()) return;
+  const ngx_msec_t now = ngx_current_msec;
+  if (now - spool_scanned_ >= kSpoolScan || spool_scanned_ == 0) {
+    spool_usage_ = spool::directory_usage(settings_.spool_dir) +
+                   (spool_writer_ ? spool_writer_->buffer().size() : 0);
+    spool_scanned_ = now;
+  }
+  if (!spool_ids_) {
+    spool_ids_ = std::make_unique<BatchNumbering>(random64, std::int64_t{1} << 40);
+  }
+  const std::vector<RecordBatch> batches =
+      group_batches(spill_, spill_.size(), key_cache_, kMaxRecordBatch, settings_.record.window_ms,
+                    *spool_ids_, static_cast<std::int64_t>(ngx_time()));
+  for (const RecordBatch& b : batches) spool_append(b, true);
+}
+
+void RedisSink::spool_write() {
+  if (!spool_writer_ || spool_writer_->buffer().empty()) return;
+  if (spool_writer_->flush()) {
+    buffer_events_ = 0;
+    spool_unsynced_ = true;
+    return;
+  }
+  const int err = ngx_errno;
+  if (error_log_due()) {
+    ngx_log_error(NGX_LOG_ERR, log_, err, "hubstats: cannot write the spool file \"%s\"",
+                  (settings_.spool_dir + "/...").c_str());
+  }
+  // A full or failing disk: the buffered events are lost, nginx keeps serving.
+  counters_.spooled -= buffer_events_;
+  note_drop(buffer_events_, "spool write failed");
+  buffer_events_ = 0;
+  spool_writer_->buffer().clear();
+}
+
+void RedisSink::spool_replay() {
+  // A quitting worker finishes what is in flight but reads no more: the file stays
+  // and the next worker replays it (Redis skips the batches already applied).
+  if (!spool_on() || !connected_ || shutting_down_ || ngx_exiting || ngx_quit || ngx_terminate) {
+    return;
+  }
+  const ngx_msec_t now = ngx_current_msec;
+  if (!replay_) {
+    // Our own file first (sealed: new spills go to a new file, with a new stream),
+    // then any file nobody holds: other workers' that exited, a previous nginx's.
+    std::optional<spool::Writer::Handle> h;
+    if (spool_writer_ && spool_writer_->has_file() && spill_.empty() && !queue_full()) {
+      spool_write();
+      h = spool_writer_->seal(std::to_string(static_cast<long>(ngx_pid)) + "-" +
+                              stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
+                              ".spool");
+      spool_ids_.reset();
+    } else if (now - spool_claimed_ >= kSpoolScan || spool_claimed_ == 0) {
+      spool_claimed_ = now;
+      h = spool::claim_one(settings_.spool_dir, spool_writer_ ? spool_writer_->path() : "");
+    }
+    if (!h) return;
+    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replaying spool file \"%s\"",
+                  h->path.c_str());
+    replay_ = std::make_unique<spool::Reader>(std::move(*h));
+  }
+  while (replay_events_ < kReplayWindow && !replay_->eof()) {
+    for (spool::SpooledBatch& sb : replay_->next(kReplayChunk)) {
+      auto b = std::make_shared<RecordBatch>();
+      b->keys = key_cache_.get(sb.events.front().repo, sb.events.front().day);
+      b->bucket = keys::session_bucket(sb.events.front().time_ms, settings_.record.window_ms);
+      b->id = std::move(sb.id);
+      b->events = std::move(sb.events);
+      auto o = std::make_shared<Outgoing>();
+      o->replay = true;
+      replay_events_ += b->events.size();
+      o->batch = std::move(b);
+      outbox_.push_back(std::move(o));
+    }
+  }
+  if (replay_->eof() && replay_events_ == 0) {
+    if (replay_->status() != spool::ReadStatus::kOk) {
+      ngx_log_error(NGX_LOG_WARN, log_, 0,
+                    "hubstats: spool file \"%s\": %s record at byte %uL, skipped %uL bytes",
+                    replay_->path().c_str(),
+                    replay_->status() == spool::ReadStatus::kTorn ? "torn" : "corrupt",
+                    replay_->offset(), replay_->skipped());
+    }
+    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replayed spool file \"%s\"",
+                  replay_->path().c_str());
+    replay_->finish();
+    replay_.reset();
+    spool_claimed_ = 0;  // look for the next file at once
+  }
+}
+
+void RedisSink::spool_tick() {
+  spool_spill();
+  spool_write();
+  const ngx_msec_t now = ngx_current_msec;
+  if (spool_unsynced_ && spool_writer_ && spool_writer_->has_file() &&
+      now - spool_synced_ >= kSpoolSync) {
+    if (!syncer_) syncer_ = std::make_unique<spool::Syncer>();
+    syncer_->request(spool_writer_->fd());
+    spool_unsynced_ = false;
+    spool_synced_ = now;
+  }
+  if (connected_ && (replay_ || now - spool_claimed_ >= kSpoolScan ||
+                     (spool_writer_ && spool_writer_->has_file()))) {
+    send_waiting();  // starts or continues a replay, and sends what it read
+  }
+}
+
+void RedisSink::spool_close() {
+  replay_.reset();  // not finished: the file stays for a later replay
+  spool_spill();
+  spool_write();
+  if (spool_writer_ && spool_writer_->has_file()) fdatasync(spool_writer_->fd());
+  spool_writer_.reset();  // closing releases the lock: the file is free to claim
+  syncer_.reset();
+}
+
+void RedisSink::spool_timer_handler(ngx_event_t* ev) noexcept {
+  auto* self = static_cast<RedisSink*>(ev->data);
+  try {
+    self->spool_tick();
+  } catch (...) {
+  }
+  if (!self->shutting_down_ && !ngx_exiting && !ngx_quit && !ngx_terminate) {
+    ngx_add_timer(&self->spool_timer_, kSpoolTick);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Exit
 
 void RedisSink::shutdown() noexcept {
@@ -374,33 +610,70 @@ void RedisSink::shutdown() noexcept {
     if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
     if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
     if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-    if (ac_) redisAsyncFree(ac_);  // replies still due count as failed
-    if (!waiting_.empty()) {
-      const std::size_t n = waiting_.size();
-      const FlushResult fr =
-          flush_blocking(settings_.address, waiting_, settings_.record, wall_ms(),
-                         std::chrono::milliseconds(settings_.connect_timeout),
-                         std::chrono::milliseconds(settings_.command_timeout));
-      counters_.sent += fr.sent;
-      counters_.new_sessions += fr.new_sessions;
-      counters_.failed += fr.failed;
-      counters_.dropped += fr.dropped;
-      if (!fr.error.empty()) {
-        ngx_log_error(NGX_LOG_ERR, log_, 0,
-                      "hubstats: final flush of %uz events to redis at %s: %s (dropped %uL)", n,
-                      describe(settings_.address).c_str(), fr.error.c_str(), fr.dropped);
-      }
-      waiting_.clear();
+    if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
+    if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
+    // The outbox in order, then the waiting events as new batches of the same stream.
+    // Replayed batches are left out: their file stays and is replayed again later.
+    std::vector<std::shared_ptr<Outgoing>> left;
+    for (auto& o : outbox_) {
+      if (o->state != Outgoing::State::kDone && !o->replay) left.push_back(o);
     }
+    if (!waiting_.empty()) {
+      std::vector<RecordBatch> batches =
+          group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch,
+                        settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
+      for (auto& b : batches) {
+        auto o = std::make_shared<Outgoing>();
+        outbox_events_ += b.events.size();
+        o->batch = std::make_shared<RecordBatch>(std::move(b));
+        outbox_.push_back(o);
+        left.push_back(o);
+      }
+    }
+    if (!left.empty()) {
+      std::vector<std::shared_ptr<RecordBatch>> batches;
+      for (const auto& o : left) batches.push_back(o->batch);
+      const FlushResult fr = flush_blocking(settings_.address, batches, settings_.record,
+                                            std::chrono::milliseconds(settings_.connect_timeout),
+                                            std::chrono::milliseconds(settings_.command_timeout));
+      counters_.new_sessions += fr.new_sessions;
+      std::uint64_t unknown = 0;
+      for (std::size_t i = 0; i < left.size(); ++i) {
+        Outgoing& o = *left[i];
+        const std::size_t n = o.batch->events.size();
+        if (fr.outcomes[i] == Delivery::kUnknown) {
+          // Keeps its id in the spool: a replay is skipped if Redis applied it.
+          if (spool_on()) {
+            spool_append(*o.batch, !o.counted);
+          } else if (!o.counted) {
+            unknown += n;
+          }
+          continue;
+        }
+        if (!o.counted)
+          (fr.outcomes[i] == Delivery::kApplied ? counters_.sent : counters_.failed) += n;
+        o.counted = true;
+        finish(o);
+      }
+      counters_.dropped += unknown;
+      if (!fr.error.empty()) {
+        ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: final flush to redis at %s: %s (%s)",
+                      describe(settings_.address).c_str(), fr.error.c_str(),
+                      spool_on() ? "the rest is spooled" : "the rest is dropped");
+      }
+    }
+    if (spool_on()) spool_close();
   } catch (...) {
-    counters_.dropped += waiting_.size();
+    counters_.dropped += waiting_.size() + spill_.size();
     waiting_.clear();
+    spill_.clear();
   }
   const Counters& c = counters_;
   ngx_log_error(NGX_LOG_NOTICE, log_, 0,
                 "hubstats: worker exit: requests=%uL counted=%uL new_sessions=%uL sent=%uL "
-                "failed=%uL dropped=%uL",
-                c.requests, c.counted, c.new_sessions, c.sent, c.failed, c.dropped);
+                "failed=%uL dropped=%uL spooled=%uL replayed=%uL",
+                c.requests, c.counted, c.new_sessions, c.sent, c.failed, c.dropped, c.spooled,
+                c.replayed);
 }
 
 // ---------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 // The worker's Redis writer: a hiredis async connection driven by nginx's event
 // loop, a bounded queue of events, written every flush interval as one pipelined
-// EVALSHA record_batch (+ index) per repo and day,
-// connect/command timeouts as nginx timers, reconnect with exponential backoff,
-// and a last blocking flush at exit. One instance per worker process.
+// EVALSHA record_batch per repo, day and session bucket plus one SADD per dirty
+// shard, connect/command timeouts as nginx timers, reconnect with exponential
+// backoff, and a last blocking flush at exit. One instance per worker process.
+// Exactly once: every batch has an id (BatchNumbering) and stays in the outbox until
+// Redis confirmed both its record and its dirty mark; a connection lost before that
+// (timeout, reset, NOSCRIPT) resends the outbox in order on the next connection, and
+// the record script skips an id it already applied.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +19,7 @@
 #include "event.h"
 #include "ngx_includes.h"
 #include "redis_address.h"
+#include "spool_files.h"
 
 struct redisAsyncContext;
 struct redisReply;
@@ -30,6 +35,8 @@ struct SinkSettings {
   ngx_msec_t backoff_max = 5000;
   ngx_msec_t flush_interval = 5;  // longest an event waits before it is written
   std::size_t queue_cap = 10000;  // waiting + in flight
+  std::string spool_dir;          // empty: no spool (events over the cap are dropped)
+  std::uint64_t spool_max = 1ULL << 30;
 };
 
 class RedisSink {
@@ -41,14 +48,13 @@ class RedisSink {
 
   // init_process: first connection attempt (never blocks).
   void start() noexcept;
-  // Log phase: queue one event for the next flush; over the cap it is dropped.
+  // Log phase: queue one event for the next flush; over the cap it goes to the
+  // spool (or, without one, is dropped).
   void submit(Event&& e) noexcept;
   // True when submit() would drop: lets the log phase skip building the event.
-  bool full() const noexcept {
-    return shutting_down_ || waiting_.size() + inflight_records_ >= settings_.queue_cap;
-  }
+  bool full() const noexcept { return shutting_down_ || (queue_full() && !spool_on()); }
   // Counts (and, rate-limited, logs) an event refused because the queue is full.
-  void drop() noexcept { note_drop(1); }
+  void drop() noexcept { note_drop(1, "event queue full"); }
   // exit_process: close the async connection and deliver what is still waiting
   // with a short blocking connection. Logs a summary.
   void shutdown() noexcept;
@@ -57,11 +63,19 @@ class RedisSink {
   StatusSnapshot snapshot() const;
 
  private:
-  enum class Kind { kScriptLoad, kRecord, kIndex };
+  // A batch until Redis confirmed its record and its dirty mark.
+  struct Outgoing {
+    enum class State { kQueued, kSent, kRecorded, kDone };
+    std::shared_ptr<RecordBatch> batch;
+    State state = State::kQueued;  // kQueued: to be sent on the current connection
+    bool counted = false;          // its events are in sent/failed already
+    bool replay = false;           // read from a spool file (counts as replayed)
+  };
+  enum class Kind { kScriptLoad, kRecord, kDirty };
   struct Pending {
     Kind kind;
-    ScriptCall how;
-    std::shared_ptr<const RecordBatch> batch;  // shared by a batch's record and index
+    std::shared_ptr<Outgoing> out;                 // kRecord
+    std::vector<std::shared_ptr<Outgoing>> marks;  // kDirty: the batches it marks
   };
 
   void connect();
@@ -72,11 +86,23 @@ class RedisSink {
   void schedule_reconnect();
   void send_waiting();
   void schedule_flush();
-  bool send_batch(std::shared_ptr<const RecordBatch> b);
-  bool send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
-            const std::string& resp);
+  bool send(Pending p, const std::string& resp);
+  void finish(Outgoing& o);
+  void drop_connection();
   void refresh_io_timer();
-  void note_drop(std::uint64_t n);
+  void note_drop(std::uint64_t n, const char* why);
+  bool queue_full() const noexcept {
+    return waiting_.size() + outbox_events_ >= settings_.queue_cap;
+  }
+  bool spool_on() const noexcept { return !settings_.spool_dir.empty(); }
+
+  // Spool: events the queue cannot hold, and batches a worker cannot deliver at exit.
+  void spool_tick();
+  void spool_spill();  // encodes spill_ into the writer's buffer
+  void spool_append(const RecordBatch& b, bool count);
+  void spool_write();   // writes the buffer (no fsync)
+  void spool_replay();  // starts replaying a file, tops up the outbox from it
+  void spool_close();   // exit: everything written and synced
   bool error_log_due();
 
   // nginx event handlers and hiredis adapter hooks.
@@ -85,6 +111,7 @@ class RedisSink {
   static void io_timer_handler(ngx_event_t* ev) noexcept;
   static void backoff_timer_handler(ngx_event_t* ev) noexcept;
   static void flush_timer_handler(ngx_event_t* ev) noexcept;
+  static void spool_timer_handler(ngx_event_t* ev) noexcept;
   static void hook_add_write(void* data) noexcept;
   static void hook_noop(void* data) noexcept;
   static void hook_cleanup(void* data) noexcept;
@@ -104,15 +131,15 @@ class RedisSink {
   bool shutting_down_ = false;
   ngx_msec_t backoff_;
 
-  std::deque<Event> waiting_;         // not yet handed to hiredis
-  std::deque<Pending> inflight_;      // handed to hiredis, in reply order
-  std::size_t inflight_records_ = 0;  // events in the in-flight record batches
+  std::deque<Event> waiting_;                     // not yet in a batch
+  std::deque<std::shared_ptr<Outgoing>> outbox_;  // batches not confirmed, in send order
+  std::size_t outbox_events_ = 0;                 // events of the outbox's unfinished batches
+  std::deque<Pending> inflight_;                  // handed to hiredis, in reply order
+  std::size_t replay_events_ = 0;                 // events of unfinished replay batches
+  BatchNumbering ids_;
   Counters counters_;
 
-  // Keys per (repo, day), reused across events. An entry's `indexed` flag notes that
-  // Redis confirmed the day-index entry on this connection: hubstatsd never rewrites
-  // the current day's index, so later events skip the index script. Cleared on every
-  // connect (a restarted Redis has lost its indexes) and when it grows too large.
+  // Keys per (repo, day), reused across events.
   RecordArgs args_;
   KeyCache key_cache_;
 
@@ -126,6 +153,21 @@ class RedisSink {
   // syscalls and Redis work per event under load. Cancelable: nginx runs it when a
   // worker starts quitting, and while replies are due io_timer_ keeps the worker alive.
   ngx_event_t flush_timer_{};
+
+  // The spool (settings_.spool_dir): the current file, and the file being replayed.
+  std::unique_ptr<spool::Writer> spool_writer_;
+  std::unique_ptr<BatchNumbering> spool_ids_;  // the current file's own stream
+  std::unique_ptr<spool::Syncer> syncer_;
+  std::unique_ptr<spool::Reader> replay_;
+  std::deque<Event> spill_;          // events for the spool, not yet encoded
+  std::uint64_t buffer_events_ = 0;  // events in the writer's buffer
+  std::uint64_t spool_usage_ = 0;    // bytes in the directory (scan + own writes since)
+  ngx_msec_t spool_scanned_ = 0;     // when usage was last scanned
+  ngx_msec_t spool_synced_ = 0;      // when the file was last handed to the syncer
+  ngx_msec_t spool_claimed_ = 0;     // when the directory was last searched for files
+  bool spool_unsynced_ = false;
+  // Cancelable, every kSpoolTick: writes the buffer, syncs, finds files to replay.
+  ngx_event_t spool_timer_{};
 
   time_t last_drop_log_ = 0;
   std::uint64_t drops_since_log_ = 0;

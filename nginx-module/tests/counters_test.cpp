@@ -8,7 +8,7 @@ namespace {
 StatusSnapshot sample() {
   StatusSnapshot s;
   s.pid = 42;
-  s.counters = Counters{10, 7, 3, 5, 1, 1};
+  s.counters = Counters{10, 7, 3, 5, 1, 1, 4, 6};
   s.queued = 2;
   s.redis_connected = true;
   return s;
@@ -18,7 +18,7 @@ StatusSnapshot sample() {
 TEST(StatusFormat, PlainListsEveryField) {
   EXPECT_EQ(format_status_plain(sample()),
             "pid: 42\nrequests: 10\ncounted: 7\nnew_sessions: 3\nsent: 5\nfailed: 1\n"
-            "dropped: 1\nqueued: 2\nredis_connected: 1\n");
+            "dropped: 1\nspooled: 4\nreplayed: 6\nqueued: 2\nredis_connected: 1\n");
 }
 
 TEST(StatusFormat, PrometheusHasTypedSamplesLabelledWithPid) {
@@ -42,7 +42,8 @@ TEST(StatusFormat, PrometheusHasTypedSamplesLabelledWithPid) {
     else
       ++samples;
   }
-  EXPECT_EQ(samples, 8u);
-  EXPECT_EQ(types, 8u);
-  EXPECT_EQ(helps, 8u);
+  EXPECT_EQ(samples, 10u);
+  EXPECT_EQ(types, 10u);
+  EXPECT_EQ(helps, 10u);
+  EXPECT_NE(p.find("hubstats_spooled_total{pid=\"42\"} 4\n"), std::string::npos);
 }

@@ -58,6 +58,10 @@ std::string days(const RepoRef& r) {
   return tagged(r) + ":days";
 }
 
+std::string batches(const RepoRef& r) {
+  return tagged(r) + ":b";
+}
+
 std::string fold_version(const RepoRef& r) {
   return tagged(r) + ":v";
 }

@@ -11,7 +11,9 @@ R = "/models/demo/tiny-model/resolve/main"
 
 
 def test_redis_down_requests_served_drops_counted(make_nginx, redis, secret_file, hub_root):
+    # Without a spool, events past the queue are dropped (test_spool.py: with one).
     ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="""
+        hubstats_spool off;
         hubstats_queue_size 5;
         hubstats_reconnect_backoff 50ms 200ms;"""))
     c = Client(ng)
@@ -40,12 +42,12 @@ def test_redis_down_requests_served_drops_counted(make_nginx, redis, secret_file
             "downloads": 5, "authenticated": 0, "anonymous": 5, "files": 5}
 
 
-def queue_while_redis_down(make_nginx, redis, secret_file, hub_root, n, subnet):
+def queue_while_redis_down(make_nginx, redis, secret_file, hub_root, n, subnet, extra=""):
     """An nginx that lost Redis, with n countable requests served since. A long backoff:
     the async side will not reconnect during the test, so only the exit flush can
     deliver the queued events."""
     ng = make_nginx(hub.http_conf(redis, secret_file, hub_root,
-                                  main_extra="hubstats_reconnect_backoff 60s 60s;"))
+                                  main_extra="hubstats_reconnect_backoff 60s 60s;" + extra))
     c = Client(ng)
     c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
     redis.stop()
@@ -67,7 +69,9 @@ def test_quit_flushes_queue_with_blocking_connection(make_nginx, redis, secret_f
 
 
 def test_quit_with_redis_down_counts_drops(make_nginx, redis, secret_file, hub_root):
-    ng, _ = queue_while_redis_down(make_nginx, redis, secret_file, hub_root, 3, "10.6.1")
+    # With the spool off; with it on they are spooled (test_spool.py).
+    ng, _ = queue_while_redis_down(make_nginx, redis, secret_file, hub_root, 3, "10.6.1",
+                                   "hubstats_spool off;")
     ng.stop()
     [summary] = hub.exit_summaries(ng)
     assert summary["counted"] == 3 and summary["dropped"] == 3 and summary["sent"] == 0

@@ -60,7 +60,7 @@ def test_status_formats(make_nginx, redis, secret_file, hub_root):
     assert c.get("/models/demo/tiny-model/resolve/main/config.json", who=WHO).status_code == 200
     plain = c.settled()
     assert set(plain) == {"pid", "requests", "counted", "new_sessions", "sent", "failed",
-                          "dropped", "queued", "redis_connected"}
+                          "dropped", "spooled", "replayed", "queued", "redis_connected"}
     assert plain["pid"] in ng.worker_pids()
 
     r = requests.get(ng.url("/hubstats?format=prometheus"), timeout=10)
@@ -75,7 +75,8 @@ def test_status_formats(make_nginx, redis, secret_file, hub_root):
     for name, value in [("hubstats_requests_total", plain["requests"]),
                         ("hubstats_counted_total", 1), ("hubstats_sent_total", 1),
                         ("hubstats_new_sessions_total", 1), ("hubstats_failed_total", 0),
-                        ("hubstats_dropped_total", 0), ("hubstats_queued", 0),
+                        ("hubstats_dropped_total", 0), ("hubstats_spooled_total", 0),
+                        ("hubstats_replayed_total", 0), ("hubstats_queued", 0),
                         ("hubstats_redis_connected", 1)]:
         assert samples[f'{name}{{pid="{pid}"}}'] == value
     assert "# TYPE hubstats_queued gauge" in r.text
