@@ -458,9 +458,7 @@ std::optional<hubstats::RepoRef> custom_repo(ngx_http_request_t* r, const LocCon
     auto cond = eval(r, lcf->repo_if);
     if (!cond || cond->empty() || *cond == "0") return std::nullopt;
   }
-  if (sv(r->method_name) == "HEAD" || !hubstats::countable_download_status(status, range)) {
-    return std::nullopt;
-  }
+  if (!hubstats::custom_layout_countable(sv(r->method_name), status, range)) return std::nullopt;
   auto type_s = eval(r, lcf->repo_type);
   auto ns = eval(r, lcf->repo_ns);
   auto name = eval(r, lcf->repo_name);

@@ -190,6 +190,10 @@ bool range_starts_at_zero(std::string_view range) noexcept {
   return true;
 }
 
+bool custom_layout_countable(std::string_view method, int status, std::string_view range) noexcept {
+  return method == "GET" && countable_download_status(status, range);
+}
+
 bool countable_download_status(int status, std::string_view range) noexcept {
   switch (status) {
     case 200:

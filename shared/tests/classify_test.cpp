@@ -223,6 +223,17 @@ TEST(Classify, TypePrefixWinsOverModelForm) {
               "x", "y");
 }
 
+TEST(Classify, CustomLayoutCountsOnlyGet) {
+  EXPECT_TRUE(custom_layout_countable("GET", 200, ""));
+  EXPECT_TRUE(custom_layout_countable("GET", 302, ""));
+  EXPECT_TRUE(custom_layout_countable("GET", 206, "bytes=0-9"));
+  EXPECT_FALSE(custom_layout_countable("GET", 206, "bytes=5-"));
+  EXPECT_FALSE(custom_layout_countable("GET", 404, ""));
+  for (const char* m : {"HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "get", ""}) {
+    EXPECT_FALSE(custom_layout_countable(m, 200, "")) << m;
+  }
+}
+
 TEST(Classify, CustomRouteStatusRule) {
   EXPECT_TRUE(countable_download_status(200, ""));
   EXPECT_TRUE(countable_download_status(302, ""));

@@ -20,6 +20,12 @@ def custom_conf(redis, secret, root):
       hubstats_repo $ht $hns $hn if=$count_it;
       alias {root}/models/$hns/$hn/$hp;
     }}
+    # The same layout answered by nginx itself: 200 to any method.
+    location ~ ^/any/(?<at>[a-z]+)/(?<ans>[^/]+)/(?<an>[^/]+)/ {{
+      hubstats on;
+      hubstats_repo $at $ans $an;
+      return 200 "ok";
+    }}
     location = /status {{ hubstats_status; }}
     location = /metrics {{ hubstats_status prometheus; }}
   }}
@@ -52,6 +58,21 @@ def test_custom_layout(make_nginx, redis, rclient, secret_file, hub_root):
         assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4")
         assert "# TYPE hubstats_counted_total counter" in r.text
         assert "hubstats_counted_total{pid=" in r.text
+
+
+def test_custom_layout_counts_only_get(make_nginx, redis, rclient, secret_file, hub_root):
+    """A location answering 200 to any method: uploads (PUT), OPTIONS, DELETE and POST
+    are not downloads; only the GET is."""
+    ng = make_nginx(custom_conf(redis, secret_file, hub_root))
+    c = Client(ng, status_path="/status")
+    url = "/any/model/demo/tiny-model/config.json"
+    for method in ("PUT", "OPTIONS", "DELETE", "POST", "PATCH"):
+        assert c.get(url, method=method, who=WHO).status_code == 200, method
+    assert c.get(url, who=WHO).status_code == 200  # the one download
+    s = c.settled()
+    assert s["requests"] == 6 and s["counted"] == 1 and s["sent"] == 1
+    assert hub.counters(rclient, hub.MODEL) == {
+        "downloads": 1, "authenticated": 0, "anonymous": 1, "files": 1}
 
 
 def test_status_formats(make_nginx, redis, secret_file, hub_root):

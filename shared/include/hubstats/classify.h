@@ -68,6 +68,11 @@ struct RequestFacts {
 // 200; a redirect to storage (301/302/303/307/308); or 206 whose range starts at 0.
 bool countable_download_status(int status, std::string_view range) noexcept;
 
+// Status and method rule of an operator-defined layout (hubstats_repo): a file download
+// is a GET answered by countable_download_status. Any other method (HEAD, PUT, POST,
+// DELETE, OPTIONS, ...) is never a download, whatever it was answered.
+bool custom_layout_countable(std::string_view method, int status, std::string_view range) noexcept;
+
 // Full decision for the built-in grammar. kNone when not countable.
 Route classify(const RequestFacts& f) noexcept;
 
