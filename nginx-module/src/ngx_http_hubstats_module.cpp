@@ -445,6 +445,16 @@ std::string body_prefix(const ngx_http_request_t* r, std::size_t max) {
   return body;
 }
 
+// The named cookie across all Cookie fields (HTTP/2 may split them). nginx 1.23 turned
+// the request's header arrays into linked lists and changed this call's signature.
+bool find_cookie(ngx_http_request_t* r, ngx_str_t* name, ngx_str_t* value) {
+#if nginx_version >= 1023000
+  return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name, value) != nullptr;
+#else
+  return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name, value) != NGX_DECLINED;
+#endif
+}
+
 std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t* cv) {
   ngx_str_t v;
   if (ngx_http_complex_value(r, cv, &v) != NGX_OK) return std::nullopt;
@@ -531,10 +541,7 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
     in.authorization = header_value(r->headers_in.authorization);
     ngx_str_t cookie_name = lcf->cookie;
     ngx_str_t cookie_value;
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &cookie_name, &cookie_value) !=
-        NGX_DECLINED) {
-      in.cookie = sv(cookie_value);
-    }
+    if (find_cookie(r, &cookie_name, &cookie_value)) in.cookie = sv(cookie_value);
     in.client_addr = sv(r->connection->addr_text);
     in.user_agent = header_value(r->headers_in.user_agent);
     hubstats::Identity id = hubstats::derive_identity(mcf->key, in);
