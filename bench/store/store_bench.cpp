@@ -26,6 +26,12 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// The module's dirty-set write after each record (SADD of the repo's tag to its shard).
+constexpr std::string_view kDirtyAdd = R"lua(return redis.call('SADD', KEYS[1], ARGV[1]))lua";
+std::string dirty_of(const hubstats::RepoRef& ref) {
+  return hubstats::keys::dirty(hubstats::keys::dirty_shard(hubstats::keys::repo_tag(ref)));
+}
+
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -175,7 +181,7 @@ int main(int argc, char** argv) {
 
   // Today's live counters for 1000 repos, written with the module's record script.
   {
-    RedisScript rec(hubstats::scripts::kRecordBatch), idx(hubstats::scripts::kIndex);
+    RedisScript rec(hubstats::scripts::kRecordBatch), idx(kDirtyAdd);
     std::vector<EvalCall> calls;
     const std::int64_t now_ms = wall_ms();
     for (int r = 1; r <= 1000; ++r) {
@@ -183,8 +189,7 @@ int main(int argc, char** argv) {
                             "repo-" + std::to_string(r)};
       auto a = hubstats::scripts::record_batch_args(ref, today, 1800000, 86400, now_ms, {{"id"}});
       calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
-      calls.push_back(
-          {&idx, {hubstats::keys::index(today)}, {hubstats::keys::repo_tag(ref), "86400"}});
+      calls.push_back({&idx, {dirty_of(ref)}, {hubstats::keys::repo_tag(ref)}});
     }
     st.redis().eval(calls);
   }
@@ -228,7 +233,7 @@ int main(int argc, char** argv) {
 
   // `repos` repos touched on day y, one session each, written with the module's scripts.
   auto touch_day = [&](hubstats::Day y) {
-    RedisScript rec(hubstats::scripts::kRecordBatch), idx(hubstats::scripts::kIndex);
+    RedisScript rec(hubstats::scripts::kRecordBatch), idx(kDirtyAdd);
     const auto d = hubstats::format_compact(y);
     const std::int64_t now_ms = wall_ms();
     std::vector<EvalCall> calls;
@@ -238,7 +243,7 @@ int main(int argc, char** argv) {
       const std::string id = "fold" + d;
       auto a = hubstats::scripts::record_batch_args(ref, y, 1800000, 86400, now_ms, {{id, true}});
       calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
-      calls.push_back({&idx, {hubstats::keys::index(y)}, {hubstats::keys::repo_tag(ref), "86400"}});
+      calls.push_back({&idx, {dirty_of(ref)}, {hubstats::keys::repo_tag(ref)}});
       if (calls.size() >= 4000) {
         st.redis().eval(calls);
         calls.clear();
@@ -289,7 +294,7 @@ int main(int argc, char** argv) {
     std::atomic<bool> stop{false};
     const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
     t0 = Clock::now();
-    auto s = folder.fold_all(today, stop);
+    auto s = folder.fold_dirty(stop);
     const double secs = ms_since(t0) / 1000;
     (alt ? b_s : a_s).push_back(secs);
     std::printf(

@@ -58,8 +58,8 @@ std::string days(const RepoRef& r) {
   return tagged(r) + ":days";
 }
 
-std::string fold_version(const RepoRef& r) {
-  return tagged(r) + ":v";
+std::string epoch(const RepoRef& r) {
+  return tagged(r) + ":e";
 }
 
 std::string index(Day d) {

@@ -94,7 +94,7 @@ def test_redis_errors_are_counted(stack, tmp_path):
         dsn = f"host=127.0.0.1 port={stack.pg.port} dbname=deadredis user=postgres"
 
     d = Hubstatsd(tmp_path, redis=DeadRedis, postgres=OwnDb, admin_token="hsa_" + "d" * 28,
-                  settings={"fold": {"interval": "1h"}, "log": {"level": "error"}})
+                  settings={"fold": {"interval": "60s"}, "log": {"level": "error"}})
     try:
         d.add_repo("model", "demo", "m")
         assert metric_value(requests.get(d.url("/metrics"), timeout=10).text,

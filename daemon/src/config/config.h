@@ -58,7 +58,7 @@ struct Config {
 
   struct Fold {
     bool background = true;
-    milliseconds interval{60'000};
+    milliseconds interval{5'000};               // continuous fold: a pass every interval (max 60 s)
     milliseconds retention{14LL * 86'400'000};  // must match the module's hubstats_retention
     // How long trending reuses today's live counters of all repos (0: every call).
     // /stats and /stats/recent always read today's counters of their repo from Redis.
