@@ -48,6 +48,7 @@ void BM_BatchAndEncode(benchmark::State& state) {
   const auto per_flush = static_cast<std::size_t>(state.range(0));
   const RecordArgs args(RecordSettings{});
   KeyCache cache;
+  BatchNumbering numbering([]() -> std::uint64_t { return 42; }, 7 * 86400);
   const IdentityKey k = bench_key();
   std::deque<Event> q;
   for (auto _ : state) {
@@ -56,9 +57,11 @@ void BM_BatchAndEncode(benchmark::State& state) {
       e.repo = RepoRef{RepoType::kModel, "demo", "tiny-model"};
       e.identity_hex = derive_identity(k, {.client_addr = "10.0.0.1"}).hex;
       e.day = 20000;
+      e.time_ms = 1790000000000;
       q.push_back(std::move(e));
     }
-    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch, 1790000000000);
+    auto batches =
+        group_batches(q, q.size(), cache, kMaxRecordBatch, 1800000, numbering, 1790000000);
     for (const auto& b : batches) {
       benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
     }
@@ -71,6 +74,7 @@ BENCHMARK(BM_BatchAndEncode)->Arg(1)->Arg(16)->Arg(64);
 void BM_WholeEventPath(benchmark::State& state) {
   const RecordArgs args(RecordSettings{});
   KeyCache cache;
+  BatchNumbering numbering([]() -> std::uint64_t { return 42; }, 7 * 86400);
   const IdentityKey k = bench_key();
   std::deque<Event> q;
   RequestFacts f;
@@ -90,9 +94,11 @@ void BM_WholeEventPath(benchmark::State& state) {
       e.identity_hex = id.hex;
       e.authenticated = id.authenticated;
       e.day = 20000;
+      e.time_ms = 1790000000000;
       q.push_back(std::move(e));
     }
-    auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch, 1790000000000);
+    auto batches =
+        group_batches(q, q.size(), cache, kMaxRecordBatch, 1800000, numbering, 1790000000);
     for (const auto& b : batches) {
       benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
     }

@@ -1,6 +1,7 @@
 #include "event.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "hubstats/keys.h"
 #include "hubstats/scripts.h"
@@ -11,11 +12,6 @@ namespace {
 
 const std::string& record_batch_sha() {
   static const std::string sha = scripts::sha1_hex(scripts::kRecordBatch);
-  return sha;
-}
-
-const std::string& index_sha() {
-  static const std::string sha = scripts::sha1_hex(scripts::kIndex);
   return sha;
 }
 
@@ -35,13 +31,33 @@ Command script_head(ScriptCall how, std::string_view body, const std::string& sh
 
 }  // namespace
 
+std::string stream_id(std::int64_t born_s, std::uint32_t random) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(16, '0');
+  const auto born = static_cast<std::uint32_t>(born_s);
+  for (int i = 0; i < 8; ++i) {
+    out[static_cast<std::size_t>(7 - i)] = kHex[(born >> (4 * i)) & 15];
+    out[static_cast<std::size_t>(15 - i)] = kHex[(random >> (4 * i)) & 15];
+  }
+  return out;
+}
+
+BatchId BatchNumbering::next(std::int64_t now_s) {
+  if (stream_.empty() || now_s - born_s_ >= rotate_s_ || now_s < born_s_) {
+    born_s_ = now_s;
+    stream_ = stream_id(now_s, static_cast<std::uint32_t>(random_()));
+    seq_ = 0;
+  }
+  return BatchId{stream_, ++seq_};
+}
+
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
-                             std::int64_t now_ms, ScriptCall how) {
+                             const BatchId& id, ScriptCall how) {
   const Event& first = events.front();
   std::vector<scripts::RecordedFile> files;
-  for (const Event& e : events) files.push_back({e.identity_hex, e.authenticated});
-  auto a =
-      scripts::record_batch_args(first.repo, first.day, s.window_ms, s.retention_s, now_ms, files);
+  for (const Event& e : events) files.push_back({e.identity_hex, e.authenticated, e.time_ms});
+  auto a = scripts::record_batch_args(first.repo, first.day, s.window_ms, s.retention_s,
+                                      first.time_ms, files, id.stream, id.seq);
   Command c =
       script_head(how, scripts::kRecordBatch, record_batch_sha(), static_cast<int>(a.keys.size()));
   for (auto& k : a.keys) c.push_back(std::move(k));
@@ -49,11 +65,9 @@ Command record_batch_command(const std::vector<Event>& events, const RecordSetti
   return c;
 }
 
-Command index_command(const Event& e, const RecordSettings& s, ScriptCall how) {
-  Command c = script_head(how, scripts::kIndex, index_sha(), 1);
-  c.push_back(keys::index(e.day));
-  c.push_back(keys::repo_tag(e.repo));
-  c.push_back(std::to_string(s.retention_s));
+Command dirty_command(int shard, const std::vector<std::string>& tags) {
+  Command c{"SADD", keys::dirty(shard)};
+  c.insert(c.end(), tags.begin(), tags.end());
   return c;
 }
 
@@ -87,18 +101,6 @@ void append_bulk(std::string& out, std::string_view arg) {
   out += "\r\n";
 }
 
-std::string resp(std::initializer_list<std::string_view> args) {
-  std::size_t size = 16;
-  for (auto a : args) size += a.size() + 16;
-  std::string out;
-  out.reserve(size);
-  out += '*';
-  out += std::to_string(args.size());
-  out += "\r\n";
-  for (auto a : args) append_bulk(out, a);
-  return out;
-}
-
 }  // namespace
 
 std::string to_resp(const Command& c) {
@@ -113,7 +115,8 @@ RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
   k.sessions_prefix = keys::sessions_prefix(repo);
   k.day = keys::day(repo, d);
   k.days = keys::days(repo);
-  k.index = keys::index(d);
+  k.batches = keys::batches(repo);
+  k.dirty_shard = keys::dirty_shard(k.tag);
   k.compact_day = format_compact(d);
   k.day_number = d;
   return k;
@@ -131,35 +134,36 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   const std::string_view script =
       sha ? std::string_view(record_batch_sha()) : scripts::kRecordBatch;
   const std::size_t n = b.events.size();
-  const std::int64_t bucket = keys::session_bucket(b.now_ms, a.window);
   std::string arg;  // scratch for the formatted arguments
   arg.reserve(k.sessions_prefix.size() + 48);
-  std::size_t size = 160 + script.size() + k.day.size() + k.days.size() +
+  std::size_t size = 200 + script.size() + k.day.size() + k.days.size() + k.batches.size() +
                      2 * k.sessions_prefix.size() + a.window_ms.size() + a.retention_s.size() +
-                     k.compact_day.size() + 2 * n;
-  for (const Event& e : b.events) size += e.identity_hex.size() + 8;
+                     k.compact_day.size() + b.id.stream.size() + 2 * n;
+  for (const Event& e : b.events) size += e.identity_hex.size() + 28;
   std::string out;
   out.reserve(size);
   out += '*';
-  append_uint(out, 3 + 4 + 5 + n);
+  append_uint(out, 3 + 5 + 6 + 2 * n);
   out += "\r\n";
   append_bulk(out, verb);
   append_bulk(out, script);
-  append_bulk(out, "4");
+  append_bulk(out, "5");
   append_bulk(out, k.day);
   append_bulk(out, k.days);
-  for (const std::int64_t bk : {bucket, bucket - 1}) {
+  for (const std::int64_t bk : {b.bucket, b.bucket - 1}) {
     arg = k.sessions_prefix;
     arg += a.window_ms;
     arg += ':';
     append_int(arg, bk);
     append_bulk(out, arg);
   }
+  append_bulk(out, k.batches);
   append_bulk(out, a.window_ms);
   append_bulk(out, a.retention_s);
   append_bulk(out, k.compact_day);
+  append_bulk(out, b.id.stream);
   arg.clear();
-  append_int(arg, b.now_ms);
+  append_uint(arg, b.id.seq);
   append_bulk(out, arg);
   out += '$';
   append_uint(out, n);
@@ -167,6 +171,11 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   for (const Event& e : b.events) out += e.authenticated ? '1' : '0';
   out += "\r\n";
   for (const Event& e : b.events) append_bulk(out, e.identity_hex);
+  for (const Event& e : b.events) {
+    arg.clear();
+    append_int(arg, e.time_ms);
+    append_bulk(out, arg);
+  }
   return out;
 }
 
@@ -188,7 +197,8 @@ std::shared_ptr<RepoDayKeys> KeyCache::get(const RepoRef& repo, Day d) {
 
 std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t count,
                                        KeyCache& cache, std::size_t max_batch,
-                                       std::int64_t now_ms) {
+                                       std::int64_t window_ms, BatchNumbering& ids,
+                                       std::int64_t now_s) {
   std::vector<RecordBatch> out;
   // The open batch of each repo, by repo tag (the tag lives in the cached keys, which
   // the batches hold).
@@ -197,19 +207,22 @@ std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t co
   std::size_t last = 0;  // batch of the previous event
   for (std::size_t i = 0; i < count; ++i) {
     Event& e = events[i];
+    const std::int64_t bucket = keys::session_bucket(e.time_ms, window_ms);
     std::size_t at = out.size();
     std::shared_ptr<RepoDayKeys> k;
-    if (!out.empty() && out[last].events.back().day == e.day &&
+    if (!out.empty() && out[last].events.back().day == e.day && out[last].bucket == bucket &&
         out[last].events.back().repo == e.repo) {
       at = last;  // runs of one repo and day are the common case: no cache lookup
       k = out[at].keys;
     } else {
       k = cache.get(e.repo, e.day);
       auto it = open.find(k->tag);
-      if (it != open.end() && out[it->second].keys == k) at = it->second;
+      if (it != open.end() && out[it->second].keys == k && out[it->second].bucket == bucket) {
+        at = it->second;
+      }
     }
     if (at == out.size() || out[at].events.size() >= max_batch) {
-      out.push_back(RecordBatch{std::move(k), {}, now_ms});
+      out.push_back(RecordBatch{std::move(k), {}, ids.next(now_s), bucket});
       out.back().events.reserve(std::min(count - i, max_batch));
       at = out.size() - 1;
       open[out[at].keys->tag] = at;
@@ -221,18 +234,33 @@ std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t co
   return out;
 }
 
-std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how) {
-  const bool sha = how == ScriptCall::kEvalSha;
-  return resp({sha ? std::string_view("EVALSHA") : std::string_view("EVAL"),
-               sha ? std::string_view(index_sha()) : scripts::kIndex, "1", k.index, k.tag,
-               a.retention_s});
+std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys) {
+  // Tags per shard, each once (a flush often holds several batches of one repo).
+  std::vector<std::vector<std::string_view>> shards(keys::kDirtyShards);
+  std::unordered_set<std::string_view> seen;
+  for (const RepoDayKeys* k : keys) {
+    if (seen.insert(k->tag).second)
+      shards[static_cast<std::size_t>(k->dirty_shard)].push_back(k->tag);
+  }
+  std::vector<std::string> out;
+  for (int shard = 0; shard < keys::kDirtyShards; ++shard) {
+    const auto& tags = shards[static_cast<std::size_t>(shard)];
+    if (tags.empty()) continue;
+    const std::string key = keys::dirty(shard);
+    std::string cmd;
+    cmd += '*';
+    append_uint(cmd, 2 + tags.size());
+    cmd += "\r\n";
+    append_bulk(cmd, "SADD");
+    append_bulk(cmd, key);
+    for (std::string_view t : tags) append_bulk(cmd, t);
+    out.push_back(std::move(cmd));
+  }
+  return out;
 }
 
 std::vector<Command> script_load_commands() {
-  return {
-      Command{"SCRIPT", "LOAD", std::string(scripts::kRecordBatch)},
-      Command{"SCRIPT", "LOAD", std::string(scripts::kIndex)},
-  };
+  return {Command{"SCRIPT", "LOAD", std::string(scripts::kRecordBatch)}};
 }
 
 }  // namespace hubstats::module

@@ -22,7 +22,36 @@ struct Event {
   RepoRef repo;
   std::string identity_hex;
   bool authenticated = false;
-  Day day = 0;  // UTC day of the request
+  Day day = 0;               // UTC day of the request
+  std::int64_t time_ms = 0;  // request start, Unix ms: its session is judged at it
+};
+
+// A batch's id: its writer's stream and its number there (kRecordBatch applies each
+// id at most once). Kept by a batch through resends and the spool.
+struct BatchId {
+  std::string stream;  // 16 hex chars: 8 of the creation time (Unix s), 8 random
+  std::uint64_t seq = 0;
+};
+
+// "%08x%08x" of a stream's creation time and random bits.
+std::string stream_id(std::int64_t born_s, std::uint32_t random);
+
+// Numbers a writer's batches: 1, 2, ... in a stream, and a new stream once the
+// current one is older than rotate_s (half the retention: the record script prunes
+// streams older than the retention).
+class BatchNumbering {
+ public:
+  BatchNumbering(std::uint64_t (*random)(), std::int64_t rotate_s)
+      : random_(random), rotate_s_(rotate_s) {}
+  BatchId next(std::int64_t now_s);
+  const std::string& stream() const { return stream_; }
+
+ private:
+  std::uint64_t (*random_)();
+  std::int64_t rotate_s_;
+  std::string stream_;
+  std::int64_t born_s_ = 0;
+  std::uint64_t seq_ = 0;
 };
 
 struct RecordSettings {
@@ -36,15 +65,18 @@ enum class ScriptCall { kEvalSha, kEval };
 
 using Command = std::vector<std::string>;
 
-// EVALSHA|EVAL record_batch 4 day days sessions(cur) sessions(prev) window_ms retention_s
-//   YYYYMMDD now_ms auth_flags identity_1..n: every event must be of one repo and one
-//   day (events.front()'s). now_ms is the Unix time in ms the sessions are judged at.
+// EVALSHA|EVAL record_batch 5 day days sessions(bucket) sessions(bucket-1) batches
+//   window_ms retention_s YYYYMMDD stream seq auth_flags identity_1..n time_ms_1..n:
+//   every event must be of one repo, day and session bucket (events.front()'s).
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
-                             std::int64_t now_ms, ScriptCall how);
-// EVALSHA|EVAL index 1 hs:idx:D tag retention_s
-Command index_command(const Event& e, const RecordSettings& s, ScriptCall how);
-// SCRIPT LOAD for the scripts the module sends (record_batch, index), sent first on
-// every connection.
+                             const BatchId& id, ScriptCall how);
+// SADD hs:{dirty:N} tag_1..n: marks repos as having unfolded counters, for the
+// continuous fold. Every tag must be of shard N (keys::dirty_shard). Sent after the
+// record_batch calls of those repos, in the same pipelined write: a fold that takes
+// the shard then sees every counter written before the mark.
+Command dirty_command(int shard, const std::vector<std::string>& tags);
+// SCRIPT LOAD for the script the module sends (record_batch), sent first on every
+// connection.
 std::vector<Command> script_load_commands();
 
 // The Redis keys of one (repo, day), built once through hubstats::keys and reused
@@ -54,17 +86,16 @@ struct RepoDayKeys {
   std::string sessions_prefix;  // keys::sessions without "<window_ms>:<bucket>"
   std::string day;              // keys::day
   std::string days;             // keys::days
-  std::string index;            // keys::index
+  std::string batches;          // keys::batches
+  int dirty_shard = 0;          // keys::dirty_shard(tag)
   std::string compact_day;      // YYYYMMDD
   Day day_number = 0;
-  bool indexed = false;  // the sink's note that Redis already has this index entry
 
   static RepoDayKeys of(const RepoRef& repo, Day d);
 };
 
 // RepoDayKeys per (repo, day), built once and shared by every event of that repo
-// and day. The entries carry the sink's per-connection `indexed` notes, so clear()
-// forgets those too. Bounded: it starts over when it holds too many entries.
+// and day. Bounded: it starts over when it holds too many entries.
 class KeyCache {
  public:
   explicit KeyCache(std::size_t max_entries = 10000) : max_(max_entries) {}
@@ -81,20 +112,25 @@ class KeyCache {
 // Most events per kRecordBatch call (one Lua call holds Redis for ~1 µs per event).
 inline constexpr std::size_t kMaxRecordBatch = 256;
 
-// Events of one repo and one day, recorded by one kRecordBatch call at now_ms (the
-// time it is first sent; a resend after NOSCRIPT keeps it, so it judges the same).
+// Events of one repo, day and session bucket, recorded by one kRecordBatch call
+// under one id (resends keep it, so Redis applies the batch once).
 struct RecordBatch {
   std::shared_ptr<RepoDayKeys> keys;
   std::vector<Event> events;
-  std::int64_t now_ms = 0;
+  BatchId id;
+  std::int64_t bucket = 0;  // keys::session_bucket of its events' times
 };
 
 // Moves the first `count` events out of `events` into batches of at most max_batch
-// events of one repo and one day. Each repo's events stay in their order: a repo
-// whose day changes (late events around midnight) starts a new batch, since session
-// keys are per repo, not per day. Batches are in order of their first event.
+// events of one repo, day and session bucket (window_ms long), numbered by `ids` in
+// the order they are opened. Each repo's events stay in their order: a repo whose
+// day or bucket changes (late events around midnight, a replay spanning windows)
+// starts a new batch, since session keys are per repo, not per day. Batches are in
+// order of their first event.
 std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t count,
-                                       KeyCache& cache, std::size_t max_batch, std::int64_t now_ms);
+                                       KeyCache& cache, std::size_t max_batch,
+                                       std::int64_t window_ms, BatchNumbering& ids,
+                                       std::int64_t now_s);
 
 // Settings as command arguments, formatted once.
 struct RecordArgs {
@@ -107,7 +143,8 @@ struct RecordArgs {
 // The same commands in Redis wire format (RESP), built without intermediate
 // argument vectors: this is what the log-phase hot path sends.
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how);
-std::string index_resp(const RepoDayKeys& k, const RecordArgs& a, ScriptCall how);
+// SADD of the batches' repo tags, one command per dirty shard, each tag once.
+std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys);
 std::string to_resp(const Command& c);
 
 }  // namespace hubstats::module

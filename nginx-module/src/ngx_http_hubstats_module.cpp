@@ -437,6 +437,7 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
     ev.identity_hex = std::move(id.hex);
     ev.authenticated = id.authenticated;
     ev.day = hubstats::day_of(static_cast<std::int64_t>(r->start_sec));
+    ev.time_ms = static_cast<std::int64_t>(r->start_sec) * 1000 + r->start_msec;
     g_sink->submit(std::move(ev));
   } catch (...) {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "hubstats: could not record a request");

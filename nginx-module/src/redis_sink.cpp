@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -25,10 +26,9 @@ bool is_noscript(const redisReply* r) {
          std::string_view(r->str, r->len).substr(0, 8) == "NOSCRIPT";
 }
 
-// Wall-clock Unix time in ms from nginx's cached time: sessions are judged by it.
-std::int64_t wall_ms() {
-  const ngx_time_t* tp = ngx_timeofday();
-  return static_cast<std::int64_t>(tp->sec) * 1000 + static_cast<std::int64_t>(tp->msec);
+std::uint64_t random64() {
+  static std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
 }
 
 std::string describe(const RedisAddress& a) {
@@ -41,6 +41,7 @@ RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
     : settings_(std::move(settings)),
       log_(log),
       backoff_(settings_.backoff_min),
+      ids_(random64, std::max<std::int64_t>(settings_.record.retention_s / 2, 1)),
       args_(settings_.record) {
   io_timer_.handler = io_timer_handler;
   io_timer_.data = this;
@@ -67,7 +68,7 @@ StatusSnapshot RedisSink::snapshot() const {
   StatusSnapshot s;
   s.pid = static_cast<long>(ngx_pid);
   s.counters = counters_;
-  s.queued = waiting_.size() + inflight_records_;
+  s.queued = waiting_.size() + outbox_events_;
   s.redis_connected = connected_;
   return s;
 }
@@ -127,7 +128,7 @@ void RedisSink::connect() {
   ngx_add_timer(&io_timer_, settings_.connect_timeout);
   // Pipelined ahead of every event on this connection: EVALSHA then finds them.
   for (const Command& cmd : script_load_commands()) {
-    if (!send(Kind::kScriptLoad, ScriptCall::kEvalSha, nullptr, to_resp(cmd))) break;
+    if (!send(Pending{Kind::kScriptLoad, nullptr, {}}, to_resp(cmd))) break;
   }
 }
 
@@ -141,7 +142,6 @@ void RedisSink::on_connect(bool ok) {
   }
   connected_ = true;
   backoff_ = settings_.backoff_min;
-  key_cache_.clear();  // forgets which index entries this connection confirmed
   ngx_log_error(NGX_LOG_INFO, log_, 0, "hubstats: connected to redis at %s",
                 describe(settings_.address).c_str());
   refresh_io_timer();
@@ -170,12 +170,12 @@ void RedisSink::on_context_gone() {
   const bool was_connected = connected_;
   ac_ = nullptr;
   connected_ = false;
-  // hiredis already answered every pending callback with NULL; be defensive anyway.
-  for (const Pending& p : inflight_) {
-    if (p.kind == Kind::kRecord) counters_.failed += p.batch->events.size();
-  }
+  // Replies that never came: their batches go out again on the next connection, in
+  // order (the record script skips ids it already applied).
   inflight_.clear();
-  inflight_records_ = 0;
+  for (auto& o : outbox_) {
+    if (o->state != Outgoing::State::kDone) o->state = Outgoing::State::kQueued;
+  }
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (was_connected && !shutting_down_) {
@@ -248,95 +248,137 @@ void RedisSink::schedule_flush() {
   }
 }
 
-// Hands every waiting event to hiredis, one record_batch (+ index) per repo and day.
+// Hands the outbox's unsent batches, then every waiting event, to hiredis: one
+// record_batch per batch, then one SADD per dirty shard naming the batches' repos.
 void RedisSink::send_waiting() {
-  if (!connected_ || waiting_.empty()) return;
-  std::vector<RecordBatch> batches =
-      group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch, wall_ms());
-  for (std::size_t i = 0; i < batches.size(); ++i) {
-    auto b = std::make_shared<RecordBatch>(std::move(batches[i]));
-    if (!send_batch(b)) {
-      // The context is going away: keep the rest for the next connection, in order.
-      std::vector<Event> back;
-      for (auto& ev : b->events) back.push_back(std::move(ev));
-      for (std::size_t j = i + 1; j < batches.size(); ++j) {
-        for (auto& ev : batches[j].events) back.push_back(std::move(ev));
-      }
-      waiting_.insert(waiting_.begin(), std::make_move_iterator(back.begin()),
-                      std::make_move_iterator(back.end()));
-      return;
+  if (!connected_) return;
+  std::vector<std::shared_ptr<Outgoing>> sent;
+  auto send_record = [&](const std::shared_ptr<Outgoing>& o) {
+    if (!send(Pending{Kind::kRecord, o, {}},
+              record_batch_resp(*o->batch, args_, ScriptCall::kEvalSha))) {
+      return false;
+    }
+    o->state = Outgoing::State::kSent;
+    sent.push_back(o);
+    return true;
+  };
+  bool ok = true;
+  for (const auto& o : outbox_) {
+    if (o->state == Outgoing::State::kQueued && !(ok = send_record(o))) break;
+  }
+  if (ok && !waiting_.empty()) {
+    std::vector<RecordBatch> batches =
+        group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch,
+                      settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
+    for (auto& b : batches) {
+      auto o = std::make_shared<Outgoing>();
+      outbox_events_ += b.events.size();
+      o->batch = std::make_shared<RecordBatch>(std::move(b));
+      outbox_.push_back(o);
+      // A context going away leaves the rest queued for the next connection.
+      if (ok) ok = send_record(o);
     }
   }
-}
-
-bool RedisSink::send_batch(std::shared_ptr<const RecordBatch> b) {
-  if (!send(Kind::kRecord, ScriptCall::kEvalSha, b,
-            record_batch_resp(*b, args_, ScriptCall::kEvalSha))) {
-    return false;
+  if (sent.empty()) return;
+  std::vector<const RepoDayKeys*> keys;
+  keys.reserve(sent.size());
+  for (const auto& o : sent) keys.push_back(o->batch->keys.get());
+  const std::vector<std::string> marks = dirty_resps(keys);
+  // Every SADD covers all batches of this flush: a batch is confirmed once every
+  // mark of the flush is (simpler than tracking which shard holds which batch).
+  for (std::size_t i = 0; i < marks.size(); ++i) {
+    Pending p{Kind::kDirty, nullptr, {}};
+    if (i + 1 == marks.size()) p.marks = std::move(sent);
+    if (!send(std::move(p), marks[i])) break;
   }
-  if (b->keys->indexed) return true;
-  // The index is best effort: a lost index entry only delays the background fold.
-  const std::string index = index_resp(*b->keys, args_, ScriptCall::kEvalSha);
-  send(Kind::kIndex, ScriptCall::kEvalSha, std::move(b), index);
-  return true;
 }
 
-bool RedisSink::send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
-                     const std::string& resp) {
+bool RedisSink::send(Pending p, const std::string& resp) {
   if (!ac_) return false;
-  const std::size_t events = kind == Kind::kRecord ? b->events.size() : 0;
   // Make room first so a throwing push_back cannot leave hiredis with an
   // unmatched callback.
-  inflight_.push_back(Pending{kind, how, std::move(b)});
+  inflight_.push_back(std::move(p));
   if (redisAsyncFormattedCommand(ac_, reply_callback, this, resp.data(), resp.size()) != REDIS_OK) {
     inflight_.pop_back();
     return false;
   }
-  inflight_records_ += events;
   if (connected_ && !io_timer_.timer_set) ngx_add_timer(&io_timer_, settings_.command_timeout);
   return true;
+}
+
+void RedisSink::finish(Outgoing& o) {
+  if (o.state == Outgoing::State::kDone) return;
+  o.state = Outgoing::State::kDone;
+  outbox_events_ -= o.batch->events.size();
+  while (!outbox_.empty() && outbox_.front()->state == Outgoing::State::kDone) {
+    outbox_.pop_front();
+  }
+}
+
+// Closes the connection from inside a reply: hiredis frees the context after the
+// callback returns, answers the remaining callbacks with NULL, and hook_cleanup
+// requeues the outbox and schedules the reconnect.
+void RedisSink::drop_connection() {
+  if (ac_) redisAsyncFree(ac_);
 }
 
 void RedisSink::on_reply(redisReply* r) {
   if (inflight_.empty()) return;
   Pending p = std::move(inflight_.front());
   inflight_.pop_front();
-  const std::size_t events = p.kind == Kind::kRecord ? p.batch->events.size() : 0;
-  inflight_records_ -= events;
+  if (!r) return;  // the context is going away: on_context_gone requeues
 
-  // The script cache was flushed: resend the body (the script did not run).
-  if (p.kind != Kind::kScriptLoad && p.how == ScriptCall::kEvalSha && is_noscript(r)) {
-    const std::string cmd = p.kind == Kind::kRecord
-                                ? record_batch_resp(*p.batch, args_, ScriptCall::kEval)
-                                : index_resp(*p.batch->keys, args_, ScriptCall::kEval);
-    if (send(p.kind, ScriptCall::kEval, p.batch, cmd)) {
-      refresh_io_timer();
-      return;
-    }
-  }
   switch (p.kind) {
-    case Kind::kRecord:
-      if (r && r->type == REDIS_REPLY_INTEGER && r->integer >= 0 &&
-          static_cast<std::size_t>(r->integer) <= events) {
-        counters_.sent += events;
-        counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
+    case Kind::kRecord: {
+      Outgoing& o = *p.out;
+      if (o.state == Outgoing::State::kDone) break;
+      const std::size_t events = o.batch->events.size();
+      if (is_noscript(r)) {
+        // The script cache was flushed. Reconnecting (SCRIPT LOAD first) and resending
+        // the outbox in order keeps each repo's batches in id order, which the record
+        // script's exactly-once check relies on; an EVAL retry here could overtake.
+        if (error_log_due()) {
+          ngx_log_error(NGX_LOG_WARN, log_, 0,
+                        "hubstats: redis lost the record script (NOSCRIPT): reconnecting");
+        }
+        drop_connection();
+        return;
+      }
+      if (r->type == REDIS_REPLY_INTEGER && r->integer >= -1 &&
+          r->integer <= static_cast<long long>(events)) {
+        if (!o.counted) {
+          o.counted = true;
+          counters_.sent += events;
+          // -1: applied under this id before (its reply was lost), sessions unknown.
+          if (r->integer > 0) counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
+        }
+        if (o.state == Outgoing::State::kSent) o.state = Outgoing::State::kRecorded;
       } else {
-        counters_.failed += events;
-        if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+        if (!o.counted) {
+          o.counted = true;
+          counters_.failed += events;
+        }
+        if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
           ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a batch of %uz events: %*s",
                         events, static_cast<size_t>(r->len), r->str);
         }
+        finish(o);
       }
       break;
-    case Kind::kIndex:
-      // Only the current day: late events of a past day always re-send their index.
-      if (r && r->type == REDIS_REPLY_INTEGER &&
-          p.batch->keys->day_number == day_of(static_cast<std::int64_t>(ngx_time()))) {
-        p.batch->keys->indexed = true;
+    }
+    case Kind::kDirty:
+      if (r->type == REDIS_REPLY_ERROR) {
+        if (error_log_due()) {
+          ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a dirty mark: %*s",
+                        static_cast<size_t>(r->len), r->str);
+        }
       }
-      [[fallthrough]];
+      for (const auto& o : p.marks) {
+        if (o->state == Outgoing::State::kRecorded) finish(*o);
+      }
+      break;
     case Kind::kScriptLoad:
-      if (r && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+      if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis error: %*s",
                       static_cast<size_t>(r->len), r->str);
       }
@@ -374,23 +416,50 @@ void RedisSink::shutdown() noexcept {
     if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
     if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
     if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-    if (ac_) redisAsyncFree(ac_);  // replies still due count as failed
+    if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
+    // The outbox in order, then the waiting events as new batches of the same stream.
+    std::vector<std::shared_ptr<Outgoing>> left;
+    for (auto& o : outbox_) {
+      if (o->state != Outgoing::State::kDone) left.push_back(o);
+    }
     if (!waiting_.empty()) {
-      const std::size_t n = waiting_.size();
-      const FlushResult fr =
-          flush_blocking(settings_.address, waiting_, settings_.record, wall_ms(),
-                         std::chrono::milliseconds(settings_.connect_timeout),
-                         std::chrono::milliseconds(settings_.command_timeout));
-      counters_.sent += fr.sent;
+      std::vector<RecordBatch> batches =
+          group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch,
+                        settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
+      for (auto& b : batches) {
+        auto o = std::make_shared<Outgoing>();
+        outbox_events_ += b.events.size();
+        o->batch = std::make_shared<RecordBatch>(std::move(b));
+        outbox_.push_back(o);
+        left.push_back(o);
+      }
+    }
+    if (!left.empty()) {
+      std::vector<std::shared_ptr<RecordBatch>> batches;
+      for (const auto& o : left) batches.push_back(o->batch);
+      const FlushResult fr = flush_blocking(settings_.address, batches, settings_.record,
+                                            std::chrono::milliseconds(settings_.connect_timeout),
+                                            std::chrono::milliseconds(settings_.command_timeout));
       counters_.new_sessions += fr.new_sessions;
-      counters_.failed += fr.failed;
-      counters_.dropped += fr.dropped;
+      std::uint64_t unknown = 0;
+      for (std::size_t i = 0; i < left.size(); ++i) {
+        Outgoing& o = *left[i];
+        const std::size_t n = o.batch->events.size();
+        if (fr.outcomes[i] == Delivery::kUnknown) {
+          if (!o.counted) unknown += n;
+          continue;
+        }
+        if (!o.counted)
+          (fr.outcomes[i] == Delivery::kApplied ? counters_.sent : counters_.failed) += n;
+        o.counted = true;
+        finish(o);
+      }
+      counters_.dropped += unknown;
       if (!fr.error.empty()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0,
-                      "hubstats: final flush of %uz events to redis at %s: %s (dropped %uL)", n,
-                      describe(settings_.address).c_str(), fr.error.c_str(), fr.dropped);
+                      "hubstats: final flush to redis at %s: %s (dropped %uL events)",
+                      describe(settings_.address).c_str(), fr.error.c_str(), unknown);
       }
-      waiting_.clear();
     }
   } catch (...) {
     counters_.dropped += waiting_.size();

@@ -1,8 +1,12 @@
 // The worker's Redis writer: a hiredis async connection driven by nginx's event
 // loop, a bounded queue of events, written every flush interval as one pipelined
-// EVALSHA record_batch (+ index) per repo and day,
-// connect/command timeouts as nginx timers, reconnect with exponential backoff,
-// and a last blocking flush at exit. One instance per worker process.
+// EVALSHA record_batch per repo, day and session bucket plus one SADD per dirty
+// shard, connect/command timeouts as nginx timers, reconnect with exponential
+// backoff, and a last blocking flush at exit. One instance per worker process.
+// Exactly once: every batch has an id (BatchNumbering) and stays in the outbox until
+// Redis confirmed both its record and its dirty mark; a connection lost before that
+// (timeout, reset, NOSCRIPT) resends the outbox in order on the next connection, and
+// the record script skips an id it already applied.
 #pragma once
 
 #include <cstddef>
@@ -45,7 +49,7 @@ class RedisSink {
   void submit(Event&& e) noexcept;
   // True when submit() would drop: lets the log phase skip building the event.
   bool full() const noexcept {
-    return shutting_down_ || waiting_.size() + inflight_records_ >= settings_.queue_cap;
+    return shutting_down_ || waiting_.size() + outbox_events_ >= settings_.queue_cap;
   }
   // Counts (and, rate-limited, logs) an event refused because the queue is full.
   void drop() noexcept { note_drop(1); }
@@ -57,11 +61,18 @@ class RedisSink {
   StatusSnapshot snapshot() const;
 
  private:
-  enum class Kind { kScriptLoad, kRecord, kIndex };
+  // A batch until Redis confirmed its record and its dirty mark.
+  struct Outgoing {
+    enum class State { kQueued, kSent, kRecorded, kDone };
+    std::shared_ptr<RecordBatch> batch;
+    State state = State::kQueued;  // kQueued: to be sent on the current connection
+    bool counted = false;          // its events are in sent/failed already
+  };
+  enum class Kind { kScriptLoad, kRecord, kDirty };
   struct Pending {
     Kind kind;
-    ScriptCall how;
-    std::shared_ptr<const RecordBatch> batch;  // shared by a batch's record and index
+    std::shared_ptr<Outgoing> out;                 // kRecord
+    std::vector<std::shared_ptr<Outgoing>> marks;  // kDirty: the batches it marks
   };
 
   void connect();
@@ -72,9 +83,9 @@ class RedisSink {
   void schedule_reconnect();
   void send_waiting();
   void schedule_flush();
-  bool send_batch(std::shared_ptr<const RecordBatch> b);
-  bool send(Kind kind, ScriptCall how, std::shared_ptr<const RecordBatch> b,
-            const std::string& resp);
+  bool send(Pending p, const std::string& resp);
+  void finish(Outgoing& o);
+  void drop_connection();
   void refresh_io_timer();
   void note_drop(std::uint64_t n);
   bool error_log_due();
@@ -104,15 +115,14 @@ class RedisSink {
   bool shutting_down_ = false;
   ngx_msec_t backoff_;
 
-  std::deque<Event> waiting_;         // not yet handed to hiredis
-  std::deque<Pending> inflight_;      // handed to hiredis, in reply order
-  std::size_t inflight_records_ = 0;  // events in the in-flight record batches
+  std::deque<Event> waiting_;                     // not yet in a batch
+  std::deque<std::shared_ptr<Outgoing>> outbox_;  // batches not confirmed, in send order
+  std::size_t outbox_events_ = 0;                 // events of the outbox's unfinished batches
+  std::deque<Pending> inflight_;                  // handed to hiredis, in reply order
+  BatchNumbering ids_;
   Counters counters_;
 
-  // Keys per (repo, day), reused across events. An entry's `indexed` flag notes that
-  // Redis confirmed the day-index entry on this connection: hubstatsd never rewrites
-  // the current day's index, so later events skip the index script. Cleared on every
-  // connect (a restarted Redis has lost its indexes) and when it grows too large.
+  // Keys per (repo, day), reused across events.
   RecordArgs args_;
   KeyCache key_cache_;
 

@@ -62,6 +62,10 @@ std::string epoch(const RepoRef& r) {
   return tagged(r) + ":e";
 }
 
+std::string batches(const RepoRef& r) {
+  return tagged(r) + ":b";
+}
+
 std::string index(Day d) {
   return std::string(kPrefix) + "idx:" + format_compact(d);
 }

@@ -163,3 +163,12 @@ def exit_summaries(ng) -> list[dict]:
     for m in re.finditer(r"hubstats: worker exit: (.*)", ng.error_log_text()):
         out.append({k: int(v) for k, v in (kv.split("=") for kv in m.group(1).split())})
     return out
+
+
+def dirty_key(tag: str, shards: int = 16) -> str:
+    """The dirty-set shard of a repo tag: FNV-1a 32 of the tag modulo the shard count
+    (keys::dirty_shard), written out here so the test checks the contract itself."""
+    h = 0x811C9DC5
+    for b in tag.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return f"hs:{{dirty:{h % shards}}}"

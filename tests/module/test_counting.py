@@ -61,12 +61,18 @@ def test_known_workload_exact_counts(make_nginx, redis, rclient, secret_file, hu
     assert s["failed"] == 0 and s["dropped"] == 0
     assert s["redis_connected"] == 1
 
-    # The day is the request's UTC day, indexed for the background fold.
+    # The day is the request's UTC day; both repos are marked dirty for the continuous
+    # fold, in their shards, and the old day index is no longer written.
     today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
     assert rclient.execute("SMEMBERS", "hs:{model/demo/tiny-model}:days") == [today]
-    assert sorted(rclient.execute("SMEMBERS", f"hs:idx:{today}")) == [
-        "dataset/demo/tiny-dataset", "model/demo/tiny-model"]
-    # Counters and index expire after the retention (default 14 days).
+    dirty = {}
+    for k in rclient.keys("hs:{dirty:*}"):
+        dirty.update({tag: k for tag in rclient.execute("SMEMBERS", k)})
+        assert rclient.pttl(k) == -1  # the daemon consumes it: no TTL
+    assert dirty == {"dataset/demo/tiny-dataset": hub.dirty_key("dataset/demo/tiny-dataset"),
+                     "model/demo/tiny-model": hub.dirty_key("model/demo/tiny-model")}
+    assert rclient.keys("hs:idx:*") == []
+    # Counters expire after the retention (default 14 days).
     ttl = rclient.execute("TTL", f"hs:{{model/demo/tiny-model}}:d:{today}")
     assert 13 * 86400 < ttl <= 14 * 86400
     # 6 + 2 sessions: fields (identity hash -> start ms) of the repos' bucket hashes
@@ -159,3 +165,22 @@ def test_proxied_hub_302_and_upstream_user_header(make_nginx, redis, rclient, se
     assert s["counted"] == 4
     assert hub.counters(rclient, MODEL) == {
         "downloads": 2, "authenticated": 1, "anonymous": 1, "files": 4}
+
+
+def test_every_batch_marks_its_repo_dirty_again(make_nginx, redis, rclient, secret_file,
+                                                hub_root):
+    """The continuous fold takes a dirty shard whole; any later event of the repo must
+    mark it again. (The day index it replaces was skipped once confirmed for the day,
+    so a repo whose entry was consumed, or a late event of a past day, went unmarked.)"""
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root))
+    c = Client(ng)
+    tag = "model/demo/tiny-model"
+    key = hub.dirty_key(tag)
+    for i in range(3):
+        assert c.get(f"{R}/config.json", who=anon(f"10.3.0.{i}", "ua")).status_code == 200
+        c.settled()
+        assert rclient.execute("SMEMBERS", key) == [tag], f"round {i}"
+        # What a fold does: take the shard whole (RENAME to its taken key), then finish.
+        rclient.execute("RENAME", key, key + ":taken")
+        rclient.execute("DEL", key + ":taken")
+    assert hub.counters(rclient, MODEL)["downloads"] == 3

@@ -6,7 +6,9 @@ file counts; counters are per repo and UTC day.
 The randomized test feeds batches formed the way the module forms them (flushes of
 random size at increasing times, split per repo, a new batch whenever a repo's day
 changes) and runs folds (kFoldTake + kFoldFinish, the daemon's scripts) in between,
-so a day hash is renamed away and recreated mid-sequence."""
+so a day hash is renamed away and recreated mid-sequence. Every batch carries an id
+(stream, number) and some are sent twice, as a worker resends a batch whose reply
+it lost: the second send must change nothing."""
 import random
 import re
 import time
@@ -43,13 +45,25 @@ def sessions_key(repo, window, bucket):
     return f"hs:{{{repo}}}:s:{window}:{bucket}"
 
 
-def record(rc, sha, repo, day, now, events, window=WINDOW_MS):
-    """Runs kRecordBatch as the module sends it; events are (identity, authenticated)."""
+def batches_key(repo):
+    return f"hs:{{{repo}}}:b"
+
+
+def stream_id(born_s=None, rand=0x2A):
+    """16 hex chars: 8 of the stream's creation time (Unix s), 8 random."""
+    return "%08x%08x" % (int(time.time()) if born_s is None else born_s, rand)
+
+
+def record(rc, sha, repo, day, now, events, window=WINDOW_MS, stream="", seq=0, times=None):
+    """Runs kRecordBatch as the module sends it; events are (identity, authenticated),
+    each at its time in `times` (default: all at now, which picks the bucket)."""
     bucket = now // window
-    return rc.execute("EVALSHA", sha, 4, day_key(repo, day), days_key(repo),
+    times = times or [now] * len(events)
+    return rc.execute("EVALSHA", sha, 5, day_key(repo, day), days_key(repo),
                       sessions_key(repo, window, bucket), sessions_key(repo, window, bucket - 1),
-                      window, RETENTION_S, day, now,
-                      "".join("1" if a else "0" for _, a in events), *[i for i, _ in events])
+                      batches_key(repo), window, RETENTION_S, day, stream, seq,
+                      "".join("1" if a else "0" for _, a in events), *[i for i, _ in events],
+                      *times)
 
 
 class Model:
@@ -131,7 +145,8 @@ def test_batches_count_like_the_model(rc, shas, seed):
     # so windows open and close many times.
     now = now_ms()
     events = random_events(rng, 600)
-    pos, gen, folds, repeats = 0, 0, 0, 0
+    pos, gen, folds, repeats, resent = 0, 0, 0, 0, 0
+    stream, seq, last_seq = stream_id(rand=seed), 0, {}
     while pos < len(events):
         flush = events[pos:pos + rng.randint(1, 60)]
         pos += len(flush)
@@ -141,7 +156,14 @@ def test_batches_count_like_the_model(rc, shas, seed):
             evs = [(e[2], e[3]) for e in batch]
             want = model.record(repo, day, now, evs)
             repeats += len(evs) - want
-            assert record(rc, shas["kRecordBatch"], repo, day, now, evs) == want, batch
+            seq += 1
+            last_seq[repo] = seq
+            assert record(rc, shas["kRecordBatch"], repo, day, now, evs,
+                          stream=stream, seq=seq) == want, batch
+            if rng.random() < 0.2:  # the reply was lost: the same batch again
+                resent += 1
+                assert record(rc, shas["kRecordBatch"], repo, day, now, evs,
+                              stream=stream, seq=seq) == -1
         if rng.random() < 0.25:  # the daemon folds a day between two flushes
             gen += 1
             repo, day = rng.choice(REPOS), rng.choice(DAYS)
@@ -149,7 +171,7 @@ def test_batches_count_like_the_model(rc, shas, seed):
             fold(rc, shas["kFoldTake"], shas["kFoldFinish"], repo, day, f"g{gen}")
             model.counters.pop((repo, day), None)
 
-    assert folds > 0 and repeats > 100  # the sequence really exercised both
+    assert folds > 0 and repeats > 100 and resent > 10  # the sequence exercised all
     got = {}
     for k in rc.keys("hs:*:d:*"):
         repo, day = k[k.index("{") + 1:k.index("}")], k.rsplit(":", 1)[1]
@@ -157,6 +179,9 @@ def test_batches_count_like_the_model(rc, shas, seed):
     assert got == {k: v for k, v in model.counters.items() if v}
     # Every day hash is in its repo's days set (a fold removed it, the next batch
     # re-added it), and every key has a TTL.
+    # Each repo's batches hash holds the last number applied for it.
+    for repo in REPOS:
+        assert rc.hgetall(batches_key(repo)) == {stream: str(last_seq[repo])}
     for k in rc.keys("hs:*"):
         if ":d:" in k:
             repo = k[k.index("{") + 1:k.index("}")]
@@ -216,10 +241,10 @@ def test_window_is_fixed_at_the_first_file_across_buckets(rc, shas):
 
 
 def test_empty_batch_changes_nothing(rc, shas):
-    assert rc.execute("EVALSHA", shas["kRecordBatch"], 4, day_key(REPOS[0], DAYS[0]),
+    assert rc.execute("EVALSHA", shas["kRecordBatch"], 5, day_key(REPOS[0], DAYS[0]),
                       days_key(REPOS[0]), sessions_key(REPOS[0], WINDOW_MS, 1),
-                      sessions_key(REPOS[0], WINDOW_MS, 0), WINDOW_MS, RETENTION_S, DAYS[0],
-                      now_ms(), "") == 0
+                      sessions_key(REPOS[0], WINDOW_MS, 0), batches_key(REPOS[0]), WINDOW_MS,
+                      RETENTION_S, DAYS[0], stream_id(), 1, "") == 0
     assert rc.keys("*") == []
 
 
@@ -232,3 +257,55 @@ def test_writer_clock_far_from_redis_clock(rc, shas):
     [key] = rc.keys("hs:*:s:*")
     assert WINDOW_MS <= rc.pttl(key) <= 2 * WINDOW_MS
     assert record(rc, sha, repo, day, then + 1000, [("id", False)]) == 0
+
+
+def test_batch_ids_apply_once_per_stream_in_order(rc, shas):
+    sha, repo, day, now = shas["kRecordBatch"], REPOS[0], DAYS[0], now_ms()
+    a, b = stream_id(rand=1), stream_id(rand=2)
+    assert record(rc, sha, repo, day, now, [("x", False)], stream=a, seq=1) == 1
+    assert record(rc, sha, repo, day, now, [("y", True)], stream=a, seq=2) == 1
+    before = rc.hgetall(day_key(repo, day))
+    # A resend of either (its reply was lost) changes nothing...
+    assert record(rc, sha, repo, day, now, [("z", False)], stream=a, seq=2) == -1
+    assert record(rc, sha, repo, day, now, [("z", False)], stream=a, seq=1) == -1
+    assert rc.hgetall(day_key(repo, day)) == before
+    assert rc.hgetall(sessions_key(repo, WINDOW_MS, now // WINDOW_MS)).keys() == {"x", "y"}
+    # ...another stream has its own numbers, and another repo its own hash.
+    assert record(rc, sha, repo, day, now, [("z", False)], stream=b, seq=1) == 1
+    assert record(rc, sha, REPOS[1], day, now, [("z", False)], stream=a, seq=1) == 1
+    assert rc.hgetall(batches_key(repo)) == {a: "2", b: "1"}
+    assert 0 < rc.pttl(batches_key(repo)) <= RETENTION_S * 1000
+    # Without an id (tools, tests) nothing is checked or stored.
+    assert record(rc, sha, REPOS[1], DAYS[1], now, [("q", False)]) == 1
+    assert record(rc, sha, REPOS[1], DAYS[1], now, [("q", False)]) == 0
+    assert rc.hgetall(day_key(REPOS[1], DAYS[1]))["files"] == "2"
+
+
+def test_streams_older_than_the_retention_are_pruned(rc, shas):
+    sha, repo, day, now = shas["kRecordBatch"], REPOS[0], DAYS[0], now_ms()
+    old = stream_id(born_s=now // 1000 - RETENTION_S - 10, rand=7)
+    recent = stream_id(born_s=now // 1000 - RETENTION_S + 600, rand=8)
+    assert record(rc, sha, repo, day, now, [("a", False)], stream=old, seq=5) == 1
+    assert record(rc, sha, repo, day, now, [("b", False)], stream=recent, seq=1) == 1
+    # A new stream's first batch prunes the streams born over a retention ago.
+    new = stream_id(rand=9)
+    assert record(rc, sha, repo, day, now, [("c", False)], stream=new, seq=1) == 1
+    assert rc.hgetall(batches_key(repo)) == {recent: "1", new: "1"}
+
+
+def test_each_event_is_judged_at_its_own_time(rc, shas):
+    """A replayed batch holds events of different times: each is judged at its own
+    time, as it would have been live, not at the time the batch is sent."""
+    sha, repo, day, w = shas["kRecordBatch"], REPOS[1], DAYS[0], 10_000
+    base = (now_ms() // w) * w
+    assert record(rc, sha, repo, day, base - 5000, [("id", False)], window=w,
+                  times=[base - 5000]) == 1
+    # One batch in the next bucket: at base+4999 the session (base-5000) is still open;
+    # at base+5000 it has ended, so that file opens a new one.
+    evs = [("id", False), ("id", False), ("other", True)]
+    assert record(rc, sha, repo, day, base + 6000, evs, window=w,
+                  times=[base + 4999, base + 5000, base + 1]) == 2
+    assert rc.hgetall(sessions_key(repo, w, base // w)) == {
+        "id": str(base + 5000), "other": str(base + 1)}
+    assert rc.hgetall(day_key(repo, day)) == {
+        "downloads": "3", "authenticated": "1", "anonymous": "2", "files": "4"}

@@ -1,5 +1,5 @@
 // Lua scripts run inside Redis. Each touches only keys of one repo (one hash tag),
-// except kIndex which touches only the day index key.
+// except kIndex (the old day index, no longer sent) which touches only that key.
 #pragma once
 
 #include <cstdint>
@@ -12,41 +12,67 @@
 
 namespace hubstats::scripts {
 
-// Records a batch of file events of ONE repo and ONE day, in order, at time now_ms.
+// Records a batch of file events of ONE repo and ONE day, in order, each judged at
+// its own request time (Unix ms), at most once per batch id.
 // A download session is a fixed window that starts at an identity's first file.
 // Sessions live as fields identity -> start ms in one hash per window-long time
-// bucket (keys::sessions): a session that is still open at now started in the
-// current bucket or the previous one, so two HMGETs answer the whole batch and one
-// HSET opens its new sessions. That is a few hash operations per event instead of a
-// Redis key (with its own TTL) per session. A repeated identity inside the batch is
-// a repeat.
-// KEYS: day, days, sessions(current bucket), sessions(previous bucket)
-// ARGV: window_ms, retention_s, YYYYMMDD, now_ms, auth flags (one '0'|'1' per event),
-//       identity_1..identity_n
-// Returns the number of events that opened a new download session.
+// bucket (keys::sessions): a session that is still open at time t started in t's
+// bucket or the previous one, so two HMGETs answer the whole batch and one HSET
+// opens its new sessions. All events of a batch lie in one bucket (the writer splits
+// batches where the bucket changes), so the two hashes are the same for all. A
+// repeated identity inside the batch is a repeat.
+// Batch ids (exactly once): a writer numbers its batches in a stream (16 hex chars:
+// 8 of the stream's creation time in Unix seconds, 8 random) and sends them, and
+// resends the ones whose reply it did not get, in increasing order per repo. The
+// repo's hash keys::batches holds, per stream, the highest number applied: a batch
+// at or below it was applied before and is skipped (returns -1). A stream field is
+// pruned once its stream is older than the retention (checked when a new stream
+// field is added, so it costs nothing per batch); writers start a new stream every
+// half retention, so any batch resent within half a retention of its first send is
+// recognised. An empty stream id skips the check (tests and tools).
+// KEYS: day, days, sessions(bucket), sessions(bucket - 1), batches
+// ARGV: window_ms, retention_s, YYYYMMDD, stream, seq, auth flags (one '0'|'1' per
+//       event), identity_1..identity_n, time_ms_1..time_ms_n
+// Returns the number of events that opened a new download session, or -1 when the
+// batch id was already applied.
 // The bucket hash expires when its last session ends and the next bucket stops
-// looking at it: its start + 2 windows, set as a TTL from now (not an absolute time,
-// so the writer's clock and Redis's need not agree). Day-hash TTLs are set when the day hash is
-// created (HINCRBY files == n: no existing day hash lacks files), not refreshed per
-// event: a day hash is written during (about) its own day only, so retention counts
-// from its first event, and the days set's TTL is never shorter than a day hash's. A
-// fold RENAMEs the hash away; the next batch recreates it and so re-adds the day to
-// the days set (fold finish may have removed it).
+// looking at it: its start + 2 windows, set as a TTL from the batch's latest event
+// time (not an absolute time, so the writer's clock and Redis's need not agree).
+// Day-hash TTLs are set when the day hash is created (HINCRBY files == n: no
+// existing day hash lacks files), not refreshed per event: a day hash is written
+// during (about) its own day only, so retention counts from its first event, and the
+// days set's TTL is never shorter than a day hash's. A fold RENAMEs the hash away;
+// the next batch recreates it and so re-adds the day to the days set (fold finish
+// may have removed it).
 inline constexpr std::string_view kRecordBatch = R"lua(
-local w, now = tonumber(ARGV[1]), tonumber(ARGV[4])
-local flags, files = ARGV[5], #ARGV - 5
+local w, files = tonumber(ARGV[1]), (#ARGV - 6) / 2
 if files < 1 then return 0 end
-local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 6))
-local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 6))
+local flags, t0 = ARGV[6], 6 + files
+local last = tonumber(ARGV[t0 + files])
+local stream = ARGV[4]
+if stream ~= '' then
+  local seen = redis.call('HGET', KEYS[5], stream)
+  if seen and tonumber(seen) >= tonumber(ARGV[5]) then return -1 end
+  if redis.call('HSET', KEYS[5], stream, ARGV[5]) == 1 then
+    local oldest = math.floor(last / 1000) - tonumber(ARGV[2])
+    for _, f in ipairs(redis.call('HKEYS', KEYS[5])) do
+      local born = tonumber(string.sub(f, 1, 8), 16)
+      if born and born < oldest then redis.call('HDEL', KEYS[5], f) end
+    end
+    redis.call('EXPIRE', KEYS[5], ARGV[2])
+  end
+end
+local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 7, t0))
+local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 7, t0))
 local opened, started, auth = {}, {}, 0
 for i = 1, files do
-  local id = ARGV[5 + i]
+  local id = ARGV[6 + i]
   if not (cur[i] or started[id]) then
     local p = prev[i]
-    if not p or now - tonumber(p) >= w then
+    if not p or tonumber(ARGV[t0 + i]) - tonumber(p) >= w then
       started[id] = true
       opened[#opened + 1] = id
-      opened[#opened + 1] = ARGV[4]
+      opened[#opened + 1] = ARGV[t0 + i]
       if string.byte(flags, i) == 49 then auth = auth + 1 end
     end
   end
@@ -54,7 +80,7 @@ end
 local new = #opened / 2
 if new > 0 then
   redis.call('HSET', KEYS[3], unpack(opened))
-  redis.call('PEXPIRE', KEYS[3], 2 * w - now % w)
+  redis.call('PEXPIRE', KEYS[3], 2 * w - last % w)
   redis.call('HINCRBY', KEYS[1], 'downloads', new)
   if auth > 0 then redis.call('HINCRBY', KEYS[1], 'authenticated', auth) end
   if new > auth then redis.call('HINCRBY', KEYS[1], 'anonymous', new - auth) end
@@ -67,7 +93,8 @@ end
 return new
 )lua";
 
-// Adds a repo to a day's index. Sent after kRecordBatch in the same pipeline.
+// The day index script of the layout before dirty sets. The module no longer sends
+// it; kept for tools and tests that still build the old layout.
 // KEYS: index   ARGV: repo_tag, retention_s
 inline constexpr std::string_view kIndex = R"lua(
 redis.call('SADD', KEYS[1], ARGV[1])
@@ -149,11 +176,14 @@ end
 return out
 )lua";
 
-// The KEYS and ARGV of one kRecordBatch call: events (identity, authenticated) of
-// one repo and day, judged at Unix time now_ms.
+// The KEYS and ARGV of one kRecordBatch call: events (identity, authenticated,
+// request time) of one repo and day, each judged at its time_ms, or at now_ms when
+// it has none (0). Every event must lie in now_ms's session bucket. An empty stream
+// sends the batch without an id.
 struct RecordedFile {
   std::string_view identity;
   bool authenticated = false;
+  std::int64_t time_ms = 0;
 };
 struct ScriptArgs {
   std::vector<std::string> keys;
@@ -161,7 +191,8 @@ struct ScriptArgs {
 };
 ScriptArgs record_batch_args(const RepoRef& repo, Day day, std::int64_t window_ms,
                              std::int64_t retention_s, std::int64_t now_ms,
-                             const std::vector<RecordedFile>& files);
+                             const std::vector<RecordedFile>& files, std::string_view stream = {},
+                             std::uint64_t seq = 0);
 
 // Lower-case hex SHA1 of a script body, as EVALSHA expects.
 std::string sha1_hex(std::string_view script);

@@ -1,0 +1,183 @@
+#include "spool_format.h"
+
+#include <array>
+#include <optional>
+
+namespace hubstats::module::spool {
+
+namespace {
+
+constexpr std::string_view kMagic = "HSB1";
+constexpr std::size_t kHeader = 12;  // magic, length, crc
+constexpr std::uint8_t kVersion = 1;
+
+std::array<std::uint32_t, 256> make_table() {
+  std::array<std::uint32_t, 256> t{};
+  for (std::uint32_t i = 0; i < 256; ++i) {
+    std::uint32_t c = i;
+    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    t[i] = c;
+  }
+  return t;
+}
+
+void put_u8(std::string& out, std::uint8_t v) {
+  out += static_cast<char>(v);
+}
+
+template <typename T>
+void put_le(std::string& out, T v) {
+  auto u = static_cast<std::uint64_t>(v);
+  for (std::size_t i = 0; i < sizeof(T); ++i) out += static_cast<char>((u >> (8 * i)) & 0xFF);
+}
+
+// Bounds-checked little-endian reader over one payload.
+class Reader {
+ public:
+  explicit Reader(std::string_view d) : d_(d) {}
+  template <typename T>
+  std::optional<T> le() {
+    if (d_.size() - pos_ < sizeof(T)) return std::nullopt;
+    std::uint64_t u = 0;
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+      u |= static_cast<std::uint64_t>(static_cast<unsigned char>(d_[pos_ + i])) << (8 * i);
+    }
+    pos_ += sizeof(T);
+    return static_cast<T>(u);
+  }
+  std::optional<std::string> bytes(std::size_t n) {
+    if (d_.size() - pos_ < n) return std::nullopt;
+    std::string s(d_.substr(pos_, n));
+    pos_ += n;
+    return s;
+  }
+  bool at_end() const { return pos_ == d_.size(); }
+
+ private:
+  std::string_view d_;
+  std::size_t pos_ = 0;
+};
+
+std::optional<SpooledBatch> decode_payload(std::string_view payload) {
+  Reader r(payload);
+  const auto version = r.le<std::uint8_t>();
+  if (!version || *version != kVersion) return std::nullopt;
+  const auto slen = r.le<std::uint8_t>();
+  if (!slen) return std::nullopt;
+  auto stream = r.bytes(*slen);
+  const auto seq = r.le<std::uint64_t>();
+  const auto type = r.le<std::uint8_t>();
+  if (!stream || !seq || !type || *type > static_cast<std::uint8_t>(RepoType::kSpace)) {
+    return std::nullopt;
+  }
+  const auto nslen = r.le<std::uint16_t>();
+  if (!nslen) return std::nullopt;
+  auto ns = r.bytes(*nslen);
+  const auto namelen = r.le<std::uint16_t>();
+  if (!ns || !namelen) return std::nullopt;
+  auto name = r.bytes(*namelen);
+  const auto day = r.le<std::int32_t>();
+  const auto n = r.le<std::uint32_t>();
+  if (!name || !day || !n || *n == 0) return std::nullopt;
+  SpooledBatch b;
+  b.id = BatchId{std::move(*stream), *seq};
+  const RepoRef repo{static_cast<RepoType>(*type), std::move(*ns), std::move(*name)};
+  for (std::uint32_t i = 0; i < *n; ++i) {
+    const auto t = r.le<std::int64_t>();
+    const auto auth = r.le<std::uint8_t>();
+    const auto idlen = r.le<std::uint8_t>();
+    if (!t || !auth || !idlen) return std::nullopt;
+    auto id = r.bytes(*idlen);
+    if (!id) return std::nullopt;
+    Event e;
+    e.repo = repo;
+    e.identity_hex = std::move(*id);
+    e.authenticated = *auth != 0;
+    e.day = *day;
+    e.time_ms = *t;
+    b.events.push_back(std::move(e));
+  }
+  if (!r.at_end()) return std::nullopt;
+  return b;
+}
+
+}  // namespace
+
+std::uint32_t crc32(std::string_view data) noexcept {
+  static const std::array<std::uint32_t, 256> table = make_table();
+  std::uint32_t c = 0xFFFFFFFFu;
+  for (const unsigned char ch : data) c = table[(c ^ ch) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+void append_record(std::string& out, const BatchId& id, const std::vector<Event>& events) {
+  const Event& first = events.front();
+  std::string p;
+  p.reserve(64 + first.repo.ns.size() + first.repo.name.size() + events.size() * 32);
+  put_u8(p, kVersion);
+  put_u8(p, static_cast<std::uint8_t>(id.stream.size()));
+  p += id.stream.substr(0, 255);
+  put_le<std::uint64_t>(p, id.seq);
+  put_u8(p, static_cast<std::uint8_t>(first.repo.type));
+  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(first.repo.ns.size()));
+  p += first.repo.ns;
+  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(first.repo.name.size()));
+  p += first.repo.name;
+  put_le<std::int32_t>(p, static_cast<std::int32_t>(first.day));
+  put_le<std::uint32_t>(p, static_cast<std::uint32_t>(events.size()));
+  for (const Event& e : events) {
+    put_le<std::int64_t>(p, e.time_ms);
+    put_u8(p, e.authenticated ? 1 : 0);
+    put_u8(p, static_cast<std::uint8_t>(e.identity_hex.size()));
+    p += e.identity_hex.substr(0, 255);
+  }
+  out += kMagic;
+  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(p.size()));
+  put_le<std::uint32_t>(out, crc32(p));
+  out += p;
+}
+
+Decoded decode_records(std::string_view data) {
+  Decoded d;
+  while (d.consumed < data.size()) {
+    const std::string_view rest = data.substr(d.consumed);
+    if (rest.size() < kHeader) {
+      // A header cut short: torn, unless what is there is already not a header.
+      d.status = kMagic.substr(0, std::min(rest.size(), kMagic.size())) ==
+                         rest.substr(0, std::min(rest.size(), kMagic.size()))
+                     ? ReadStatus::kTorn
+                     : ReadStatus::kCorrupt;
+      return d;
+    }
+    if (rest.substr(0, 4) != kMagic) {
+      d.status = ReadStatus::kCorrupt;
+      return d;
+    }
+    Reader h(rest.substr(4, 8));
+    const std::uint32_t len = *h.le<std::uint32_t>();
+    const std::uint32_t crc = *h.le<std::uint32_t>();
+    if (len == 0 || len > kMaxPayload) {
+      d.status = ReadStatus::kCorrupt;
+      return d;
+    }
+    if (rest.size() - kHeader < len) {
+      d.status = ReadStatus::kTorn;
+      return d;
+    }
+    const std::string_view payload = rest.substr(kHeader, len);
+    if (crc32(payload) != crc) {
+      d.status = ReadStatus::kCorrupt;
+      return d;
+    }
+    auto b = decode_payload(payload);
+    if (!b) {
+      d.status = ReadStatus::kCorrupt;
+      return d;
+    }
+    d.batches.push_back(std::move(*b));
+    d.consumed += kHeader + len;
+  }
+  return d;
+}
+
+}  // namespace hubstats::module::spool

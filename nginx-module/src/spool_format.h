@@ -1,0 +1,53 @@
+// The spool's on-disk record: one batch of events (one repo, day and session bucket)
+// under its batch id, framed so that a torn or damaged record is detected and never
+// misread. Pure: no nginx types, no I/O.
+//
+// Record = magic "HSB1" (4 bytes) | payload length (u32 LE) | CRC-32 of the payload
+// (u32 LE, IEEE) | payload. Payload (little-endian):
+//   u8 version (1) | u8 stream length | stream | u64 seq | u8 repo type |
+//   u16 ns length | ns | u16 name length | name | i32 day | u32 n |
+//   n × (i64 time_ms | u8 authenticated | u8 identity length | identity)
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event.h"
+
+namespace hubstats::module::spool {
+
+inline constexpr std::uint32_t kMaxPayload = 16u << 20;  // far above any real batch
+
+// CRC-32 (IEEE 802.3, as zlib's crc32).
+std::uint32_t crc32(std::string_view data) noexcept;
+
+// A batch as the spool holds it: its id and its events (all of one repo, day and
+// session bucket).
+struct SpooledBatch {
+  BatchId id;
+  std::vector<Event> events;
+};
+
+// Appends one framed record. `events` must be non-empty and of one repo and day.
+void append_record(std::string& out, const BatchId& id, const std::vector<Event>& events);
+
+enum class ReadStatus {
+  kOk,       // every byte was a complete, valid record
+  kTorn,     // the data ends inside a record (a crash mid-write, or still being written)
+  kCorrupt,  // bad magic, length or checksum: nothing after it can be trusted
+};
+
+struct Decoded {
+  std::vector<SpooledBatch> batches;
+  std::size_t consumed = 0;  // bytes of the complete, valid records decoded
+  ReadStatus status = ReadStatus::kOk;
+};
+
+// Decodes the complete records at the start of `data`, stopping at the first torn
+// or corrupt one (its offset is `consumed`).
+Decoded decode_records(std::string_view data);
+
+}  // namespace hubstats::module::spool
