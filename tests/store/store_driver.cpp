@@ -6,6 +6,7 @@
 //   hubstats_store_driver --redis ADDR --pg DSN [--now UNIX] [--batch N]
 //                         [--crash-after shard|take|commit|finish] [--crash-at N]
 //                         [--legacy-index] [--fold-in-read N] [--fold-interval MS]
+//                         [--fsync-lag MS (default 0)]
 //                         [CMD ARGS...]
 // record writes like the module: kRecordBatch, then SADD of the repo's tag to its dirty
 // shard (or, with --legacy-index, the day index of the layout before dirty sets).
@@ -176,6 +177,7 @@ int main(int argc, char** argv) {
   cfg.trending_refresh = std::chrono::milliseconds(200);
   cfg.redis.connect_timeout = cfg.redis.command_timeout = std::chrono::milliseconds(1000);
   cfg.pg.statement_timeout = std::chrono::milliseconds(2000);
+  cfg.fold.redis_fsync_lag = std::chrono::milliseconds(0);  // Redis here has no persistence
   std::vector<std::string> cmd;
   std::string crash_after;
   int crash_at = 0;
@@ -198,6 +200,8 @@ int main(int argc, char** argv) {
       crash_after = next();
     else if (a == "--crash-at")
       crash_at = std::stoi(next());
+    else if (a == "--fsync-lag")
+      cfg.fold.redis_fsync_lag = std::chrono::milliseconds(std::stoll(next()));
     else if (a == "--fold-interval")
       cfg.fold_interval = std::chrono::milliseconds(std::stoll(next()));
     else if (a == "--fold-in-read")

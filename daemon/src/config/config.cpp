@@ -163,6 +163,12 @@ const std::map<std::string, Setter>& schema() {
          if (c.fold.interval > milliseconds(60'000))
            fail(p, "too long " + quoted(v) + " (maximum 60s: an empty Redis loses one interval)");
        }},
+      {"fold.redis_fsync_lag",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.fold.redis_fsync_lag = to_duration(p, v, milliseconds(0));
+         if (c.fold.redis_fsync_lag > milliseconds(10'000))
+           fail(p, "too long " + quoted(v) + " (maximum 10s)");
+       }},
       {"fold.retention",
        [](Config& c, const std::string& p, const std::string& v) {
          c.fold.retention = to_duration(p, v, milliseconds(86'400'000));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <thread>
 #include <future>
 #include <map>
 #include <set>
@@ -148,12 +149,13 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
   const std::string ttl = std::to_string(opt_.folding_ttl_s);
   auto gens = new_generation_ids(items.size());
   const std::string start = std::to_string(random_epoch_start());
+  const std::string step = std::to_string(1 + (random_epoch_start() >> 16) % 1000003);
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& it = items[i];
     calls.push_back(
         {&take_script_,
          {keys::day(it.repo, it.day), keys::folding(it.repo, it.day), keys::epoch(it.repo)},
-         {gens[i], ttl, start}});
+         {gens[i], ttl, start, step}});
   }
   auto replies = redis_.eval(calls);
   std::vector<Taken> out;
@@ -246,44 +248,65 @@ void Folder::finish(const std::vector<Taken>& taken) {
     if (r.is_error()) throw Unavailable("redis: fold_finish failed: " + std::string(r.error()));
 }
 
-FoldStats Folder::fold_items(std::vector<FoldItem> items) {
+// One shard's work in a pass: the taken set folded (its token) and the generations
+// taken from its repos' day hashes, in sorted batches.
+struct Folder::ShardWork {
+  int shard = 0;
+  std::string token;     // of the taken set ("" when it had none)
+  bool resumed = false;  // the taken set was left by an earlier fold
+  std::int64_t items = 0;
+  std::vector<std::vector<Taken>> batches;
+};
+
+std::vector<std::vector<Folder::Taken>> Folder::take_items(std::vector<FoldItem> items) {
   std::sort(items.begin(), items.end(), item_less);
   items.erase(std::unique(items.begin(), items.end(), same_item), items.end());
-  FoldStats st;
-  st.repos = static_cast<std::int64_t>(items.size());
-  std::vector<FoldItem> busy;  // still resuming another fold's generation after 3 rounds
+  std::vector<std::vector<Taken>> out;
   for (std::size_t off = 0; off < items.size(); off += opt_.batch_size) {
     std::vector<FoldItem> batch(
         items.begin() + static_cast<std::ptrdiff_t>(off),
         items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), off + opt_.batch_size)));
-    // A take that resumed a generation in flight (a crashed fold's, or another
-    // daemon's) did not take the day hash: take that item again once it is finished.
-    for (int round = 0; round < 3 && !batch.empty(); ++round) {
-      auto taken = take(batch);
-      std::vector<FoldItem> again;
-      bool any = false;
-      for (const auto& t : taken)
-        if (!t.gen.empty()) {
-          ++st.taken;
-          any = true;
-          if (t.resumed) again.push_back(t.item);
-        }
-      if (!any) {
-        batch.clear();
-        break;
-      }
-      if (opt_.after_step) opt_.after_step("take");
-      st.applied += commit(taken);
-      if (opt_.after_step) opt_.after_step("commit");
-      finish(taken);
-      if (opt_.after_step) opt_.after_step("finish");
-      batch = std::move(again);
-    }
-    busy.insert(busy.end(), batch.begin(), batch.end());
+    auto taken = take(batch);
+    std::erase_if(taken, [](const Taken& t) { return t.gen.empty(); });
+    if (taken.empty()) continue;
+    if (opt_.after_step) opt_.after_step("take");
+    out.push_back(std::move(taken));
   }
-  // Its day hash may hold events this pass did not take: the next pass folds it.
+  return out;
+}
+
+FoldStats Folder::apply_taken(const std::vector<std::vector<Taken>>& batches) {
+  FoldStats st;
+  std::vector<FoldItem> busy;
+  for (const auto& taken : batches) {
+    st.taken += static_cast<std::int64_t>(taken.size());
+    st.applied += commit(taken);
+    if (opt_.after_step) opt_.after_step("commit");
+    finish(taken);
+    if (opt_.after_step) opt_.after_step("finish");
+    // A take that resumed a generation in flight (a crashed fold's, or another
+    // daemon's) left the day hash, which may hold newer events: the next take folds it.
+    for (const auto& t : taken)
+      if (t.resumed) busy.push_back(t.item);
+  }
   mark_dirty(busy);
   return st;
+}
+
+FoldStats Folder::fold_items(std::vector<FoldItem> items) {
+  FoldStats st;
+  st.repos = static_cast<std::int64_t>(items.size());
+  const auto batches = take_items(std::move(items));
+  wait_durable(std::chrono::steady_clock::now());
+  st += apply_taken(batches);
+  return st;
+}
+
+void Folder::wait_durable(std::chrono::steady_clock::time_point taken_at) const {
+  // Commit a take only once Redis has made it durable: a Redis crash that lost the
+  // take would bring the day hash back, and it would be folded a second time.
+  if (opt_.redis_fsync_lag.count() > 0)
+    std::this_thread::sleep_until(taken_at + opt_.redis_fsync_lag);
 }
 
 void Folder::mark_dirty(const std::vector<FoldItem>& items) {
@@ -297,38 +320,26 @@ void Folder::mark_dirty(const std::vector<FoldItem>& items) {
     if (r.is_error()) throw Unavailable("redis: SADD dirty failed: " + std::string(r.error()));
 }
 
-FoldStats Folder::fold_shard(int shard) {
-  // A taken set left by a crashed (or still running) fold is folded first; then the
-  // dirty set gathered meanwhile is taken and folded in the same pass.
-  FoldStats st;
-  for (int round = 0; round < 2; ++round) {
-    bool resumed = false;
-    st += fold_taken(shard, resumed);
-    if (!resumed) break;
-  }
-  return st;
-}
-
-FoldStats Folder::fold_taken(int shard, bool& resumed) {
-  const std::string taken_key = keys::dirty_taken(shard);
+Folder::ShardWork Folder::take_shard(int shard) {
+  ShardWork w;
+  w.shard = shard;
   const std::string fresh = "#" + new_generation_id();
   auto r = redis_.eval({{&dirty_take_script_,
-                         {keys::dirty(shard), taken_key},
+                         {keys::dirty(shard), keys::dirty_taken(shard)},
                          {fresh, std::to_string(opt_.folding_ttl_s)}}});
   if (r[0].is_error()) throw Unavailable("redis: dirty_take failed: " + std::string(r[0].error()));
   const redisReply* members = r[0].get();
-  if (reply_len(members) == 0) return {};
+  if (reply_len(members) == 0) return w;
   if (opt_.after_step) opt_.after_step("shard");
-  std::string token;
   std::vector<hubstats::RepoRef> repos;
   for (std::size_t i = 0; i < reply_len(members); ++i) {
     auto m = reply_str(reply_at(members, i));
     if (m.starts_with('#'))
-      token = std::string(m);
+      w.token = std::string(m);
     else if (auto ref = keys::parse_repo_tag(m))
       repos.push_back(std::move(*ref));
   }
-  resumed = token != fresh;
+  w.resumed = w.token != fresh;
   // Every pending day of each repo, today included.
   std::vector<FoldItem> items;
   constexpr std::size_t kChunk = 2000;
@@ -346,31 +357,63 @@ FoldStats Folder::fold_taken(int shard, bool& resumed) {
           items.push_back({repos[i], *day});
     }
   }
-  FoldStats st = fold_items(std::move(items));
+  w.items = static_cast<std::int64_t>(items.size());
+  w.batches = take_items(std::move(items));
+  return w;
+}
+
+FoldStats Folder::apply_shard(const ShardWork& w) {
+  FoldStats st = apply_taken(w.batches);
+  st.repos = w.items;
+  const std::string taken_key = keys::dirty_taken(w.shard);
   std::vector<RedisReply> f;
-  if (token.empty())
+  if (w.token.empty())
     f = redis_.pipeline({{"DEL", taken_key}});
   else
-    f = redis_.eval({{&dirty_finish_script_, {taken_key}, {token}}});
+    f = redis_.eval({{&dirty_finish_script_, {taken_key}, {w.token}}});
   if (f[0].is_error())
     throw Unavailable("redis: dirty_finish failed: " + std::string(f[0].error()));
   return st;
 }
 
-FoldStats Folder::fold_dirty(const std::atomic<bool>& stop) {
+FoldStats Folder::fold_shard(int shard) {
+  std::atomic<bool> never{false};
+  return fold_shards({shard}, never);
+}
+
+FoldStats Folder::fold_shards(std::vector<int> shards, const std::atomic<bool>& stop) {
+  // Round 1 folds every shard; a shard whose taken set was left by an earlier fold is
+  // folded again at once (round 2), taking the dirty set gathered meanwhile.
   FoldStats st;
-  metrics::FoldRun run(st.applied);  // counts this pass for /metrics
-  // Shards are independent (own hash tags, disjoint repos): lanes fold them at once,
+  for (int round = 0; round < 2 && !shards.empty() && !stop.load(); ++round) {
+    std::vector<ShardWork> work(shards.size());
+    // Take everything first (shards in lanes), wait once until Redis made the takes
+    // durable, then commit and finish (lanes again).
+    for_each_lane(shards.size(), stop, [&](std::size_t i) { work[i] = take_shard(shards[i]); });
+    wait_durable(std::chrono::steady_clock::now());
+    std::mutex mu;
+    for_each_lane(work.size(), stop, [&](std::size_t i) {
+      if (work[i].token.empty() && work[i].batches.empty()) return;  // nothing was dirty
+      FoldStats s = apply_shard(work[i]);
+      std::lock_guard lk(mu);
+      st += s;
+    });
+    std::vector<int> again;
+    for (const auto& w : work)
+      if (w.resumed) again.push_back(w.shard);
+    shards = std::move(again);
+  }
+  return st;
+}
+
+void Folder::for_each_lane(std::size_t n, const std::atomic<bool>& stop,
+                           const std::function<void(std::size_t)>& fn) {
+  // Shards are independent (own hash tags, disjoint repos): lanes work on them at once,
   // so one lane's PostgreSQL commit overlaps another's Redis round trips.
-  const std::size_t lanes = std::clamp<std::size_t>(opt_.lanes, 1, keys::kDirtyShards);
-  std::atomic<int> next{0};
-  std::mutex mu;
+  const std::size_t lanes = std::clamp<std::size_t>(opt_.lanes, 1, std::max<std::size_t>(n, 1));
+  std::atomic<std::size_t> next{0};
   auto lane = [&] {
-    FoldStats mine;
-    for (int s; !stop.load() && (s = next.fetch_add(1)) < keys::kDirtyShards;)
-      mine += fold_shard(s);
-    std::lock_guard lk(mu);
-    st += mine;
+    for (std::size_t i; !stop.load() && (i = next.fetch_add(1)) < n;) fn(i);
   };
   std::vector<std::future<void>> running;
   for (std::size_t i = 1; i < lanes; ++i) running.push_back(std::async(std::launch::async, lane));
@@ -379,16 +422,25 @@ FoldStats Folder::fold_dirty(const std::atomic<bool>& stop) {
     lane();
   } catch (...) {
     error = std::current_exception();
-    next.store(keys::kDirtyShards);
+    next.store(n);
   }
   for (auto& f : running) {
     try {
       f.get();
     } catch (...) {
       if (!error) error = std::current_exception();
+      next.store(n);
     }
   }
   if (error) std::rethrow_exception(error);
+}
+
+FoldStats Folder::fold_dirty(const std::atomic<bool>& stop) {
+  FoldStats st;
+  metrics::FoldRun run(st.applied);  // counts this pass for /metrics
+  std::vector<int> shards(keys::kDirtyShards);
+  for (int i = 0; i < keys::kDirtyShards; ++i) shards[i] = i;
+  st += fold_shards(std::move(shards), stop);
   return st;
 }
 

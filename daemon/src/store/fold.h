@@ -70,6 +70,11 @@ struct FoldOptions {
       7 * 86400;            // TTL of :f:D hashes and taken sets (ledger keeps longer)
   int retention_days = 14;  // legacy day indexes drained this far back
   std::chrono::hours ledger_keep{24 * 8};
+  // How long Redis may take to make an acknowledged write durable (appendfsync
+  // everysec: up to 2 s). A pass commits its takes only this long after them, so a
+  // Redis crash never brings back a day hash whose counts PostgreSQL already has.
+  // 0 with appendfsync always, or without persistence.
+  std::chrono::milliseconds redis_fsync_lag{2000};
   // Test hook, called after each step ("shard" after a dirty set was taken, then per
   // batch "take", "commit", "finish") so crash tests can stop a folder at an exact
   // point. Empty in production.
@@ -83,16 +88,18 @@ class Folder {
   // Called after each commit that applied something (for the trending index).
   void set_listener(std::function<void(const FoldCommit&)> fn) { listener_ = std::move(fn); }
 
-  // Folds the items (deduplicated), today included. An item whose take resumed a
-  // generation already in flight is taken again (its day hash may hold newer events),
-  // up to 3 rounds; one still busy after that goes back to its dirty set. Throws
-  // Unavailable (or PgError).
+  // Folds the items (deduplicated), today included: take all, wait redis_fsync_lag,
+  // commit and finish. An item whose take resumed a generation already in flight goes
+  // back to its dirty set (its day hash may hold newer events). Throws Unavailable
+  // (or PgError).
   FoldStats fold_items(std::vector<FoldItem> items);
 
-  // Continuous fold: every dirty shard once (lanes at a time). Returns early (between
-  // shards) when stop becomes true. Throws Unavailable.
+  // Continuous fold: every dirty shard (lanes at a time): take them all, wait
+  // redis_fsync_lag once, commit and finish them all. A shard whose taken set an
+  // earlier fold left is folded again at once, with its new dirty set. Returns early
+  // (between shards) when stop becomes true. Throws Unavailable.
   FoldStats fold_dirty(const std::atomic<bool>& stop);
-  // One shard: resume its taken set or take its dirty set, fold it, drop it.
+  // The same for one shard.
   FoldStats fold_shard(int shard);
 
   // Upgrade path: moves the repos of the legacy day indexes hs:idx:D of the retained
@@ -108,12 +115,19 @@ class Folder {
 
  private:
   struct Taken;
+  struct ShardWork;
   std::vector<Taken> take(const std::vector<FoldItem>& items);
   std::int64_t commit(const std::vector<Taken>& taken);
   void finish(const std::vector<Taken>& taken);
   void mark_dirty(const std::vector<FoldItem>& items);
-  // Takes the shard's dirty set (or resumes its taken set: resumed = true) and folds it.
-  FoldStats fold_taken(int shard, bool& resumed);
+  std::vector<std::vector<Taken>> take_items(std::vector<FoldItem> items);
+  FoldStats apply_taken(const std::vector<std::vector<Taken>>& batches);
+  void wait_durable(std::chrono::steady_clock::time_point taken_at) const;
+  ShardWork take_shard(int shard);
+  FoldStats apply_shard(const ShardWork& w);
+  FoldStats fold_shards(std::vector<int> shards, const std::atomic<bool>& stop);
+  void for_each_lane(std::size_t n, const std::atomic<bool>& stop,
+                     const std::function<void(std::size_t)>& fn);
 
   RedisClient& redis_;
   PgPool& pg_;

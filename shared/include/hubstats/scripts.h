@@ -107,8 +107,9 @@ return 1
 // the folding hash (empty when there is nothing to fold). Moving a day hash bumps the
 // repo's fold epoch (keys::epoch) in the same atomic step, so a reader that saw the
 // day hash as unfolded can tell its snapshot went stale. A missing epoch starts at a
-// random value (ARGV[3]): an emptied Redis never repeats an epoch a reader cached.
-// KEYS: day, folding, epoch   ARGV: new_gen, ttl_s, random_start
+// random value (ARGV[3]) and grows by random steps (ARGV[4]): a Redis emptied or
+// restored to an older state does not hand out again an epoch a reader cached.
+// KEYS: day, folding, epoch   ARGV: new_gen, ttl_s, random_start, random_step
 inline constexpr std::string_view kFoldTake = R"lua(
 if redis.call('EXISTS', KEYS[2]) == 0 then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
@@ -116,7 +117,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
   redis.call('HSET', KEYS[2], 'gen', ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
   if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[3]) end
-  redis.call('INCR', KEYS[3])
+  redis.call('INCRBY', KEYS[3], ARGV[4])
   redis.call('EXPIRE', KEYS[3], ARGV[2])
 end
 return redis.call('HGETALL', KEYS[2])
