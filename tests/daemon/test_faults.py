@@ -164,12 +164,10 @@ def test_redis_replaced_by_an_empty_server_under_load(tmp_path, pg_db):
         s.redis.stop()
 
 
-def slow_download(s, path, size):
+def slow_download(s, path):
     """Sends a GET and reads the first bytes: nginx logs (and counts) the request only
     when the client has read the rest. Returns the socket."""
-    host, port = s.nginx.url("/").split("//")[1].split("/")[0].split(":")
-    sock = socket.create_connection((host, int(port)))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock = socket.create_connection(("127.0.0.1", s.nginx.port), timeout=30)
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.77.0.1\r\n"
                  f"User-Agent: slow/1.0\r\nConnection: close\r\n\r\n".encode())
     sock.recv(1024)
@@ -188,7 +186,7 @@ def test_download_spanning_midnight_logged_after_its_day_was_folded(stack):
     s.clock.set(datetime.datetime(day.year, day.month, day.day, 23, 59, 57,
                                   tzinfo=datetime.timezone.utc))
     s.download("model", "demo", "night", ip="10.77.0.2")  # folded before midnight
-    sock = slow_download(s, "/models/demo/night/resolve/main/big.bin", 64 << 20)
+    sock = slow_download(s, "/models/demo/night/resolve/main/big.bin")
     # Past midnight, and the day's other download is folded.
     iso = day.isoformat()
     wait_until(lambda: s.pg.rows("SELECT downloads FROM hubstats.daily_downloads "
