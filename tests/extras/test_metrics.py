@@ -66,9 +66,11 @@ def test_requests_are_counted_by_route_pattern(stack):
 
 
 def test_fold_counters_after_background_folds(stack):
+    # Every past row once at least; today's rows too, once per pass that changed them
+    # (the continuous fold folds today as well).
     rows = sum(len(v) for v in stack.past.values())
     text = stack.metrics()
-    assert metric_value(text, "hubstatsd_fold_rows_total") == rows
+    assert metric_value(text, "hubstatsd_fold_rows_total") >= rows + len(stack.live)
     assert metric_value(text, "hubstatsd_fold_runs_total") >= 1
     assert metric_value(text, "hubstatsd_fold_errors_total") == 0
     assert metric_value(text, "hubstatsd_fold_last_success_timestamp_seconds") > 0

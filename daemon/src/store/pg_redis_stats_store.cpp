@@ -380,6 +380,26 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending(
     hubstats::RepoType type, const hubstats::Period& period, std::size_t limit,
     const std::function<bool(const RepoRef&)>& keep) {
   if (!opt_.use_trending_index || !ready_.load()) return trending_sql(type, period, limit, keep);
+  const auto now = std::chrono::steady_clock::now();
+  if (opt_.today_cache_ttl.count() > 0) {
+    std::shared_ptr<const std::unordered_map<std::string, LiveCounts>> live;
+    std::uint64_t changes = 0;
+    {
+      std::lock_guard lk(live_mu_);
+      for (const auto& c : live_cache_)
+        if (c.type == type && c.period.start == period.start && c.period.end == period.end &&
+            now - c.at < opt_.today_cache_ttl) {
+          live = c.live;
+          changes = c.changes;
+        }
+    }
+    // Reused only against the very index state it was checked with (changes are
+    // monotonic: equal before and after the ranking means the ranking saw it).
+    if (live && index_.changes() == changes) {
+      auto out = index_.trending(type, period, *live, limit, keep);
+      if (index_.changes() == changes) return out;
+    }
+  }
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
     // 1. The residual of every dirty repo (atomic per repo, with its epoch).
     auto snaps = dirty_residuals(type);
@@ -397,7 +417,8 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending(
       std::lock_guard lk(refresh_mu_);
       watermark_ = refresh_trending_index(pg_, index_, watermark_);
     }
-    std::unordered_map<std::string, LiveCounts> live;
+    auto live_ptr = std::make_shared<std::unordered_map<std::string, LiveCounts>>();
+    auto& live = *live_ptr;
     for (const auto& [ref, r] : snaps) {
       LiveCounts& c = live[ref.id()];
       for (const auto& d : r.days) {
@@ -408,9 +429,20 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending(
           c.folding.push_back({d.gen, in ? d.folding.downloads : 0, d.folding.downloads});
       }
     }
+    const std::uint64_t changes = index_.changes();
     auto out = index_.trending(type, period, live, limit, keep);
     // 4. A take since step 1 may have moved counted day hashes into the index: again.
-    if (epochs_unchanged(snaps)) return out;
+    if (!epochs_unchanged(snaps)) continue;
+    if (opt_.today_cache_ttl.count() > 0 && index_.changes() == changes) {
+      std::lock_guard lk(live_mu_);
+      std::erase_if(live_cache_, [&](const LiveCache& c) {
+        return (c.type == type && c.period.start == period.start && c.period.end == period.end) ||
+               now - c.at >= opt_.today_cache_ttl;
+      });
+      if (live_cache_.size() < 16)
+        live_cache_.push_back({type, period, changes, now, std::move(live_ptr)});
+    }
+    return out;
   }
   throw Unavailable("folds kept racing the trending read");
 }

@@ -29,8 +29,9 @@ namespace hubstatsd {
 
 struct StatsStoreOptions {
   std::function<std::int64_t()> clock;  // unix seconds (UTC); decides "today"
-  // Kept for configuration compatibility: trending reads the Redis residual on every
-  // call (a reused one could count a fold twice).
+  // How long trending reuses the Redis residual of the dirty repos it read, as long as
+  // the index has not changed since (any fold landing in it forces a new read, so a
+  // reused residual never counts a fold twice). 0: read it on every call.
   std::chrono::milliseconds today_cache_ttl{1000};
   // How often the trending index picks up folds of other daemons from the ledger.
   std::chrono::milliseconds trending_refresh{2000};
@@ -107,6 +108,15 @@ class PgRedisStatsStore final : public StatsStore {
   std::atomic<bool> ready_{false};
   std::atomic<bool> fast_redis_failed_{false};  // AsyncRedis cannot be made: pool only
   std::mutex refresh_mu_;  // one index refresh at a time (maintain() and trending())
+  struct LiveCache {
+    hubstats::RepoType type{};
+    hubstats::Period period{};
+    std::uint64_t changes = 0;  // the index state the residual was checked against
+    std::chrono::steady_clock::time_point at;
+    std::shared_ptr<const std::unordered_map<std::string, LiveCounts>> live;
+  };
+  std::mutex live_mu_;
+  std::vector<LiveCache> live_cache_;  // a few (type, period) entries
   std::string watermark_;
 
   struct CachedTotal {

@@ -60,6 +60,7 @@ int TrendingIndex::claim(Part& p, Day d) {
 
 bool TrendingIndex::set_day(const RepoRef& repo, Day day, std::int64_t downloads) {
   std::unique_lock lk(mu_);
+  ++changes_;
   return set_day_locked(repo, day, downloads, false);
 }
 
@@ -67,13 +68,16 @@ std::vector<FoldedRow> TrendingIndex::apply(const std::vector<FoldedRow>& rows,
                                             const std::vector<std::string>& gens) {
   std::vector<FoldedRow> old;
   std::unique_lock lk(mu_);
+  ++changes_;
   for (const auto& r : rows)
     if (!set_day_locked(r.repo, r.day, r.downloads, true)) old.push_back(r);
   const auto now = std::chrono::steady_clock::now();
   // A generation recorded minutes ago was in the ledger when any running reader
   // checked it there: forget it.
-  if (gens_.size() > 100'000)
+  if (gens_.size() > 100'000 && now - gens_pruned_ > std::chrono::minutes(1)) {
     std::erase_if(gens_, [&](const auto& g) { return now - g.second > std::chrono::minutes(10); });
+    gens_pruned_ = now;
+  }
   for (const auto& g : gens) gens_[g] = now;
   return old;
 }
@@ -97,6 +101,7 @@ bool TrendingIndex::set_day_locked(const RepoRef& repo, Day day, std::int64_t do
 
 void TrendingIndex::set_total(const RepoRef& repo, std::int64_t total) {
   std::unique_lock lk(mu_);
+  ++changes_;
   Part& p = parts_[static_cast<int>(repo.type)];
   p.totals[row_of(p, repo)] = total;
   ++p.version;
@@ -105,6 +110,7 @@ void TrendingIndex::set_total(const RepoRef& repo, std::int64_t total) {
 void TrendingIndex::load_repo(const RepoRef& repo, std::int64_t total,
                               const std::vector<std::pair<Day, std::int64_t>>& days) {
   std::unique_lock lk(mu_);
+  ++changes_;
   Part& p = parts_[static_cast<int>(repo.type)];
   const auto row = row_of(p, repo);
   for (const auto& [d, n] : days) {

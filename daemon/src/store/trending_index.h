@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -122,6 +123,9 @@ class TrendingIndex {
   std::int64_t day_downloads(const hubstats::RepoRef& repo, hubstats::Day day) const;
   std::int64_t total(const hubstats::RepoRef& repo) const;
   std::size_t size() const;
+  // Grows with every change (rows, totals, recorded generations): equal values mean
+  // the same index state.
+  std::uint64_t changes() const { return changes_.load(); }
 
  private:
   struct Part {                                           // one repo type
@@ -155,6 +159,8 @@ class TrendingIndex {
   // Generations whose counts the ring holds, with when they were recorded (kept a few
   // minutes: older ones were already applied when a reader checked the ledger).
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> gens_;
+  std::chrono::steady_clock::time_point gens_pruned_{};
+  std::atomic<std::uint64_t> changes_{0};
   mutable std::mutex cache_mu_;
   mutable std::array<WindowCache, 3> cache_;
 };
