@@ -6,7 +6,7 @@
 //   hubstats_store_driver --redis ADDR --pg DSN [--now UNIX] [--batch N]
 //                         [--crash-after shard|take|commit|finish] [--crash-at N]
 //                         [--legacy-index] [--fold-in-read N] [--fold-interval MS]
-//                         [--fsync-lag MS (default 0)]
+//                         [--fsync-lag MS (default 0)] [--trending-cache MS (default 0)]
 //                         [CMD ARGS...]
 // record writes like the module: kRecordBatch, then SADD of the repo's tag to its dirty
 // shard (or, with --legacy-index, the day index of the layout before dirty sets).
@@ -200,6 +200,8 @@ int main(int argc, char** argv) {
       crash_after = next();
     else if (a == "--crash-at")
       crash_at = std::stoi(next());
+    else if (a == "--trending-cache")
+      cfg.today_cache_ttl = std::chrono::milliseconds(std::stoll(next()));
     else if (a == "--fsync-lag")
       cfg.fold.redis_fsync_lag = std::chrono::milliseconds(std::stoll(next()));
     else if (a == "--fold-interval")

@@ -530,3 +530,38 @@ def test_late_event_after_its_day_was_folded_counts_once(env):
     assert env.daily() == {(tag, yesterday): (3, 1, 2, 3), (tag, TODAY): (1, 0, 1, 1)}
     assert env.run("total", tag) == {"total": 4}
     assert unfolded_keys(env) == []
+
+
+def test_trending_reuses_a_residual_read_only_while_the_index_is_unchanged(env):
+    tags = [f"model/ns/c{i}" for i in range(6)]
+    events, expected = workload(60, tags, PAST + [TODAY])
+    env.record(events)
+    env.run("fold-once")
+    repl = env.repl("--trending-cache", "60000")
+    assert repl("load-index") == {"loaded": True}
+
+    def exact(days):
+        got = {t["id"]: (t["recent_downloads"], t["downloads"])
+               for t in repl("trending", "model", str(days), "100")["trending"]}
+        want = defaultdict(lambda: [0, 0])
+        first = sorted(PAST + [TODAY])[-days:] if days <= 4 else PAST + [TODAY]
+        for (t, d), v in expected.items():
+            w = want[t.split("/", 1)[1]]
+            w[1] += v[0]
+            if d in first:
+                w[0] += v[0]
+        return got == {k: tuple(v) for k, v in want.items() if v[0] > 0}
+
+    more, more_expected = workload(61, tags, [TODAY])
+    env.record([(t, d, "a" + i, a) for t, d, i, a in more])
+    expected = add(expected, more_expected)
+    assert exact(7) and exact(1)  # a residual read, then reused for another period
+    # This process folds: its index changes, so the reused residual (which still holds
+    # the folded day hashes) must not be used again.
+    assert repl("fold-once")["applied"] > 0
+    assert exact(7) and exact(2)
+    more, more_expected = workload(62, tags, [TODAY])
+    env.record([(t, d, "b" + i, a) for t, d, i, a in more])
+    expected = add(expected, more_expected)
+    assert repl("fold-once")["applied"] > 0
+    assert exact(7)

@@ -376,27 +376,54 @@ std::set<std::string> applied_gens(PgConn& conn, const Snaps& snaps) {
 
 }  // namespace
 
+// The residual of the dirty repos of one type as trending needs it, for any period:
+// per repo and pending day, the day hash's downloads and, unless its generation was
+// already applied, the folding hash's.
+struct PgRedisStatsStore::TrendingResidual {
+  struct Part {
+    Day day = 0;
+    std::int64_t live = 0;
+    std::string gen;
+    std::int64_t folding = 0;
+  };
+  std::vector<std::pair<std::string, std::vector<Part>>> repos;  // by "ns/name"
+
+  std::unordered_map<std::string, LiveCounts> for_period(const hubstats::Period& period) const {
+    std::unordered_map<std::string, LiveCounts> live;
+    live.reserve(repos.size());
+    for (const auto& [id, parts] : repos) {
+      LiveCounts& c = live[id];
+      for (const auto& d : parts) {
+        const bool in = d.day >= period.start && d.day <= period.end;
+        c.total += d.live;
+        if (in) c.recent += d.live;
+        if (!d.gen.empty()) c.folding.push_back({d.gen, in ? d.folding : 0, d.folding});
+      }
+    }
+    return live;
+  }
+};
+
 std::vector<TrendingCandidate> PgRedisStatsStore::trending(
     hubstats::RepoType type, const hubstats::Period& period, std::size_t limit,
     const std::function<bool(const RepoRef&)>& keep) {
   if (!opt_.use_trending_index || !ready_.load()) return trending_sql(type, period, limit, keep);
   const auto now = std::chrono::steady_clock::now();
   if (opt_.today_cache_ttl.count() > 0) {
-    std::shared_ptr<const std::unordered_map<std::string, LiveCounts>> live;
+    std::shared_ptr<const TrendingResidual> cached;
     std::uint64_t changes = 0;
     {
       std::lock_guard lk(live_mu_);
       for (const auto& c : live_cache_)
-        if (c.type == type && c.period.start == period.start && c.period.end == period.end &&
-            now - c.at < opt_.today_cache_ttl) {
-          live = c.live;
+        if (c.type == type && now - c.at < opt_.today_cache_ttl) {
+          cached = c.residual;
           changes = c.changes;
         }
     }
     // Reused only against the very index state it was checked with (changes are
     // monotonic: equal before and after the ranking means the ranking saw it).
-    if (live && index_.changes() == changes) {
-      auto out = index_.trending(type, period, *live, limit, keep);
+    if (cached && index_.changes() == changes) {
+      auto out = index_.trending(type, period, cached->for_period(period), limit, keep);
       if (index_.changes() == changes) return out;
     }
   }
@@ -417,30 +444,25 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending(
       std::lock_guard lk(refresh_mu_);
       watermark_ = refresh_trending_index(pg_, index_, watermark_);
     }
-    auto live_ptr = std::make_shared<std::unordered_map<std::string, LiveCounts>>();
-    auto& live = *live_ptr;
+    auto residual = std::make_shared<TrendingResidual>();
+    residual->repos.reserve(snaps.size());
     for (const auto& [ref, r] : snaps) {
-      LiveCounts& c = live[ref.id()];
+      std::vector<TrendingResidual::Part> parts;
       for (const auto& d : r.days) {
-        const bool in = d.day >= period.start && d.day <= period.end;
-        c.total += d.live.downloads;
-        if (in) c.recent += d.live.downloads;
-        if (!d.gen.empty() && !applied.count(d.gen))
-          c.folding.push_back({d.gen, in ? d.folding.downloads : 0, d.folding.downloads});
+        const bool pending = !d.gen.empty() && !applied.count(d.gen);
+        parts.push_back({d.day, d.live.downloads, pending ? d.gen : std::string(),
+                         pending ? d.folding.downloads : 0});
       }
+      residual->repos.emplace_back(ref.id(), std::move(parts));
     }
     const std::uint64_t changes = index_.changes();
-    auto out = index_.trending(type, period, live, limit, keep);
+    auto out = index_.trending(type, period, residual->for_period(period), limit, keep);
     // 4. A take since step 1 may have moved counted day hashes into the index: again.
     if (!epochs_unchanged(snaps)) continue;
     if (opt_.today_cache_ttl.count() > 0 && index_.changes() == changes) {
       std::lock_guard lk(live_mu_);
-      std::erase_if(live_cache_, [&](const LiveCache& c) {
-        return (c.type == type && c.period.start == period.start && c.period.end == period.end) ||
-               now - c.at >= opt_.today_cache_ttl;
-      });
-      if (live_cache_.size() < 16)
-        live_cache_.push_back({type, period, changes, now, std::move(live_ptr)});
+      std::erase_if(live_cache_, [&](const LiveCache& c) { return c.type == type; });
+      live_cache_.push_back({type, changes, now, std::move(residual)});
     }
     return out;
   }

@@ -108,15 +108,15 @@ class PgRedisStatsStore final : public StatsStore {
   std::atomic<bool> ready_{false};
   std::atomic<bool> fast_redis_failed_{false};  // AsyncRedis cannot be made: pool only
   std::mutex refresh_mu_;  // one index refresh at a time (maintain() and trending())
+  struct TrendingResidual;
   struct LiveCache {
     hubstats::RepoType type{};
-    hubstats::Period period{};
     std::uint64_t changes = 0;  // the index state the residual was checked against
     std::chrono::steady_clock::time_point at;
-    std::shared_ptr<const std::unordered_map<std::string, LiveCounts>> live;
+    std::shared_ptr<const TrendingResidual> residual;
   };
   std::mutex live_mu_;
-  std::vector<LiveCache> live_cache_;  // a few (type, period) entries
+  std::vector<LiveCache> live_cache_;  // at most one per repo type
   std::string watermark_;
 
   struct CachedTotal {
