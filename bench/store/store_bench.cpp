@@ -1,9 +1,15 @@
 // Store benchmarks against real PostgreSQL and Redis (started by bench/store/run.sh):
 //  1. /api/trending core: the in-memory TrendingIndex vs SQL GROUP BY, with
 //     --repos repos x --days days of history in hubstats.daily_downloads.
-//  2. Folding one day with --repos touched repos (pipelined take/finish, batched commit).
+//  2. The continuous fold of --dirty dirty repo-days (pipelined take/finish, batched
+//     commit), --fold-rounds times.
+//  3. The fold's CPU at a steady --rate downloads/s (a forked writer records them like
+//     the module), in alternating --steady-seconds phases without and with the
+//     continuous fold (every 5 s, its default interval), so the fold's share of
+//     redis-server and PostgreSQL CPU is the difference.
 // Prints one line per figure; run.sh turns them into docs/benchmarks.md rows.
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,6 +21,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+#include <thread>
+#include <csignal>
 
 #include "hubstats/keys.h"
 #include "hubstats/scripts.h"
@@ -25,6 +33,12 @@ using namespace hubstatsd;
 using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// The module's dirty-set write after each record (SADD of the repo's tag to its shard).
+constexpr std::string_view kDirtyAdd = R"lua(return redis.call('SADD', KEYS[1], ARGV[1]))lua";
+std::string dirty_of(const hubstats::RepoRef& ref) {
+  return hubstats::keys::dirty(hubstats::keys::dirty_shard(hubstats::keys::repo_tag(ref)));
+}
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -109,7 +123,10 @@ int main(int argc, char** argv) {
   int history_gap = 1;
   std::size_t batch = 1000, lanes = FoldOptions{}.lanes;
   // Extra alternating fold rounds comparing (batch, lanes) with (alt_batch, alt_lanes).
-  int fold_rounds = 0;
+  int fold_rounds = 3, dirty = 10000, rate = 1000, steady_seconds = 20;
+  // The fold's durability wait (fold.redis_fsync_lag, 2 s by default), excluded unless
+  // asked for: it is a fixed sleep, not work.
+  int fsync_lag_ms = 0;
   std::size_t alt_batch = 0, alt_lanes = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i], v = argv[i + 1];
@@ -137,6 +154,14 @@ int main(int argc, char** argv) {
       alt_batch = std::stoul(v);
     else if (a == "--alt-lanes")
       alt_lanes = std::stoul(v);
+    else if (a == "--fsync-lag")
+      fsync_lag_ms = std::stoi(v);
+    else if (a == "--dirty")
+      dirty = std::stoi(v);
+    else if (a == "--rate")
+      rate = std::stoi(v);
+    else if (a == "--steady-seconds")
+      steady_seconds = std::stoi(v);
   }
   const std::int64_t now = 1736942400;  // 2025-01-15 12:00 UTC
   const hubstats::Day today = hubstats::day_of(now);
@@ -146,16 +171,9 @@ int main(int argc, char** argv) {
   cfg.pg.statement_timeout = std::chrono::minutes(10);  // the SQL baseline is slow
   cfg.fold.batch_size = batch;
   cfg.fold.lanes = lanes;
+  cfg.fold.redis_fsync_lag = std::chrono::milliseconds(fsync_lag_ms);
   cfg.today_cache_ttl = std::chrono::milliseconds(1000);
   cfg.clock = [now] { return now; };
-  // Time spent per fold step (the span ending at each step), for the report.
-  static double step_ms[4] = {0, 0, 0, 0};
-  static Clock::time_point last = Clock::now();
-  cfg.fold.after_step = [](std::string_view step) {
-    const int i = step == "take" ? 0 : step == "commit" ? 1 : 2;
-    step_ms[i] += ms_since(last);
-    last = Clock::now();
-  };
   Store st(cfg);
   migrate(st.pg());
 
@@ -175,7 +193,7 @@ int main(int argc, char** argv) {
 
   // Today's live counters for 1000 repos, written with the module's record script.
   {
-    RedisScript rec(hubstats::scripts::kRecordBatch), idx(hubstats::scripts::kIndex);
+    RedisScript rec(hubstats::scripts::kRecordBatch), idx(kDirtyAdd);
     std::vector<EvalCall> calls;
     const std::int64_t now_ms = wall_ms();
     for (int r = 1; r <= 1000; ++r) {
@@ -183,8 +201,7 @@ int main(int argc, char** argv) {
                             "repo-" + std::to_string(r)};
       auto a = hubstats::scripts::record_batch_args(ref, today, 1800000, 86400, now_ms, {{"id"}});
       calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
-      calls.push_back(
-          {&idx, {hubstats::keys::index(today)}, {hubstats::keys::repo_tag(ref), "86400"}});
+      calls.push_back({&idx, {dirty_of(ref)}, {hubstats::keys::repo_tag(ref)}});
     }
     st.redis().eval(calls);
   }
@@ -226,19 +243,19 @@ int main(int argc, char** argv) {
   std::printf("speedup_vs_plain_group_by same_period %.0fx new_window %.0fx\n",
               sql_plain / idx_same, sql_plain / idx_90);
 
-  // `repos` repos touched on day y, one session each, written with the module's scripts.
-  auto touch_day = [&](hubstats::Day y) {
-    RedisScript rec(hubstats::scripts::kRecordBatch), idx(hubstats::scripts::kIndex);
+  // `n` repos touched on day y, one session each, written as the module writes them.
+  auto touch_day = [&](hubstats::Day y, int n) {
+    RedisScript rec(hubstats::scripts::kRecordBatch), idx(kDirtyAdd);
     const auto d = hubstats::format_compact(y);
     const std::int64_t now_ms = wall_ms();
     std::vector<EvalCall> calls;
-    for (int r = 1; r <= repos; ++r) {
+    for (int r = 1; r <= n; ++r) {
       hubstats::RepoRef ref{hubstats::RepoType::kModel, "ns" + std::to_string(r % 100),
                             "repo-" + std::to_string(r)};
       const std::string id = "fold" + d;
       auto a = hubstats::scripts::record_batch_args(ref, y, 1800000, 86400, now_ms, {{id, true}});
       calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
-      calls.push_back({&idx, {hubstats::keys::index(y)}, {hubstats::keys::repo_tag(ref), "86400"}});
+      calls.push_back({&idx, {dirty_of(ref)}, {hubstats::keys::repo_tag(ref)}});
       if (calls.size() >= 4000) {
         st.redis().eval(calls);
         calls.clear();
@@ -247,58 +264,108 @@ int main(int argc, char** argv) {
     st.redis().eval(calls);
   };
 
-  // Fold: `repos` repos touched yesterday.
-  {
-    touch_day(today - 1);
-    st.redis().command({"CONFIG", "RESETSTAT"});
-    const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
-    t0 = Clock::now();
-    last = t0;
-    step_ms[0] = step_ms[1] = step_ms[2] = 0;
-    auto s = st.fold_once();
-    std::printf("fold_day repos %lld taken %lld applied %lld seconds %.2f batch %zu lanes %zu\n",
-                static_cast<long long>(s.repos), static_cast<long long>(s.taken),
-                static_cast<long long>(s.applied), ms_since(t0) / 1000, batch, lanes);
-    std::printf("fold_cpu_s redis-server %.2f folder %.2f postgres %.2f\n",
-                redis_cpu(st.redis()) - redis0, self_cpu() - self0, tree_cpu(pg_pid) - pg0);
-    {
-      // Where redis-server spends its time during the fold (per command type).
-      auto cs = st.redis().command({"INFO", "commandstats"});
-      std::string info(reply_str(cs.get()));
-      std::size_t pos = 0;
-      while ((pos = info.find("cmdstat_", pos)) != std::string::npos) {
-        auto eol = info.find('\r', pos);
-        std::printf("fold_redis %s\n", info.substr(pos + 8, eol - pos - 8).c_str());
-        pos = eol;
-      }
-    }
-    std::printf("fold_steps_s scan+take+index %.2f commit %.2f finish %.2f\n", step_ms[0] / 1000,
-                step_ms[1] / 1000, step_ms[2] / 1000);
-  }
-  // Alternating rounds, each folding a fresh earlier day: A = (batch, lanes), B = alt.
+  // The continuous fold of `dirty` dirty repo-days (each round a fresh day, so the
+  // commit inserts new rows as a day's first fold does), `fold_rounds` rounds.
   std::vector<double> a_s, b_s;
-  for (int round = 0; round < 2 * fold_rounds; ++round) {
-    const bool alt = round % 2 == 1;
+  for (int round = 0; round < fold_rounds * (alt_batch || alt_lanes ? 2 : 1); ++round) {
+    const bool alt = (alt_batch || alt_lanes) && round % 2 == 1;
     FoldOptions o = cfg.fold;
     o.after_step = nullptr;
     if (alt && alt_batch) o.batch_size = alt_batch;
     if (alt && alt_lanes) o.lanes = alt_lanes;
     const hubstats::Day y = today - 2 - round;
-    touch_day(y);
+    touch_day(y, dirty);
     Folder folder(st.redis(), st.pg(), o);
     std::atomic<bool> stop{false};
+    st.redis().command({"CONFIG", "RESETSTAT"});
     const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
     t0 = Clock::now();
-    auto s = folder.fold_all(today, stop);
+    auto s = folder.fold_dirty(stop);
     const double secs = ms_since(t0) / 1000;
     (alt ? b_s : a_s).push_back(secs);
     std::printf(
-        "fold_round %d config %s batch %zu lanes %zu applied %lld seconds %.2f redis_cpu %.2f "
-        "folder_cpu %.2f postgres_cpu %.2f\n",
-        round / 2 + 1, alt ? "B" : "A", o.batch_size, o.lanes, static_cast<long long>(s.applied),
-        secs, redis_cpu(st.redis()) - redis0, self_cpu() - self0, tree_cpu(pg_pid) - pg0);
+        "fold_dirty round %d config %s batch %zu lanes %zu repo_days %lld applied %lld seconds "
+        "%.3f redis_cpu %.2f folder_cpu %.2f postgres_cpu %.2f\n",
+        round + 1, alt ? "B" : "A", o.batch_size, o.lanes, static_cast<long long>(s.repos),
+        static_cast<long long>(s.applied), secs, redis_cpu(st.redis()) - redis0, self_cpu() - self0,
+        tree_cpu(pg_pid) - pg0);
   }
-  if (fold_rounds > 0)
-    std::printf("fold_rounds median_s A %.2f B %.2f\n", median(a_s), median(b_s));
+  if (!a_s.empty()) std::printf("fold_dirty median_s A %.3f\n", median(a_s));
+  if (!b_s.empty()) std::printf("fold_dirty median_s B %.3f\n", median(b_s));
+
+  // Steady load: a forked writer records `rate` downloads/s (new identities, over
+  // 2000 repos, flushed every 10 ms like the module's batches) while this process
+  // runs the continuous fold in every other phase.
+  if (steady_seconds > 0) {
+    const pid_t writer = fork();
+    if (writer == 0) {
+      RedisClient rc(cfg.redis);
+      RedisScript rec(hubstats::scripts::kRecordBatch), idx(kDirtyAdd);
+      const int per_tick = std::max(1, rate / 100);
+      std::uint64_t n = 0;
+      auto next = Clock::now();
+      for (;;) {
+        std::vector<EvalCall> calls;
+        const std::int64_t now_ms = wall_ms();
+        for (int i = 0; i < per_tick; ++i, ++n) {
+          hubstats::RepoRef ref{hubstats::RepoType::kModel, "ns" + std::to_string(n % 100),
+                                "steady-" + std::to_string((n * 7919) % 2000)};
+          const std::string id = "s" + std::to_string(n);
+          auto a = hubstats::scripts::record_batch_args(ref, today, 1800000, 86400, now_ms,
+                                                        {{id, false}});
+          calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
+          calls.push_back({&idx, {dirty_of(ref)}, {hubstats::keys::repo_tag(ref)}});
+        }
+        rc.eval(calls);
+        next += std::chrono::milliseconds(10);
+        std::this_thread::sleep_until(next);
+      }
+    }
+    FoldOptions o = cfg.fold;
+    o.after_step = nullptr;
+    Folder folder(st.redis(), st.pg(), o);
+    std::atomic<bool> stop{false};
+    folder.fold_dirty(stop);  // start from a clean slate
+    std::vector<double> fold_self, fold_redis, fold_pg, idle_redis, idle_pg;
+    for (int phase = 0; phase < 4; ++phase) {
+      const bool folding = phase % 2 == 1;
+      const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
+      const auto start = Clock::now();
+      std::int64_t applied = 0;
+      int passes = 0;
+      while (ms_since(start) < steady_seconds * 1000.0) {
+        const auto pass = Clock::now();
+        if (folding) {
+          applied += folder.fold_dirty(stop).applied;
+          ++passes;
+        }
+        std::this_thread::sleep_until(pass + std::chrono::seconds(5));
+      }
+      if (folding) folder.fold_dirty(stop);  // leave nothing for the next idle phase
+      const double wall = ms_since(start) / 1000;
+      const double r = (redis_cpu(st.redis()) - redis0) / wall, f = (self_cpu() - self0) / wall,
+                   q = (tree_cpu(pg_pid) - pg0) / wall;
+      std::printf(
+          "steady phase %d %s rate %d wall_s %.1f passes %d rows %lld cpu_per_s folder %.4f "
+          "redis-server %.4f postgres %.4f\n",
+          phase + 1, folding ? "fold" : "nofold", rate, wall, passes,
+          static_cast<long long>(applied), f, r, q);
+      if (folding) {
+        fold_self.push_back(f);
+        fold_redis.push_back(r);
+        fold_pg.push_back(q);
+      } else {
+        idle_redis.push_back(r);
+        idle_pg.push_back(q);
+      }
+    }
+    kill(writer, SIGKILL);
+    waitpid(writer, nullptr, 0);
+    std::printf(
+        "steady_fold_cpu_per_s at %d downloads/s: folder %.4f redis-server +%.4f postgres "
+        "+%.4f (cores; medians, fold phases minus writer-only phases)\n",
+        rate, median(fold_self), median(fold_redis) - median(idle_redis),
+        median(fold_pg) - median(idle_pg));
+  }
   return sink == 0 ? 1 : 0;
 }

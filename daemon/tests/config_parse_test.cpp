@@ -27,7 +27,7 @@ TEST(Config, EmptyFileGivesDefaults) {
   const Config c = parse_config("");
   EXPECT_EQ(c.listen.address, "127.0.0.1");
   EXPECT_EQ(c.listen.port, 8090);
-  EXPECT_EQ(c.fold.interval, 60s);
+  EXPECT_EQ(c.fold.interval, 5s);
   EXPECT_EQ(c.session_window, 30min);
   EXPECT_TRUE(c.catalog.IsNull() || !c.catalog.IsDefined());
 }
@@ -65,6 +65,10 @@ log: {level: debug, format: json, file: /tmp/x.log}
 
 TEST(Config, ErrorsNameTheKeyPath) {
   EXPECT_EQ(error_of("fold: {interval: 5x}"), R"(fold.interval: bad duration "5x")");
+  EXPECT_EQ(error_of("fold: {interval: 2m}"),
+            R"(fold.interval: too long "2m" (maximum 60s: an empty Redis loses one interval))");
+  EXPECT_EQ(error_of("fold: {interval: 10ms}"),
+            R"(fold.interval: too short "10ms" (minimum 100ms))");
   EXPECT_EQ(error_of("fold: {intervall: 5s}"), "fold.intervall: unknown key");
   EXPECT_EQ(error_of("folds: {interval: 5s}"), "folds: unknown key");
   EXPECT_EQ(error_of("listen: {port: 70000}"), R"(listen.port: out of range "70000" (0..65535))");

@@ -92,7 +92,7 @@ TEST(StoreTrendingIndex, WindowSumsTodayAndTies) {
   idx.load_repo(model("b"), 50, {{today - 1, 7}});
   idx.load_repo(model("c"), 10, {{today - 30, 9}});  // outside a 7-day period
   idx.load_repo({RepoType::kDataset, "ns", "d"}, 5, {{today - 1, 100}});
-  std::unordered_map<std::string, std::int64_t> live = {{"ns/a", 0}, {"ns/new", 2}};
+  std::unordered_map<std::string, LiveCounts> live = {{"ns/a", {0, 0, {}}}, {"ns/new", {2, 2, {}}}};
   auto p7 = hubstats::period_ending(today, 7);
   auto r = idx.trending(RepoType::kModel, p7, live, 10, nullptr);
   // a: 3 + 4 = 7 recent, b: 7 recent; the tie is broken by all-time (a 100 > b 50).
@@ -101,7 +101,7 @@ TEST(StoreTrendingIndex, WindowSumsTodayAndTies) {
   EXPECT_EQ(r[2].downloads, 2);
   // A fold adds to b and today's live count adds to a.
   idx.set_day(model("b"), today - 2, 5);
-  live["ns/a"] = 1;
+  live["ns/a"] = {1, 1, {}};
   r = idx.trending(RepoType::kModel, p7, live, 10, nullptr);
   ASSERT_EQ(r.size(), 3u);
   EXPECT_EQ(r[0].repo.id(), "ns/b");
@@ -117,6 +117,28 @@ TEST(StoreTrendingIndex, WindowSumsTodayAndTies) {
   r = idx.trending(RepoType::kModel, hubstats::period_ending(today, 31), {}, 10, nullptr);
   EXPECT_EQ(ids(r), (std::vector<std::string>{"ns/b", "ns/c", "ns/a"}));
   EXPECT_EQ(r[1].recent_downloads, 9);
+}
+
+TEST(StoreTrendingIndex, FoldingHashOfAnAppliedGenerationCountsOnce) {
+  TrendingIndex idx;
+  const hubstats::Day today = 20000;
+  idx.load_repo(model("a"), 10, {{today, 10}});
+  auto p7 = hubstats::period_ending(today, 7);
+  // Redis still holds a folding hash (gen g, 5 downloads today) and a day hash (1,
+  // of a day outside the period).
+  std::unordered_map<std::string, LiveCounts> live = {{"ns/a", {0, 1, {{"g", 5, 5}}}}};
+  auto r = idx.trending(RepoType::kModel, p7, live, 10, nullptr);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].recent_downloads, 15);
+  EXPECT_EQ(r[0].downloads, 16);
+  // The fold of g lands in the index: its row and its generation, in one step.
+  EXPECT_TRUE(idx.apply({{model("a"), today, 15}}, {"g"}).empty());
+  r = idx.trending(RepoType::kModel, p7, live, 10, nullptr);
+  EXPECT_EQ(r[0].recent_downloads, 15);
+  EXPECT_EQ(r[0].downloads, 16);
+  // A late, older absolute value never takes a row back.
+  idx.apply({{model("a"), today, 12}}, {});
+  EXPECT_EQ(idx.day_downloads(model("a"), today), 15);
 }
 
 TEST(StoreTrendingIndex, SetDayAdjustsTotalsAndIsIdempotent) {

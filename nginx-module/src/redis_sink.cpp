@@ -33,12 +33,15 @@ constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a spool file
 // Error replies that say "not now" rather than "no": Redis loading its data set after
 // a restart (LOADING), a script running too long (BUSY), a cluster or replica not
 // ready (TRYAGAIN, MASTERDOWN), out of memory until the fold drains it (OOM: Redis 7
-// refuses a script before running it), the script cache flushed (NOSCRIPT). The batch
+// refuses a script before running it), a master demoted to a replica (READONLY), a
+// Redis that cannot persist its writes (MISCONF: full disk, failing AOF or RDB), the
+// script cache flushed (NOSCRIPT). The batch
 // was not applied; it is sent again on a new connection, after the reconnect backoff.
 bool retry_later(const redisReply* r) {
   if (!r || r->type != REDIS_REPLY_ERROR || !r->str) return false;
   const std::string_view e(r->str, r->len);
-  for (std::string_view code : {"NOSCRIPT", "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "OOM"}) {
+  for (std::string_view code :
+       {"NOSCRIPT", "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "OOM", "READONLY", "MISCONF"}) {
     if (e.substr(0, code.size()) == code && (e.size() == code.size() || e[code.size()] == ' ')) {
       return true;
     }

@@ -58,12 +58,12 @@ std::string days(const RepoRef& r) {
   return tagged(r) + ":days";
 }
 
-std::string batches(const RepoRef& r) {
-  return tagged(r) + ":b";
+std::string epoch(const RepoRef& r) {
+  return tagged(r) + ":e";
 }
 
-std::string fold_version(const RepoRef& r) {
-  return tagged(r) + ":v";
+std::string batches(const RepoRef& r) {
+  return tagged(r) + ":b";
 }
 
 std::string index(Day d) {

@@ -123,12 +123,21 @@ def today_compact():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
 
 
+def dirty_shard(tag):
+    """keys::dirty_shard: FNV-1a 32 of the repo tag, modulo the 16 dirty shards."""
+    h = 2166136261
+    for c in tag.encode():
+        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+    return h % 16
+
+
 def add_redis_downloads(redis_client, repo_type, ns, name, downloads):
-    """Writes today's counters the way the nginx module's record/index scripts do."""
+    """Writes today's counters the way the nginx module does: the day hash, the repo's
+    days set, then the repo's mark in its dirty shard."""
     day = today_compact()
     tag = f"{repo_type}/{ns}/{name}"
     redis_client.execute("HINCRBY", f"hs:{{{tag}}}:d:{day}", "downloads", downloads)
     redis_client.execute("HINCRBY", f"hs:{{{tag}}}:d:{day}", "anonymous", downloads)
     redis_client.execute("HINCRBY", f"hs:{{{tag}}}:d:{day}", "files", downloads)
     redis_client.execute("SADD", f"hs:{{{tag}}}:days", day)
-    redis_client.execute("SADD", f"hs:idx:{day}", tag)
+    redis_client.execute("SADD", f"hs:{{dirty:{dirty_shard(tag)}}}", tag)

@@ -133,45 +133,46 @@ def test_stats_recent_and_trending_are_exact(stack, workload):
         "downloads": 3, "likes": 0}
 
 
-def test_past_days_fold_and_serve_without_redis(stack, workload):
+def test_days_fold_today_included_and_serve_without_redis(stack, workload):
     s = stack
     fold = s.daemon.command("fold", "--once")
     assert fold.returncode == 0, fold.stdout
     with s.redis.client() as r:
-        past = [k for k in r.keys("hs:*") if any(k.endswith(f":d:{d:%Y%m%d}") or
-                                                 k.endswith(f":f:{d:%Y%m%d}") for d in (D2, D1))]
-    assert past == []  # folded days left Redis
+        unfolded = [k for k in r.keys("hs:*") if ":d:" in k or ":f:" in k]
+    assert unfolded == []  # every folded day left Redis, today too
     rows = s.pg.rows("SELECT namespace, name, day, downloads, authenticated, anonymous, files "
                      "FROM hubstats.daily_downloads ORDER BY namespace, name, day")
     assert rows == [
         ["demo", "alpha", iso(D2), "4", "1", "3", "7"],
         ["demo", "alpha", iso(D1), "2", "0", "2", "2"],
+        ["demo", "alpha", iso(D0), "1", "0", "1", "2"],
         ["demo", "beta", iso(D2), "1", "0", "1", "1"],
         ["demo", "beta", iso(D1), "5", "0", "5", "5"],
         ["demo", "data", iso(D1), "2", "2", "0", "2"],
         ["demo", "data2", iso(D1), "2", "2", "0", "2"],
+        ["demo", "secret", iso(D0), "3", "0", "3", "3"],
+        ["ghost", "unlisted", iso(D0), "4", "0", "4", "4"],
     ]
     # Folding again changes nothing.
     assert s.daemon.command("fold", "--once").returncode == 0
-    assert s.pg.rows("SELECT sum(downloads), sum(files) FROM hubstats.daily_downloads") == [["16", "19"]]
+    assert s.pg.rows("SELECT sum(downloads), sum(files) FROM hubstats.daily_downloads") == [["24", "28"]]
 
-    # Redis loses everything: past days still serve from PostgreSQL; today's live
-    # counters are gone with it.
+    # Redis loses everything: every folded day, today included, still serves from
+    # PostgreSQL.
     with s.redis.client() as r:
         r.execute("FLUSHALL")
-    assert s.get("/models/demo/alpha/stats").json() == {"downloads": 6, "likes": 0}
+    assert s.get("/models/demo/alpha/stats").json() == {"downloads": 7, "likes": 0}
     recent = s.get("/models/demo/alpha/stats/recent", params={"days": 3}).json()["stats"]
-    assert recent == [day_row(D2, 4, 1, 3, 7), day_row(D1, 2, 0, 2, 2), zero(D0)]
+    assert recent == [day_row(D2, 4, 1, 3, 7), day_row(D1, 2, 0, 2, 2), day_row(D0, 1, 0, 1, 2)]
     wait_until(lambda: [e["id"] for e in s.get("/api/trending").json()["trending"]]
-               == ["demo/alpha", "demo/beta"], timeout=10, what="trending without today's counts")
+               == ["demo/alpha", "demo/beta"], timeout=10, what="trending after the fold")
     body = s.get("/api/trending").json()["trending"]
-    # Both have 6 recent and 6 all-time now: the tie is broken by id.
-    assert [(e["recent_downloads"], e["downloads"]) for e in body] == [(6, 6), (6, 6)]
+    assert [(e["recent_downloads"], e["downloads"]) for e in body] == [(7, 7), (6, 6)]
 
 
 def test_days_roll_over_with_the_clock(stack, workload):
-    """Tomorrow, yesterday's live counters are a past day: served (folded lazily on
-    read), and the period moves."""
+    """Tomorrow, yesterday's counters are a past day: served (from Redis until they are
+    folded), and the period moves."""
     s = stack
     s.clock.set_day(TODAY + datetime.timedelta(days=1))
     r = s.get("/models/demo/alpha/stats/recent", params={"days": 2}).json()

@@ -66,9 +66,11 @@ def test_requests_are_counted_by_route_pattern(stack):
 
 
 def test_fold_counters_after_background_folds(stack):
+    # Every past row once at least; today's rows too, once per pass that changed them
+    # (the continuous fold folds today as well).
     rows = sum(len(v) for v in stack.past.values())
     text = stack.metrics()
-    assert metric_value(text, "hubstatsd_fold_rows_total") == rows
+    assert metric_value(text, "hubstatsd_fold_rows_total") >= rows + len(stack.live)
     assert metric_value(text, "hubstatsd_fold_runs_total") >= 1
     assert metric_value(text, "hubstatsd_fold_errors_total") == 0
     assert metric_value(text, "hubstatsd_fold_last_success_timestamp_seconds") > 0
@@ -94,7 +96,7 @@ def test_redis_errors_are_counted(stack, tmp_path):
         dsn = f"host=127.0.0.1 port={stack.pg.port} dbname=deadredis user=postgres"
 
     d = Hubstatsd(tmp_path, redis=DeadRedis, postgres=OwnDb, admin_token="hsa_" + "d" * 28,
-                  settings={"fold": {"interval": "1h"}, "log": {"level": "error"}})
+                  settings={"fold": {"interval": "60s"}, "log": {"level": "error"}})
     try:
         d.add_repo("model", "demo", "m")
         assert metric_value(requests.get(d.url("/metrics"), timeout=10).text,

@@ -66,7 +66,7 @@ class Hubstatsd:
                       "command_timeout": "700ms"},
             "postgres": {"dsn": postgres.dsn, "pool_size": 4, "connect_timeout": "1s",
                          "statement_timeout": "1s"},
-            "fold": {"interval": "1h"},  # tests fold explicitly unless they ask otherwise
+            "fold": {"interval": "60s"},  # tests fold explicitly unless they ask otherwise
             "catalog": {"backend": "builtin", "cache_ttl": "200ms"},
             "log": {"level": "info"},
         }

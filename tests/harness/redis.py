@@ -100,16 +100,18 @@ class RedisServer:
     Attributes: ``port``, ``pid`` (None when stopped), ``dir``, ``unix_socket`` (a path
     when started with ``unix_socket=True``, else None), ``address`` (the hubstats_redis
     value: the unix socket when there is one, else host:port, [host]:port for IPv6).
-    Methods: ``start()``, ``stop()`` (SIGTERM by PID, waits), ``client()``, ``running``.
+    Methods: ``start()``, ``stop()`` (SIGTERM by PID, waits), ``kill()`` (SIGKILL),
+    ``client()``, ``running``. ``args``: extra redis-server options (later ones win).
     """
 
     def __init__(self, tmpdir, port: int | None = None, start: bool = True,
-                 unix_socket: bool = False, host: str = "127.0.0.1"):
+                 unix_socket: bool = False, host: str = "127.0.0.1", args=()):
         self.dir = Path(tmpdir) / f"redis-{id(self):x}"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = port or free_port()
         self.host = host
         self.unix_socket = self.dir / "redis.sock" if unix_socket else None
+        self.args = list(args)  # extra redis-server options, e.g. ("--appendonly", "yes")
         self.pid = None
         self._proc = None
         if start:
@@ -124,7 +126,7 @@ class RedisServer:
              "--dir", str(self.dir), "--save", "", "--appendonly", "no",
              "--daemonize", "no", "--protected-mode", "no"]
             + (["--unixsocket", str(self.unix_socket), "--unixsocketperm", "700"]
-               if self.unix_socket else []),
+               if self.unix_socket else []) + self.args,
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         self.pid = self._proc.pid
@@ -138,6 +140,15 @@ class RedisServer:
         if self._proc is None:
             return
         terminate(self._proc)
+        self._proc = None
+        self.pid = None
+
+    def kill(self):
+        """SIGKILL by PID: a crash, with no final write of any kind."""
+        if self._proc is None:
+            return
+        self._proc.kill()
+        self._proc.wait()
         self._proc = None
         self.pid = None
 

@@ -133,3 +133,29 @@ def test_redis_out_of_memory_holds_events_until_it_has_room(make_nginx, redis, r
                       "delivery once redis has room", timeout=30)
     assert s["failed"] == 0 and s["dropped"] == 0 and s["spooled"] > 0
     faults.assert_exact(rclient, [ng.prefix / "access.log"])
+
+
+def test_read_only_replica_holds_events_until_writable(make_nginx, redis, rclient, secret_file,
+                                                       hub_root):
+    """A master demoted to a replica (failover, or `REPLICAOF` by an operator) answers
+    -READONLY; a Redis that cannot persist answers -MISCONF. Neither means the batch is
+    wrong: the events wait and go in once Redis takes writes again."""
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="""
+        hubstats_queue_size 30;
+        hubstats_reconnect_backoff 50ms 200ms;"""))
+    c = Client(ng)
+    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
+    # A master that is never reachable (port 1): the replica stays read-only.
+    rclient.execute("REPLICAOF", "127.0.0.1", "1")
+    try:
+        assert faults.traffic(ng, 0, 100, threads=4) == [200] * 100
+        from harness.ports import wait_until
+        wait_until(lambda: "READONLY" in ng.error_log_text(), what="a READONLY reply")
+        s = c.status()
+        assert s["failed"] == 0 and s["sent"] == 0
+    finally:
+        rclient.execute("REPLICAOF", "NO", "ONE")
+    s = c.wait_status(lambda s: s["queued"] == 0 and s["sent"] + s["replayed"] == 100,
+                      "delivery once redis takes writes", timeout=30)
+    assert s["failed"] == 0 and s["dropped"] == 0
+    faults.assert_exact(rclient, [ng.prefix / "access.log"])

@@ -114,7 +114,9 @@ def module_batches(flush, max_batch):
 
 def fold(rc, sha_take, sha_finish, repo, day, gen):
     folding = f"hs:{{{repo}}}:f:{day}"
-    rc.execute("EVALSHA", sha_take, 2, day_key(repo, day), folding, gen, 600)
+    # kFoldTake: KEYS day, folding, epoch; ARGV gen, ttl, epoch start, epoch step
+    rc.execute("EVALSHA", sha_take, 3, day_key(repo, day), folding, f"hs:{{{repo}}}:e", gen, 600,
+               1000, 1)
     rc.execute("EVALSHA", sha_finish, 3, folding, day_key(repo, day), days_key(repo), gen, day)
 
 

@@ -4,18 +4,28 @@
 // exercises crash safety.
 //
 //   hubstats_store_driver --redis ADDR --pg DSN [--now UNIX] [--batch N]
-//                         [--crash-after take|commit|finish] [--index] [CMD ARGS...]
+//                         [--crash-after shard|take|commit|finish] [--crash-at N]
+//                         [--legacy-index] [--fold-in-read N] [--fold-interval MS]
+//                         [--fsync-lag MS (default 0)] [--trending-cache MS (default 0)]
+//                         [CMD ARGS...]
+// record writes like the module: kRecordBatch, then SADD of the repo's tag to its dirty
+// shard (or, with --legacy-index, the day index of the layout before dirty sets).
+// --crash-at N: crash at the Nth step of any kind (random crash points).
+// --fold-in-read N: the next N reads run a whole fold pass between their Redis
+// snapshot and their PostgreSQL query (the read race, made deterministic).
 // Commands:
 //   migrate
 //   record            stdin lines "tag YYYYMMDD identity auth(0|1)" until a line "."
-//   fold-once | fold-loop N | fold-repo TAG
+//   fold-once | fold-loop N | fold-shard N
 //   total TAG | recent TAG DAYS | trending TYPE DAYS LIMIT | trending-sql TYPE DAYS LIMIT
-//   load-index | now UNIX
+//   load-index | start-index | index-ready | start-fold | now UNIX
 // Errors print {"error":"unavailable"|"error","message":...}; exit code 3 for
 // unavailable in one-shot mode.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <memory>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -44,9 +54,12 @@ hubstats::RepoRef repo_arg(const std::string& tag) {
 // The module's default hubstats_retention (14d), for the day hashes and the day index.
 constexpr std::int64_t kRetentionS = 14 * 86400;
 
+bool g_legacy_index = false;
+
 json record(Store& st, std::istream& in) {
   static const RedisScript rec(hubstats::scripts::kRecordBatch);
   static const RedisScript idx(hubstats::scripts::kIndex);
+  static const RedisScript sadd(R"lua(return redis.call('SADD', KEYS[1], ARGV[1]))lua");
   std::vector<EvalCall> calls;
   std::string line;
   std::int64_t events = 0;
@@ -68,7 +81,10 @@ json record(Store& st, std::istream& in) {
     auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms,
                                                   {{id, auth == "1"}});
     calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
-    calls.push_back({&idx, {hubstats::keys::index(*d)}, {tag, std::to_string(kRetentionS)}});
+    if (g_legacy_index)
+      calls.push_back({&idx, {hubstats::keys::index(*d)}, {tag, std::to_string(kRetentionS)}});
+    else  // after the record, in the same pipeline, as the module does
+      calls.push_back({&sadd, {hubstats::keys::dirty(hubstats::keys::dirty_shard(tag))}, {tag}});
     ++events;
     if (calls.size() >= 2000) flush();
   }
@@ -100,7 +116,7 @@ json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
     for (int i = 0, n = std::stoi(a.at(1)); i < n; ++i) total += st.fold_once();
     return fold_json(total);
   }
-  if (cmd == "fold-repo") return fold_json(st.folder().fold_repo(repo_arg(a.at(1)), st.today()));
+  if (cmd == "fold-shard") return fold_json(st.folder().fold_shard(std::stoi(a.at(1))));
   if (cmd == "total") return {{"total", st.stats().total_downloads(repo_arg(a.at(1)))}};
   if (cmd == "recent") {
     auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
@@ -131,6 +147,10 @@ json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
     return {{"started", true}};
   }
   if (cmd == "index-ready") return {{"ready", st.stats().trending_ready()}};
+  if (cmd == "start-fold") {  // the daemon's continuous fold (and trending refresher)
+    st.start_background_fold();
+    return {{"started", true}};
+  }
   if (cmd == "now") {
     g_now = std::stoll(a.at(1));
     return {{"now", g_now}};
@@ -157,8 +177,11 @@ int main(int argc, char** argv) {
   cfg.trending_refresh = std::chrono::milliseconds(200);
   cfg.redis.connect_timeout = cfg.redis.command_timeout = std::chrono::milliseconds(1000);
   cfg.pg.statement_timeout = std::chrono::milliseconds(2000);
+  cfg.fold.redis_fsync_lag = std::chrono::milliseconds(0);  // Redis here has no persistence
   std::vector<std::string> cmd;
   std::string crash_after;
+  int crash_at = 0;
+  int fold_in_read = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -175,6 +198,18 @@ int main(int argc, char** argv) {
       cfg.fold.batch_size = std::stoul(next());
     else if (a == "--crash-after")
       crash_after = next();
+    else if (a == "--crash-at")
+      crash_at = std::stoi(next());
+    else if (a == "--trending-cache")
+      cfg.today_cache_ttl = std::chrono::milliseconds(std::stoll(next()));
+    else if (a == "--fsync-lag")
+      cfg.fold.redis_fsync_lag = std::chrono::milliseconds(std::stoll(next()));
+    else if (a == "--fold-interval")
+      cfg.fold_interval = std::chrono::milliseconds(std::stoll(next()));
+    else if (a == "--fold-in-read")
+      fold_in_read = std::stoi(next());
+    else if (a == "--legacy-index")
+      g_legacy_index = true;
     else
       cmd.push_back(a);
   }
@@ -184,11 +219,17 @@ int main(int argc, char** argv) {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   };
-  if (!crash_after.empty())
-    cfg.fold.after_step = [crash_after](std::string_view step) {
-      if (step == crash_after) ::_exit(42);  // like a SIGKILL: no cleanup at all
+  if (!crash_after.empty() || crash_at > 0)
+    cfg.fold.after_step = [crash_after, crash_at,
+                           n = std::make_shared<std::atomic<int>>(0)](std::string_view step) {
+      // like a SIGKILL: no cleanup at all
+      if (step == crash_after || ++*n == crash_at) ::_exit(42);
     };
   Store st(cfg);
+  if (fold_in_read > 0)  // a fold commits between each of the next reads' two halves
+    st.stats().after_snapshot = [&st, n = fold_in_read]() mutable {
+      if (n-- > 0) st.fold_once();
+    };
   if (!cmd.empty()) {
     auto [j, unavailable] = answer(st, cmd, std::cin);
     std::cout << j.dump() << std::endl;

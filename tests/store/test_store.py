@@ -1,8 +1,10 @@
 """Store integration: the real fold and stats code (hubstatsd_lib, via
 hubstats_store_driver) against real redis-server and PostgreSQL.
 
-Events are written with the module's own Lua scripts (record + index); "today" is
-pinned with --now, and every past day is explicit in the keys.
+Events are written as the module writes them (its record script, then the repo's tag
+into its dirty shard); "today" is pinned with --now, and every past day is explicit in
+the keys. PostgreSQL is the system of record for every day, today included: a fold
+pass folds every dirty repo-day, and reads add the unfolded Redis residual.
 """
 import itertools
 import json
@@ -74,9 +76,9 @@ class Env:
     def repl(self, *opts):
         return Repl(self.spawn(opts=opts))
 
-    def record(self, events):
+    def record(self, events, opts=()):
         lines = "".join(f"{t} {d} {i} {a}\n" for t, d, i, a in events) + ".\n"
-        return self.run("record", stdin=lines)
+        return self.run("record", stdin=lines, opts=opts)
 
     def sql(self, q):
         return self.pg.rows(q.replace("$DB", self.db)) if False else self._sql(q)
@@ -172,57 +174,72 @@ def test_migrations_idempotent_and_concurrent(env, pg_server):
     assert "1" in versions and versions == sorted(set(versions), key=int)
 
 
-def test_fold_exact_and_idempotent(env):
+def unfolded_keys(env):
+    return [k for k in env.redis_keys() if ":d:" in k or ":f:" in k or "dirty" in k
+            or "idx" in k]
+
+
+def totals(expected):
+    out = defaultdict(int)
+    for (t, _), v in expected.items():
+        out[t] += v[0]
+    return dict(out)
+
+
+def test_fold_exact_and_idempotent_today_included(env):
     events, expected = workload(1, repos(30, ("model", "dataset", "space")), PAST + [TODAY])
     env.record(events)
     first = env.run("fold-once")
-    assert env.daily() == past_only(expected)
-    assert first["applied"] == len(past_only(expected))
-    # Past days are gone from Redis; today stays.
-    assert not [k for k in env.redis_keys() if any(f":{d}" in k for d in PAST)
-                and (":d:" in k or ":f:" in k or "idx" in k)]
-    assert env.redis_keys(f"hs:idx:{TODAY}")
+    assert env.daily() == expected
+    assert first["applied"] == len(expected)
+    # Every day is folded, today too; nothing unfolded or dirty is left in Redis.
+    assert unfolded_keys(env) == []
     second = env.run("fold-once")
     assert second["applied"] == 0 and second["taken"] == 0
-    assert env.daily() == past_only(expected)
+    assert env.daily() == expected
 
 
-def test_lazy_fold_on_read_and_serving_after_keys_gone(env):
-    events, expected = workload(2, repos(5), PAST + [TODAY])
+def test_reads_add_the_redis_residual_before_and_after_folds(env):
+    tags = repos(5)
+    events, expected = workload(2, tags, PAST + [TODAY])
     env.record(events)
-    tag = "model/ns0/repo-0000"
-    want_total = sum(v[0] for (t, _), v in expected.items() if t == tag)
-    assert env.run("total", tag)["total"] == want_total
-    # The read folded this repo's past days, and only this repo's.
-    folded = env.daily()
-    assert {k for k in folded} == {k for k in past_only(expected) if k[0] == tag}
-    assert not env.redis_keys(f"hs:{{{tag}}}:d:2025011[234]")
-    stats = env.run("recent", tag, "5")["stats"]
-    assert [s["date"] for s in stats] == ["2025-01-11"] + [ISO(d) for d in PAST] + [ISO(TODAY)]
-    for s in stats:
-        d = s["date"].replace("-", "")
-        assert (s["downloads"], s["authenticated"], s["anonymous"], s["files"]) == \
-            expected.get((tag, d), (0, 0, 0, 0))
-    # Background fold finishes the rest; totals keep serving from PostgreSQL.
+    want = totals(expected)
+    tag = tags[0]
+
+    def check_reads():
+        for t in tags:
+            assert env.run("total", t)["total"] == want.get(t, 0), t
+        stats = env.run("recent", tag, "5")["stats"]
+        assert [s["date"] for s in stats] == ["2025-01-11"] + [ISO(d) for d in PAST] + [ISO(TODAY)]
+        for s in stats:
+            d = s["date"].replace("-", "")
+            assert (s["downloads"], s["authenticated"], s["anonymous"], s["files"]) == \
+                expected.get((tag, d), (0, 0, 0, 0))
+
+    check_reads()  # nothing folded: all from Redis
+    assert env.daily() == {}, "reads never fold"
     env.run("fold-once")
-    assert env.daily() == past_only(expected)
-    for t in repos(5):
-        assert env.run("total", t)["total"] == sum(
-            v[0] for (x, _), v in expected.items() if x == t)
+    assert env.daily() == expected
+    check_reads()  # all from PostgreSQL
+    more, more_expected = workload(3, tags, [PAST[-1], TODAY])
+    env.record([(t, d, "m" + i, a) for t, d, i, a in more])
+    expected = add(expected, more_expected)
+    want = totals(expected)
+    check_reads()  # PostgreSQL plus the new residual
 
 
-@pytest.mark.parametrize("step", ["take", "commit", "finish"])
+@pytest.mark.parametrize("step", ["shard", "take", "commit", "finish"])
 def test_crash_after_each_step_then_resume(env, step):
     events, expected = workload(3, repos(12), PAST + [TODAY])
     env.record(events)
     env.run("fold-once", opts=("--crash-after", step, "--batch", "5"), expect_rc=42)
     # Whatever the crash left behind, reads count every session exactly once.
-    for t in repos(12)[:4]:
-        assert env.run("total", t)["total"] == sum(
-            v[0] for (x, _), v in expected.items() if x == t), (step, t)
+    want = totals(expected)
+    for t in repos(12):
+        assert env.run("total", t)["total"] == want.get(t, 0), (step, t)
     env.run("fold-once")
-    assert env.daily() == past_only(expected)
-    assert not env.redis_keys("hs:*:f:*")
+    assert env.daily() == expected
+    assert unfolded_keys(env) == []
 
 
 def test_late_events_after_take_fold_as_new_generation(env):
@@ -236,7 +253,17 @@ def test_late_events_after_take_fold_as_new_generation(env):
     env.record(late)
     env.run("fold-once")
     assert env.daily() == add(expected, late_expected)
-    assert not env.redis_keys("hs:*:f:*") and not env.redis_keys("hs:*:d:*")
+    assert unfolded_keys(env) == []
+
+
+def test_legacy_day_indexes_are_drained(env):
+    # Counters written by a module of the layout before dirty sets (day index only).
+    events, expected = workload(9, repos(20), PAST + [TODAY])
+    env.record(events, opts=("--legacy-index",))
+    assert env.redis_keys("hs:idx:*") and not env.redis_keys("hs:{dirty:*")
+    env.run("fold-once")
+    assert env.daily() == expected
+    assert unfolded_keys(env) == []
 
 
 def test_two_folders_at_once_exact(env):
@@ -251,21 +278,31 @@ def test_two_folders_at_once_exact(env):
 
 def test_sigkill_at_random_points_then_restart_exact(env):
     tags = repos(150, ("model", "space"))
-    events, expected = workload(7, tags, PAST)
+    events, expected = workload(7, tags, PAST + [TODAY])
     env.record(events)
     rnd = random.Random(8)
-    for round_ in range(8):
-        p = env.spawn("fold-loop", "3", opts=("--batch", str(rnd.choice([3, 7, 20]))))
-        time.sleep(rnd.uniform(0.0, 0.12))
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        # New events for past days keep arriving between crashes (late queue flushes).
-        more, more_expected = workload(100 + round_, rnd.sample(tags, 5), PAST, max_users=2)
+    for round_ in range(20):
+        if round_ % 2:
+            # A crash at an exact, random step of the pass (dirty take, take, commit, finish).
+            env.run("fold-loop", "3", opts=("--batch", str(rnd.choice([3, 7, 20])),
+                                            "--crash-at", str(rnd.randint(1, 12))),
+                    expect_rc=42)
+        else:
+            p = env.spawn("fold-loop", "3", opts=("--batch", str(rnd.choice([3, 7, 20]))))
+            time.sleep(rnd.uniform(0.0, 0.12))  # a random kill point, not a wait
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+        # New events keep arriving between crashes, for today and past days.
+        more, more_expected = workload(100 + round_, rnd.sample(tags, 5), [PAST[-1], TODAY],
+                                       max_users=2)
         env.record([(t, d, f"r{round_}-{i}", a) for t, d, i, a in more])
         expected = add(expected, more_expected)
+        # Reads stay exact whatever the crash left behind.
+        for t in rnd.sample(tags, 3):
+            assert env.run("total", t)["total"] == totals(expected).get(t, 0), (round_, t)
     env.run("fold-once")
     assert env.daily() == expected
-    assert not env.redis_keys("hs:*:f:*")
+    assert unfolded_keys(env) == []
 
 
 def test_redis_down_is_unavailable_then_recovers(env):
@@ -273,12 +310,15 @@ def test_redis_down_is_unavailable_then_recovers(env):
     env.record([(tag, PAST[0], "u1", 1), (tag, TODAY, "u2", 0)])
     repl = env.repl()
     assert repl("total", tag) == {"total": 2}
+    assert repl("fold-once")["applied"] == 2
+    env.record([(tag, TODAY, "u3", 0)])  # not folded yet: lost with the data set below
+    assert repl("total", tag) == {"total": 3}
     env.rs.stop()
     r = repl("total", tag)
     assert r["error"] == "unavailable", r
     assert repl("fold-once")["error"] == "unavailable"
-    env.rs.start()  # same port, empty data set; PostgreSQL still has the folded day
-    assert wait_until(lambda: repl("total", tag).get("total") == 1, timeout=15,
+    env.rs.start()  # same port, empty data set; PostgreSQL has every folded day
+    assert wait_until(lambda: repl("total", tag).get("total") == 2, timeout=15,
                       what="redis recovery")
 
 
@@ -309,9 +349,6 @@ def test_trending_index_matches_sql_with_ties_and_sees_other_folds(env):
     ev += [("model/ns/today-only", TODAY, "t1", 0), ("model/ns/a", TODAY, "t1", 0)]
     ev += [("dataset/ns/x", PAST[-1], "n1", 0)]
     env.record(ev)
-    # 20241201 is outside the background fold's retention: fold it lazily.
-    for name in "abcde":
-        env.run("fold-repo", f"model/ns/{name}")
     env.run("fold-once")
     repl = env.repl()
     sql = repl("trending-sql", "model", "7", "10")["trending"]
@@ -356,7 +393,8 @@ def test_cached_total_follows_folds_of_other_processes(env):
     tag = "model/ns0/cached"
     env.record([(tag, PAST[0], f"a{i}", 0) for i in range(3)] + [(tag, TODAY, "t", 1)])
     repl = env.repl()
-    assert repl("total", tag) == {"total": 4}  # lazy fold, then the folded total is cached
+    env.run("fold-once")
+    assert repl("total", tag) == {"total": 4}  # the folded total is cached
     assert repl("total", tag) == {"total": 4}
     # Another daemon folds new counts of a past day: the very next read must see them.
     env.record([(tag, PAST[1], f"b{i}", 0) for i in range(5)])
@@ -364,18 +402,184 @@ def test_cached_total_follows_folds_of_other_processes(env):
     assert env.redis_keys(f"hs:{{{tag}}}:d:{PAST[1]}") == []
     assert repl("total", tag) == {"total": 9}
     env.record([(tag, PAST[2], "c", 0)])
-    env.run("fold-repo", tag)
+    assert repl("total", tag) == {"total": 10}  # from the residual
+    env.run("fold-once")
     assert repl("total", tag) == {"total": 10}
 
 
-def test_background_fold_waits_for_yesterday_to_settle(env):
-    tag = "model/ns0/settle"
-    env.record([(tag, "20250113", "a", 0), (tag, "20250114", "b", 0), (tag, "20250115", "c", 0)])
-    just_after_midnight = 1736899200 + 60  # 2025-01-15 00:01 UTC
-    env.run("fold-once", opts=("--now", str(just_after_midnight)))
-    # The day before yesterday is folded; yesterday waits (late flushes from the module).
-    assert set(env.daily()) == {(tag, "20250113")}
-    assert env.redis_keys("hs:idx:20250114") == ["hs:idx:20250114"]
-    # A read folds it at once anyway.
-    assert env.run("total", tag, opts=("--now", str(just_after_midnight))) == {"total": 3}
-    assert set(env.daily()) == {(tag, "20250113"), (tag, "20250114")}
+
+
+def test_reads_racing_a_fold_count_once(env):
+    """A fold takes and commits between a read's Redis snapshot and its PostgreSQL
+    query (made deterministic with --fold-in-read): the read must notice (fold epoch)
+    and read again, never counting the folded day hashes twice."""
+    tags = repos(4)
+    events, expected = workload(21, tags, PAST + [TODAY])
+    env.record(events)
+    tag = tags[1]
+    want = totals(expected)[tag]
+    assert env.run("total", tag, opts=("--fold-in-read", "1")) == {"total": want}
+    assert env.daily() == expected, "the fold ran inside the read"
+    more, more_expected = workload(22, tags, [PAST[-1], TODAY])
+    env.record([(t, d, "m" + i, a) for t, d, i, a in more])
+    expected = add(expected, more_expected)
+    stats = env.run("recent", tag, "4", opts=("--fold-in-read", "1"))["stats"]
+    for s in stats:
+        d = s["date"].replace("-", "")
+        assert (s["downloads"], s["authenticated"], s["anonymous"], s["files"]) == \
+            expected.get((tag, d), (0, 0, 0, 0)), s
+    more, more_expected = workload(23, tags, [PAST[-1], TODAY])
+    env.record([(t, d, "n" + i, a) for t, d, i, a in more])
+    expected = add(expected, more_expected)
+    for cmd in ("trending", "trending-sql"):
+        repl = env.repl("--fold-in-read", "1")
+        if cmd == "trending":
+            assert repl("load-index") == {"loaded": True}
+        got = {t["id"]: (t["recent_downloads"], t["downloads"])
+               for t in repl(cmd, "model", "7", "100")["trending"]}
+        want_all = {t.split("/", 1)[1]: (n, n) for t, n in totals(expected).items()}
+        assert got == want_all, cmd
+        more, more_expected = workload(24, tags, [TODAY])
+        env.record([(t, d, cmd + i, a) for t, d, i, a in more])
+        expected = add(expected, more_expected)
+
+
+def test_reads_hammered_while_folders_run_are_exact_and_monotonic(env):
+    """Events arrive, two folders fold continuously, and every read of a repo's total
+    lies between what was recorded before it started and what had been sent when it
+    ended, and never goes down."""
+    import threading
+    tag = "model/ns/hot"
+    sent = {"started": 0, "done": 0}
+    stop = threading.Event()
+
+    def writer():
+        n = 0
+        while not stop.is_set():
+            batch = [(tag, TODAY if n % 3 else PAST[-1], f"w{n}-{k}", 0) for k in range(20)]
+            sent["started"] += len(batch)
+            env.record(batch)
+            sent["done"] += len(batch)
+            n += 1
+
+    folders = [env.spawn("fold-loop", "100000", opts=("--batch", "7")) for _ in range(2)]
+    w = threading.Thread(target=writer)
+    w.start()
+    repl = env.repl()
+    last, reads = 0, 0
+    try:
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            lo = sent["done"]
+            r = repl("total", tag)
+            hi = sent["started"]
+            assert "total" in r, r
+            assert lo <= r["total"] <= hi, (lo, r, hi)
+            assert r["total"] >= last, (last, r)
+            last = r["total"]
+            reads += 1
+    finally:
+        stop.set()
+        w.join()
+        for p in folders:
+            p.kill()
+            p.wait()
+    assert reads > 50
+    assert env.daily(), "the folders folded while we read"
+    env.run("fold-once")
+    assert repl("total", tag) == {"total": sent["done"]}
+    assert sum(v[0] for v in env.daily().values()) == sent["done"]
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_several_folders_at_once_with_arrivals_exact(env, n):
+    tags = repos(200, ("model", "dataset"))
+    events, expected = workload(30 + n, tags, PAST + [TODAY])
+    env.record(events)
+    procs = [env.spawn("fold-loop", "4", opts=("--batch", str(5 + i))) for i in range(n)]
+    for k in range(4):
+        more, more_expected = workload(40 + k, random.Random(k).sample(tags, 30),
+                                       [PAST[-1], TODAY], max_users=2)
+        env.record([(t, d, f"x{k}-{i}", a) for t, d, i, a in more])
+        expected = add(expected, more_expected)
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    env.run("fold-once")
+    assert env.daily() == expected
+    assert unfolded_keys(env) == []
+
+
+def test_postgres_restarted_mid_fold_continuous_fold_recovers(env, pg_server):
+    """The daemon's continuous fold keeps running through a PostgreSQL restart: passes
+    fail and back off, Redis keeps every count, and folding resumes by itself."""
+    tags = repos(40)
+    events, expected = workload(50, tags, PAST + [TODAY])
+    env.record(events)
+    repl = env.repl("--fold-interval", "200")
+    assert repl("start-fold") == {"started": True}
+    wait_until(lambda: env.daily() == expected, timeout=20, what="first folds")
+    pg_server.stop()
+    try:
+        more, more_expected = workload(51, tags, [TODAY])
+        env.record([(t, d, "pg" + i, a) for t, d, i, a in more])
+        expected = add(expected, more_expected)
+        time.sleep(1.5)  # several failing passes (not a wait for a condition)
+        assert env.redis_keys("hs:*:[df]:*"), "counts wait in Redis"
+    finally:
+        pg_server.start()
+    wait_until(lambda: env.daily() == expected, timeout=40, what="folding resumes")
+    assert wait_until(lambda: unfolded_keys(env) == [], timeout=10, what="redis drained")
+    for t in tags[:5]:
+        assert repl("total", t)["total"] == totals(expected).get(t, 0)
+
+
+def test_late_event_after_its_day_was_folded_counts_once(env):
+    """A download that started before midnight is logged after the fold of its day:
+    it lands in a new day hash of that day, is folded, and counted once."""
+    tag = "model/ns/midnight"
+    yesterday = PAST[-1]
+    env.record([(tag, yesterday, "a", 0), (tag, yesterday, "b", 1)])
+    env.run("fold-once")
+    assert env.daily() == {(tag, yesterday): (2, 1, 1, 2)}
+    env.record([(tag, yesterday, "late", 0), (tag, TODAY, "t", 0)])  # after midnight
+    assert env.run("total", tag) == {"total": 4}
+    env.run("fold-once")
+    assert env.daily() == {(tag, yesterday): (3, 1, 2, 3), (tag, TODAY): (1, 0, 1, 1)}
+    assert env.run("total", tag) == {"total": 4}
+    assert unfolded_keys(env) == []
+
+
+def test_trending_reuses_a_residual_read_only_while_the_index_is_unchanged(env):
+    tags = [f"model/ns/c{i}" for i in range(6)]
+    events, expected = workload(60, tags, PAST + [TODAY])
+    env.record(events)
+    env.run("fold-once")
+    repl = env.repl("--trending-cache", "60000")
+    assert repl("load-index") == {"loaded": True}
+
+    def exact(days):
+        got = {t["id"]: (t["recent_downloads"], t["downloads"])
+               for t in repl("trending", "model", str(days), "100")["trending"]}
+        want = defaultdict(lambda: [0, 0])
+        first = sorted(PAST + [TODAY])[-days:] if days <= 4 else PAST + [TODAY]
+        for (t, d), v in expected.items():
+            w = want[t.split("/", 1)[1]]
+            w[1] += v[0]
+            if d in first:
+                w[0] += v[0]
+        return got == {k: tuple(v) for k, v in want.items() if v[0] > 0}
+
+    more, more_expected = workload(61, tags, [TODAY])
+    env.record([(t, d, "a" + i, a) for t, d, i, a in more])
+    expected = add(expected, more_expected)
+    assert exact(7) and exact(1)  # a residual read, then reused for another period
+    # This process folds: its index changes, so the reused residual (which still holds
+    # the folded day hashes) must not be used again.
+    assert repl("fold-once")["applied"] > 0
+    assert exact(7) and exact(2)
+    more, more_expected = workload(62, tags, [TODAY])
+    env.record([(t, d, "b" + i, a) for t, d, i, a in more])
+    expected = add(expected, more_expected)
+    assert repl("fold-once")["applied"] > 0
+    assert exact(7)

@@ -1,6 +1,7 @@
 #include "app/commands.h"
 
 #include <iostream>
+#include <random>
 #include <set>
 #include <optional>
 
@@ -121,21 +122,25 @@ std::optional<hubstats::Day> earliest_unfolded_day(RedisClient& redis) {
   return first;
 }
 
-// Running daemons cache a repo's folded all-time total until the repo's fold version
-// changes (store/fold.cpp): give every repo the import changed a new version.
+// Running daemons cache a repo's folded all-time total under the repo's fold epoch
+// (keys::epoch, store/pg_redis_stats_store.cpp): move the epoch of every repo the import
+// changed, as a fold take does (a random start when absent, then a random step), so
+// no cached total outlives the import.
 void publish_new_totals(RedisClient& redis, const std::set<std::string>& tags) {
-  const std::string gen = "import:" + std::to_string(system_unix_now());
+  std::random_device rd;
   std::vector<std::vector<std::string>> batch;
   auto flush = [&] {
     for (const auto& r : redis.pipeline(batch))
-      if (r.is_error()) throw Unavailable("redis: SET fold version: " + std::string(r.error()));
+      if (r.is_error()) throw Unavailable("redis: move fold epoch: " + std::string(r.error()));
     batch.clear();
   };
   for (const auto& tag : tags) {
     const auto repo = hubstats::keys::parse_repo_tag(tag);
     if (!repo) continue;
-    batch.push_back({"SET", hubstats::keys::fold_version(*repo), gen, "EX", "172800"});
-    if (batch.size() == 1000) flush();
+    const std::uint64_t start = (static_cast<std::uint64_t>(rd()) << 24) ^ rd();
+    batch.push_back({"SET", hubstats::keys::epoch(*repo), std::to_string(start), "NX"});
+    batch.push_back({"INCRBY", hubstats::keys::epoch(*repo), std::to_string(1 + rd() % 1000003)});
+    if (batch.size() >= 1000) flush();
   }
   if (!batch.empty()) flush();
 }

@@ -196,7 +196,16 @@ const std::map<std::string, Setter>& schema() {
                              const std::string& v) { c.fold.background = to_bool(p, v); }},
       {"fold.interval",
        [](Config& c, const std::string& p, const std::string& v) {
+         // An empty Redis loses at most one interval of counts: keep it short.
          c.fold.interval = to_duration(p, v, milliseconds(100));
+         if (c.fold.interval > milliseconds(60'000))
+           fail(p, "too long " + quoted(v) + " (maximum 60s: an empty Redis loses one interval)");
+       }},
+      {"fold.redis_fsync_lag",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.fold.redis_fsync_lag = to_duration(p, v, milliseconds(0));
+         if (c.fold.redis_fsync_lag > milliseconds(10'000))
+           fail(p, "too long " + quoted(v) + " (maximum 10s)");
        }},
       {"fold.retention",
        [](Config& c, const std::string& p, const std::string& v) {

@@ -67,7 +67,10 @@ struct Config {
 
   struct Fold {
     bool background = true;
-    milliseconds interval{60'000};
+    milliseconds interval{5'000};  // continuous fold: a pass every interval (max 60 s)
+    // How long Redis may take to make a write durable: a pass commits its takes only
+    // this long after them (appendfsync everysec: 2s; always or no persistence: 0).
+    milliseconds redis_fsync_lag{2'000};
     milliseconds retention{14LL * 86'400'000};  // must match the module's hubstats_retention
     // How long trending reuses today's live counters of all repos (0: every call).
     // /stats and /stats/recent always read today's counters of their repo from Redis.

@@ -3,7 +3,8 @@
 #include <sys/random.h>
 
 #include <algorithm>
-#include <deque>
+#include <mutex>
+#include <thread>
 #include <future>
 #include <map>
 #include <set>
@@ -63,6 +64,16 @@ std::vector<std::string> new_generation_ids(std::size_t n) {
   return out;
 }
 
+// Where a repo's fold epoch starts when Redis has none: random, so an emptied Redis
+// does not hand out epochs a reader cached a total under before.
+std::int64_t random_epoch_start() {
+  unsigned char b[5];
+  fill_random(b, sizeof b);
+  std::int64_t v = 0;
+  for (unsigned char c : b) v = (v << 8) | c;
+  return v << 16;  // leaves room for 65536 folds before two starts could meet
+}
+
 }  // namespace
 
 std::string new_generation_id() {
@@ -75,7 +86,8 @@ namespace {
 // only when its ledger row is inserted by this statement, so replays add nothing.
 // Concurrent commits of the same generation serialize on the ledger's primary key.
 // A batch holds each (repo, day) once, in one global order (fold_items sorts), so
-// two daemons lock rows in the same order.
+// two daemons lock rows in the same order. Returns the changed rows (absolute) and,
+// on each, the generations this statement applied.
 constexpr const char* kCommitSql = R"sql(
 WITH applied AS (
   INSERT INTO hubstats.fold_ledger
@@ -83,17 +95,21 @@ WITH applied AS (
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[],
                        $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
   ON CONFLICT DO NOTHING
-  RETURNING repo_type, namespace, name, day, downloads, authenticated, anonymous, files
+  RETURNING repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files
+), changed AS (
+  INSERT INTO hubstats.daily_downloads AS d
+    (repo_type, namespace, name, day, downloads, authenticated, anonymous, files)
+  SELECT repo_type, namespace, name, day, downloads, authenticated, anonymous, files
+  FROM applied
+  ON CONFLICT (repo_type, namespace, name, day) DO UPDATE SET
+    downloads = d.downloads + EXCLUDED.downloads,
+    authenticated = d.authenticated + EXCLUDED.authenticated,
+    anonymous = d.anonymous + EXCLUDED.anonymous,
+    files = d.files + EXCLUDED.files
+  RETURNING repo_type, namespace, name, day, downloads
 )
-INSERT INTO hubstats.daily_downloads AS d
-  (repo_type, namespace, name, day, downloads, authenticated, anonymous, files)
-SELECT * FROM applied
-ON CONFLICT (repo_type, namespace, name, day) DO UPDATE SET
-  downloads = d.downloads + EXCLUDED.downloads,
-  authenticated = d.authenticated + EXCLUDED.authenticated,
-  anonymous = d.anonymous + EXCLUDED.anonymous,
-  files = d.files + EXCLUDED.files
-RETURNING repo_type, namespace, name, day, downloads
+SELECT c.repo_type, c.namespace, c.name, c.day::text, c.downloads, g.gens
+FROM changed c CROSS JOIN (SELECT array_to_string(array_agg(gen), ',') AS gens FROM applied) g
 )sql";
 
 bool same_item(const FoldItem& a, const FoldItem& b) {
@@ -111,7 +127,8 @@ bool item_less(const FoldItem& a, const FoldItem& b) {
 
 struct Folder::Taken {
   FoldItem item;
-  std::string gen;  // empty: nothing to fold
+  std::string gen;       // empty: nothing to fold
+  bool resumed = false;  // gen was already in flight (not ours): the day hash was not taken
   std::int64_t downloads = 0, authenticated = 0, anonymous = 0, files = 0;
 };
 
@@ -120,7 +137,9 @@ Folder::Folder(RedisClient& redis, PgPool& pg, FoldOptions opt)
       pg_(pg),
       opt_(opt),
       take_script_(hubstats::scripts::kFoldTake),
-      finish_script_(hubstats::scripts::kFoldFinish) {
+      finish_script_(hubstats::scripts::kFoldFinish),
+      dirty_take_script_(hubstats::scripts::kDirtyTake),
+      dirty_finish_script_(hubstats::scripts::kDirtyFinish) {
   if (opt_.batch_size == 0) opt_.batch_size = 1;
 }
 
@@ -129,11 +148,14 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
   calls.reserve(items.size());
   const std::string ttl = std::to_string(opt_.folding_ttl_s);
   auto gens = new_generation_ids(items.size());
+  const std::string start = std::to_string(random_epoch_start());
+  const std::string step = std::to_string(1 + (random_epoch_start() >> 16) % 1000003);
   for (std::size_t i = 0; i < items.size(); ++i) {
     const auto& it = items[i];
-    calls.push_back({&take_script_,
-                     {keys::day(it.repo, it.day), keys::folding(it.repo, it.day)},
-                     {std::move(gens[i]), ttl}});
+    calls.push_back(
+        {&take_script_,
+         {keys::day(it.repo, it.day), keys::folding(it.repo, it.day), keys::epoch(it.repo)},
+         {gens[i], ttl, start, step}});
   }
   auto replies = redis_.eval(calls);
   std::vector<Taken> out;
@@ -141,14 +163,15 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (replies[i].is_error())
       throw Unavailable("redis: fold_take failed: " + std::string(replies[i].error()));
-    Taken t{items[i], {}, 0, 0, 0, 0};
+    Taken t{items[i], {}, false, 0, 0, 0, 0};
     const redisReply* r = replies[i].get();
     for (std::size_t k = 0; k + 1 < reply_len(r); k += 2) {
       auto field = reply_str(reply_at(r, k));
       const redisReply* v = reply_at(r, k + 1);
-      if (field == keys::kGen)
+      if (field == keys::kGen) {
         t.gen = std::string(reply_str(v));
-      else if (field == keys::kDownloads)
+        t.resumed = t.gen != gens[i];
+      } else if (field == keys::kDownloads)
         t.downloads = reply_int(v);
       else if (field == keys::kAuthenticated)
         t.authenticated = reply_int(v);
@@ -191,35 +214,27 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
       throw;
     }
   }
-  std::vector<FoldedRow> rows;
-  rows.reserve(static_cast<std::size_t>(res.rows()));
+  FoldCommit done;
+  done.rows.reserve(static_cast<std::size_t>(res.rows()));
   for (int i = 0; i < res.rows(); ++i) {
     auto t = hubstats::parse_repo_type(res.text(i, 0));
     auto d = hubstats::parse_iso(res.text(i, 3));
     if (!t || !d) continue;
-    rows.push_back({{*t, res.str(i, 1), res.str(i, 2)}, *d, res.i64(i, 4)});
+    done.rows.push_back({{*t, res.str(i, 1), res.str(i, 2)}, *d, res.i64(i, 4)});
   }
-  if (listener_ && !rows.empty()) listener_(rows);
-  return static_cast<std::int64_t>(rows.size());
-}
-
-std::string fold_version_key(const hubstats::RepoRef& repo) {
-  return keys::fold_version(repo);
+  if (res.rows() > 0) {
+    std::string_view g = res.text(0, 5);
+    while (!g.empty()) {
+      auto comma = g.find(',');
+      done.gens.emplace_back(g.substr(0, comma));
+      g = comma == std::string_view::npos ? std::string_view() : g.substr(comma + 1);
+    }
+  }
+  if (listener_ && !done.rows.empty()) listener_(done);
+  return static_cast<std::int64_t>(done.rows.size());
 }
 
 void Folder::finish(const std::vector<Taken>& taken) {
-  // First publish that the repos' folded totals changed (readers' total caches), then
-  // drop the folding hashes. A crash in between leaves :f:D, and the resumed fold
-  // sets the version again before its finish. (Plain SETs: a SET inside the finish
-  // script costs Redis more CPU than a pipelined one.)
-  std::vector<std::vector<std::string>> versions;
-  const std::string ttl = std::to_string(opt_.folding_ttl_s + 86400);
-  for (const auto& t : taken)
-    if (!t.gen.empty())
-      versions.push_back({"SET", fold_version_key(t.item.repo), t.gen, "EX", ttl});
-  for (const auto& r : redis_.pipeline(versions))
-    if (r.is_error())
-      throw Unavailable("redis: SET fold version failed: " + std::string(r.error()));
   std::vector<EvalCall> calls;
   for (const auto& t : taken) {
     if (t.gen.empty()) continue;
@@ -233,208 +248,236 @@ void Folder::finish(const std::vector<Taken>& taken) {
     if (r.is_error()) throw Unavailable("redis: fold_finish failed: " + std::string(r.error()));
 }
 
-FoldStats Folder::fold_items(std::vector<FoldItem> items) {
+// One shard's work in a pass: the taken set folded (its token) and the generations
+// taken from its repos' day hashes, in sorted batches.
+struct Folder::ShardWork {
+  int shard = 0;
+  std::string token;     // of the taken set ("" when it had none)
+  bool resumed = false;  // the taken set was left by an earlier fold
+  std::int64_t items = 0;
+  std::vector<std::vector<Taken>> batches;
+};
+
+std::vector<std::vector<Folder::Taken>> Folder::take_items(std::vector<FoldItem> items) {
   std::sort(items.begin(), items.end(), item_less);
   items.erase(std::unique(items.begin(), items.end(), same_item), items.end());
-  FoldStats st;
-  st.repos = static_cast<std::int64_t>(items.size());
+  std::vector<std::vector<Taken>> out;
   for (std::size_t off = 0; off < items.size(); off += opt_.batch_size) {
     std::vector<FoldItem> batch(
         items.begin() + static_cast<std::ptrdiff_t>(off),
         items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), off + opt_.batch_size)));
-    // Round 2 and 3 pick up events that arrived for the day after the first take.
-    for (int round = 0; round < 3 && !batch.empty(); ++round) {
-      auto taken = take(batch);
-      std::vector<FoldItem> again;
-      for (const auto& t : taken)
-        if (!t.gen.empty()) {
-          ++st.taken;
-          again.push_back(t.item);
-        }
-      if (again.empty()) break;
-      if (opt_.after_step) opt_.after_step("take");
-      st.applied += commit(taken);
-      if (opt_.after_step) opt_.after_step("commit");
-      finish(taken);
-      if (opt_.after_step) opt_.after_step("finish");
-      batch = std::move(again);
-    }
+    auto taken = take(batch);
+    std::erase_if(taken, [](const Taken& t) { return t.gen.empty(); });
+    if (taken.empty()) continue;
+    if (opt_.after_step) opt_.after_step("take");
+    out.push_back(std::move(taken));
   }
+  return out;
+}
+
+FoldStats Folder::apply_taken(const std::vector<std::vector<Taken>>& batches) {
+  FoldStats st;
+  std::vector<FoldItem> busy;
+  for (const auto& taken : batches) {
+    st.taken += static_cast<std::int64_t>(taken.size());
+    st.applied += commit(taken);
+    if (opt_.after_step) opt_.after_step("commit");
+    finish(taken);
+    if (opt_.after_step) opt_.after_step("finish");
+    // A take that resumed a generation in flight (a crashed fold's, or another
+    // daemon's) left the day hash, which may hold newer events: the next take folds it.
+    for (const auto& t : taken)
+      if (t.resumed) busy.push_back(t.item);
+  }
+  mark_dirty(busy);
   return st;
 }
 
-FoldStats Folder::fold_repo(const hubstats::RepoRef& repo, Day today) {
-  auto members = redis_.command({"SMEMBERS", keys::days(repo)});
-  if (members.is_error())
-    throw Unavailable("redis: SMEMBERS failed: " + std::string(members.error()));
-  std::vector<FoldItem> items;
-  for (std::size_t i = 0; i < reply_len(members.get()); ++i) {
-    auto d = hubstats::parse_compact(reply_str(reply_at(members.get(), i)));
-    if (d && *d < today) items.push_back({repo, *d});
-  }
-  if (items.empty()) return {};
-  return fold_items(std::move(items));
+FoldStats Folder::fold_items(std::vector<FoldItem> items) {
+  FoldStats st;
+  st.repos = static_cast<std::int64_t>(items.size());
+  const auto batches = take_items(std::move(items));
+  wait_durable(std::chrono::steady_clock::now());
+  st += apply_taken(batches);
+  return st;
 }
 
-void Folder::drop_from_index(Day day, const std::vector<FoldItem>& items) {
-  // The module pipelines record (day hash) before index (SADD): removing the tag and
-  // then re-adding it when a day hash exists again never loses a repo with counts.
+void Folder::wait_durable(std::chrono::steady_clock::time_point taken_at) const {
+  // Commit a take only once Redis has made it durable: a Redis crash that lost the
+  // take would bring the day hash back, and it would be folded a second time.
+  if (opt_.redis_fsync_lag.count() > 0)
+    std::this_thread::sleep_until(taken_at + opt_.redis_fsync_lag);
+}
+
+void Folder::mark_dirty(const std::vector<FoldItem>& items) {
   if (items.empty()) return;
-  const std::string idx = keys::index(day);
-  // One pipeline, which Redis runs in order: one SREM of every tag, then an EXISTS per
-  // repo, each after its tag's removal.
   std::vector<std::vector<std::string>> cmds;
-  cmds.reserve(items.size() + 1);
-  std::vector<std::string> srem;
-  srem.reserve(items.size() + 2);
-  srem.emplace_back("SREM");
-  srem.push_back(idx);
-  for (const auto& it : items) srem.push_back(keys::repo_tag(it.repo));
-  cmds.push_back(std::move(srem));
-  for (const auto& it : items)
-    cmds.push_back({"EXISTS", keys::day(it.repo, day), keys::folding(it.repo, day)});
-  auto ex = redis_.pipeline(cmds);
-  for (const auto& r : ex)
-    if (r.is_error()) throw Unavailable("redis: index cleanup failed: " + std::string(r.error()));
-  cmds.clear();
-  for (std::size_t i = 0; i < items.size(); ++i)
-    if (reply_int(ex[i + 1].get()) > 0)
-      cmds.push_back({"SADD", idx, keys::repo_tag(items[i].repo)});
-  if (!cmds.empty()) {
-    cmds.push_back({"EXPIRE", idx, std::to_string(opt_.retention_days * 86400LL)});
-    redis_.pipeline(cmds);
+  for (const auto& it : items) {
+    auto tag = keys::repo_tag(it.repo);
+    cmds.push_back({"SADD", keys::dirty(keys::dirty_shard(tag)), tag});
   }
+  for (const auto& r : redis_.pipeline(cmds))
+    if (r.is_error()) throw Unavailable("redis: SADD dirty failed: " + std::string(r.error()));
 }
 
-std::vector<FoldItem> Folder::scan_index(Day day) {
-  const std::string idx = keys::index(day);
+Folder::ShardWork Folder::take_shard(int shard) {
+  ShardWork w;
+  w.shard = shard;
+  const std::string fresh = "#" + new_generation_id();
+  auto r = redis_.eval({{&dirty_take_script_,
+                         {keys::dirty(shard), keys::dirty_taken(shard)},
+                         {fresh, std::to_string(opt_.folding_ttl_s)}}});
+  if (r[0].is_error()) throw Unavailable("redis: dirty_take failed: " + std::string(r[0].error()));
+  const redisReply* members = r[0].get();
+  if (reply_len(members) == 0) return w;
+  if (opt_.after_step) opt_.after_step("shard");
+  std::vector<hubstats::RepoRef> repos;
+  for (std::size_t i = 0; i < reply_len(members); ++i) {
+    auto m = reply_str(reply_at(members, i));
+    if (m.starts_with('#'))
+      w.token = std::string(m);
+    else if (auto ref = keys::parse_repo_tag(m))
+      repos.push_back(std::move(*ref));
+  }
+  w.resumed = w.token != fresh;
+  // Every pending day of each repo, today included.
   std::vector<FoldItem> items;
-  std::vector<std::string> garbage;
-  std::string cursor = "0";
-  do {
-    auto r = redis_.command({"SSCAN", idx, cursor, "COUNT", "10000"});
-    if (r.is_error()) throw Unavailable("redis: SSCAN failed: " + std::string(r.error()));
-    cursor = std::string(reply_str(reply_at(r.get(), 0)));
-    const redisReply* members = reply_at(r.get(), 1);
-    for (std::size_t i = 0; i < reply_len(members); ++i) {
-      auto tag = reply_str(reply_at(members, i));
-      if (auto ref = keys::parse_repo_tag(tag))
-        items.push_back({std::move(*ref), day});
-      else
-        garbage.emplace_back(tag);
+  constexpr std::size_t kChunk = 2000;
+  for (std::size_t off = 0; off < repos.size(); off += kChunk) {
+    const std::size_t end = std::min(repos.size(), off + kChunk);
+    std::vector<std::vector<std::string>> cmds;
+    cmds.reserve(end - off);
+    for (std::size_t i = off; i < end; ++i) cmds.push_back({"SMEMBERS", keys::days(repos[i])});
+    auto days = redis_.pipeline(cmds);
+    for (std::size_t i = off; i < end; ++i) {
+      const auto& d = days[i - off];
+      if (d.is_error()) throw Unavailable("redis: SMEMBERS failed: " + std::string(d.error()));
+      for (std::size_t k = 0; k < reply_len(d.get()); ++k)
+        if (auto day = hubstats::parse_compact(reply_str(reply_at(d.get(), k))))
+          items.push_back({repos[i], *day});
     }
-  } while (cursor != "0" && !cursor.empty());
-  if (!garbage.empty()) {
-    std::vector<std::string> cmd = {"SREM", idx};
-    cmd.insert(cmd.end(), garbage.begin(), garbage.end());
-    redis_.command(cmd);
   }
-  // SSCAN may return a member twice; a batch must hold each (repo, day) once.
-  std::sort(items.begin(), items.end(), item_less);
-  items.erase(std::unique(items.begin(), items.end(), same_item), items.end());
-  return items;
+  w.items = static_cast<std::int64_t>(items.size());
+  w.batches = take_items(std::move(items));
+  return w;
 }
 
-FoldStats Folder::fold_day(Day day, const std::vector<FoldItem>& items,
-                           const std::atomic<bool>& stop) {
-  // PostgreSQL commits batch k while Redis takes batch k+1 and then finishes batch
-  // k-1; each batch still goes take -> commit -> finish in order, so crash safety is
-  // unchanged, and both servers stay busy.
+FoldStats Folder::apply_shard(const ShardWork& w) {
+  FoldStats st = apply_taken(w.batches);
+  st.repos = w.items;
+  const std::string taken_key = keys::dirty_taken(w.shard);
+  std::vector<RedisReply> f;
+  if (w.token.empty())
+    f = redis_.pipeline({{"DEL", taken_key}});
+  else
+    f = redis_.eval({{&dirty_finish_script_, {taken_key}, {w.token}}});
+  if (f[0].is_error())
+    throw Unavailable("redis: dirty_finish failed: " + std::string(f[0].error()));
+  return st;
+}
+
+FoldStats Folder::fold_shard(int shard) {
+  std::atomic<bool> never{false};
+  return fold_shards({shard}, never);
+}
+
+FoldStats Folder::fold_shards(std::vector<int> shards, const std::atomic<bool>& stop) {
+  // Round 1 folds every shard; a shard whose taken set was left by an earlier fold is
+  // folded again at once (round 2), taking the dirty set gathered meanwhile.
   FoldStats st;
-  struct Batch {
-    std::vector<FoldItem> items;
-    std::vector<Taken> taken;
-  };
-  std::deque<Batch> batches;  // stable addresses for the commit thread
-  // Declared after `batches`: if anything throws, its destructor waits for the running
-  // commit before the batch it reads is destroyed.
-  std::future<std::int64_t> committing;
-  auto after = [this](std::string_view step) {
-    if (opt_.after_step) opt_.after_step(step);
-  };
-  auto start_commit = [&](Batch& b) {
-    committing = std::async(std::launch::async, [this, &b] { return commit(b.taken); });
-  };
-  auto complete = [&](Batch& b) {
-    finish(b.taken);
-    after("finish");
-    drop_from_index(day, b.items);
-  };
-  for (std::size_t off = 0; off < items.size() && !stop.load(); off += opt_.batch_size) {
-    Batch next;
-    next.items.assign(
-        items.begin() + static_cast<std::ptrdiff_t>(off),
-        items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), off + opt_.batch_size)));
-    st.repos += static_cast<std::int64_t>(next.items.size());
-    next.taken = take(next.items);
-    for (const auto& t : next.taken) st.taken += t.gen.empty() ? 0 : 1;
-    after("take");
-    batches.push_back(std::move(next));
-    if (committing.valid()) {
-      st.applied += committing.get();
-      after("commit");
-      start_commit(batches.back());
-      complete(batches.front());  // the previous batch, while the new one commits
-      batches.pop_front();
-    } else {
-      start_commit(batches.back());
-    }
-  }
-  if (committing.valid()) {
-    st.applied += committing.get();
-    after("commit");
-    complete(batches.back());
+  for (int round = 0; round < 2 && !shards.empty() && !stop.load(); ++round) {
+    std::vector<ShardWork> work(shards.size());
+    // Take everything first (shards in lanes), wait once until Redis made the takes
+    // durable, then commit and finish (lanes again).
+    for_each_lane(shards.size(), stop, [&](std::size_t i) { work[i] = take_shard(shards[i]); });
+    wait_durable(std::chrono::steady_clock::now());
+    std::mutex mu;
+    for_each_lane(work.size(), stop, [&](std::size_t i) {
+      if (work[i].token.empty() && work[i].batches.empty()) return;  // nothing was dirty
+      FoldStats s = apply_shard(work[i]);
+      std::lock_guard lk(mu);
+      st += s;
+    });
+    std::vector<int> again;
+    for (const auto& w : work)
+      if (w.resumed) again.push_back(w.shard);
+    shards = std::move(again);
   }
   return st;
 }
 
-FoldStats Folder::fold_lanes(Day day, const std::vector<FoldItem>& items,
-                             const std::atomic<bool>& stop) {
-  // Lanes fold disjoint, contiguous slices of the sorted items at once: while one
-  // lane's client builds and parses commands, Redis serves the other.
-  const std::size_t lanes = std::clamp<std::size_t>(opt_.lanes, 1, 8);
-  if (lanes == 1 || items.size() < 2 * opt_.batch_size) return fold_day(day, items, stop);
-  const std::size_t per = (items.size() + lanes - 1) / lanes;
-  std::vector<std::vector<FoldItem>> slices;
-  for (std::size_t off = 0; off < items.size(); off += per)
-    slices.emplace_back(
-        items.begin() + static_cast<std::ptrdiff_t>(off),
-        items.begin() + static_cast<std::ptrdiff_t>(std::min(items.size(), off + per)));
-  std::vector<std::future<FoldStats>> running;
-  for (std::size_t i = 1; i < slices.size(); ++i)
-    running.push_back(
-        std::async(std::launch::async, [&, i] { return fold_day(day, slices[i], stop); }));
-  FoldStats st;
+void Folder::for_each_lane(std::size_t n, const std::atomic<bool>& stop,
+                           const std::function<void(std::size_t)>& fn) {
+  // Shards are independent (own hash tags, disjoint repos): lanes work on them at once,
+  // so one lane's PostgreSQL commit overlaps another's Redis round trips.
+  const std::size_t lanes = std::clamp<std::size_t>(opt_.lanes, 1, std::max<std::size_t>(n, 1));
+  std::atomic<std::size_t> next{0};
+  auto lane = [&] {
+    for (std::size_t i; !stop.load() && (i = next.fetch_add(1)) < n;) fn(i);
+  };
+  std::vector<std::future<void>> running;
+  for (std::size_t i = 1; i < lanes; ++i) running.push_back(std::async(std::launch::async, lane));
   std::exception_ptr error;
   try {
-    st += fold_day(day, slices[0], stop);
+    lane();
   } catch (...) {
     error = std::current_exception();
+    next.store(n);
   }
   for (auto& f : running) {
     try {
-      st += f.get();
+      f.get();
     } catch (...) {
       if (!error) error = std::current_exception();
+      next.store(n);
     }
   }
   if (error) std::rethrow_exception(error);
+}
+
+FoldStats Folder::fold_dirty(const std::atomic<bool>& stop) {
+  FoldStats st;
+  metrics::FoldRun run(st.applied);  // counts this pass for /metrics
+  std::vector<int> shards(keys::kDirtyShards);
+  for (int i = 0; i < keys::kDirtyShards; ++i) shards[i] = i;
+  st += fold_shards(std::move(shards), stop);
   return st;
 }
 
-FoldStats Folder::fold_all(Day today, const std::atomic<bool>& stop) {
-  FoldStats st;
-  metrics::FoldRun run(st.applied);  // counts this pass for /metrics
-  for (Day day = today - opt_.retention_days; day < today && !stop.load(); ++day) {
-    // Repos that got new counts while being folded stay in the index: a second and
-    // third round fold those late events within the same pass.
-    for (int round = 0; round < 3 && !stop.load(); ++round) {
-      auto items = scan_index(day);
-      if (items.empty()) break;
-      st += fold_lanes(day, items, stop);
-    }
+std::int64_t Folder::drain_legacy_indexes(Day today) {
+  std::vector<std::vector<std::string>> exists;
+  std::vector<Day> days;
+  for (Day d = today - opt_.retention_days; d <= today; ++d) {
+    days.push_back(d);
+    exists.push_back({"EXISTS", keys::index(d)});
   }
-  return st;
+  auto ex = redis_.pipeline(exists);
+  std::int64_t moved = 0;
+  for (std::size_t i = 0; i < days.size(); ++i) {
+    if (ex[i].is_error()) throw Unavailable("redis: EXISTS failed: " + std::string(ex[i].error()));
+    if (reply_int(ex[i].get()) == 0) continue;
+    const std::string idx = keys::index(days[i]);
+    std::string cursor = "0";
+    do {
+      auto r = redis_.command({"SSCAN", idx, cursor, "COUNT", "10000"});
+      if (r.is_error()) throw Unavailable("redis: SSCAN failed: " + std::string(r.error()));
+      cursor = std::string(reply_str(reply_at(r.get(), 0)));
+      const redisReply* members = reply_at(r.get(), 1);
+      std::vector<std::vector<std::string>> cmds;
+      for (std::size_t k = 0; k < reply_len(members); ++k) {
+        std::string tag(reply_str(reply_at(members, k)));
+        if (!keys::parse_repo_tag(tag)) continue;
+        cmds.push_back({"SADD", keys::dirty(keys::dirty_shard(tag)), tag});
+      }
+      moved += static_cast<std::int64_t>(cmds.size());
+      for (const auto& x : redis_.pipeline(cmds))
+        if (x.is_error()) throw Unavailable("redis: SADD dirty failed: " + std::string(x.error()));
+    } while (cursor != "0" && !cursor.empty());
+    // Every member is in a dirty set now (an old module re-adding one recreates the
+    // index, and the next pass moves it again).
+    redis_.command({"DEL", idx});
+  }
+  return moved;
 }
 
 std::int64_t Folder::prune_ledger() {

@@ -1,6 +1,10 @@
-// The StatsStore of hubstatsd: PostgreSQL daily rows for folded days, Redis for today
-// (and any past day not folded yet), the in-memory TrendingIndex for /api/trending.
-// Reading a repo folds its pending past days first (lazy fold).
+// The StatsStore of hubstatsd: PostgreSQL (the system of record, today included) plus
+// the residual still in Redis (day hashes, and folding hashes whose generation is not
+// in the ledger yet), combined in one consistent view: a read takes an atomic Redis
+// snapshot of the repo (residual + fold epoch), then one PostgreSQL statement (rows +
+// which of the snapshot's generations are applied), then re-reads the epoch and
+// retries if a fold took a day hash meanwhile. /api/trending does the same over the
+// dirty repos with the in-memory TrendingIndex. See docs/architecture.md, "Serving".
 #pragma once
 
 #include <atomic>
@@ -25,15 +29,17 @@ namespace hubstatsd {
 
 struct StatsStoreOptions {
   std::function<std::int64_t()> clock;  // unix seconds (UTC); decides "today"
-  // How long today's counters of all repos (for trending) are reused. 0: every call.
+  // How long trending reuses the Redis residual of the dirty repos it read, as long as
+  // the index has not changed since (any fold landing in it forces a new read, so a
+  // reused residual never counts a fold twice). 0: read it on every call.
   std::chrono::milliseconds today_cache_ttl{1000};
   // How often the trending index picks up folds of other daemons from the ledger.
   std::chrono::milliseconds trending_refresh{2000};
   // false: trending always runs the SQL query (benchmark baseline, tests).
   bool use_trending_index = true;
-  // How long a repo's folded total is reused while its fold version (hs:{tag}:v) is
+  // How long a repo's folded total is reused while its fold epoch (hs:{tag}:e) is
   // unchanged; 0 disables the cache (every /stats sums in PostgreSQL). Must stay well
-  // below the version key's TTL (8 days).
+  // below the epoch key's TTL (7 days).
   std::chrono::milliseconds total_cache_ttl{std::chrono::hours(1)};
   std::size_t total_cache_max = 200'000;  // repos; the cache is cleared when full
 };
@@ -45,6 +51,13 @@ std::vector<DayCounts> zero_fill(const hubstats::Period& period,
 
 class PgRedisStatsStore final : public StatsStore {
  public:
+  // How often a read retries when folds keep taking the repo's day hashes under it
+  // before it answers Unavailable.
+  static constexpr int kReadAttempts = 8;
+  // Test hook: called between a read's Redis snapshot and its PostgreSQL query, where
+  // a fold committing makes the read count a day hash twice unless it checks the epoch.
+  std::function<void()> after_snapshot;
+
   // Registers itself as the folder's listener (folds update the trending index).
   PgRedisStatsStore(RedisClient& redis, PgPool& pg, Folder& folder, StatsStoreOptions opt);
   ~PgRedisStatsStore() override;
@@ -76,17 +89,14 @@ class PgRedisStatsStore final : public StatsStore {
   hubstats::Day today() const;
 
  private:
-  struct Unfolded;  // a past day still in Redis after the lazy fold
-  struct Live {
-    DayCounts today;
-    std::vector<Unfolded> past;
-    std::string version;  // hs:{tag}:v, read before any PostgreSQL query of the repo
-  };
-  Live lazy_fold_and_read(const hubstats::RepoRef& repo, hubstats::Day today);
-  using TodayByType = std::array<std::unordered_map<std::string, std::int64_t>, 3>;
-  std::shared_ptr<const TodayByType> today_counts(hubstats::Day day);
-  // The folded total cached under this fold version, if fresh.
-  std::optional<std::int64_t> cached_total(const std::string& tag, std::string_view version,
+  struct Residual;
+  Residual read_residual(const hubstats::RepoRef& repo);
+  bool epoch_unchanged(const hubstats::RepoRef& repo, const std::string& epoch);
+  // The dirty repos of a type with their residual snapshots (trending).
+  std::vector<std::pair<hubstats::RepoRef, Residual>> dirty_residuals(hubstats::RepoType type);
+  bool epochs_unchanged(const std::vector<std::pair<hubstats::RepoRef, Residual>>& snaps);
+  // The folded total cached under this fold epoch, if fresh.
+  std::optional<std::int64_t> cached_total(const std::string& tag, std::string_view epoch,
                                            std::chrono::steady_clock::time_point now);
   void maintain();
 
@@ -97,20 +107,25 @@ class PgRedisStatsStore final : public StatsStore {
   TrendingIndex index_;
   std::atomic<bool> ready_{false};
   std::atomic<bool> fast_redis_failed_{false};  // AsyncRedis cannot be made: pool only
+  std::mutex refresh_mu_;  // one index refresh at a time (maintain() and trending())
+  struct TrendingResidual;
+  struct LiveCache {
+    hubstats::RepoType type{};
+    std::uint64_t changes = 0;  // the index state the residual was checked against
+    std::chrono::steady_clock::time_point at;
+    std::shared_ptr<const TrendingResidual> residual;
+  };
+  std::mutex live_mu_;
+  std::vector<LiveCache> live_cache_;  // at most one per repo type
   std::string watermark_;
 
   struct CachedTotal {
-    std::string version;
+    std::string epoch;
     std::int64_t folded = 0;
     std::chrono::steady_clock::time_point at;
   };
   std::mutex totals_mu_;
   std::unordered_map<std::string, CachedTotal> totals_;  // by repo tag
-
-  std::mutex today_mu_;
-  hubstats::Day today_day_ = 0;
-  std::chrono::steady_clock::time_point today_at_{};
-  std::shared_ptr<const TodayByType> today_;
 
   std::thread thread_;
   std::mutex mu_;

@@ -28,40 +28,49 @@ Store::~Store() {
   stop();
 }
 
-hubstats::Day Store::fold_horizon() const {
-  return hubstats::day_of(clock_() - cfg_.fold_settle.count());
-}
-
 std::vector<std::string> Store::migrate() {
   return hubstatsd::migrate(*pg_);
 }
 
+FoldStats Store::fold_pass(const std::atomic<bool>& stop) {
+  folder_->drain_legacy_indexes(today());
+  return folder_->fold_dirty(stop);
+}
+
 FoldStats Store::fold_once() {
   const std::atomic<bool> never{false};
-  auto st = folder_->fold_all(fold_horizon(), never);
+  auto st = fold_pass(never);
   folder_->prune_ledger();
   return st;
 }
 
 void Store::fold_loop() {
   std::unique_lock lk(mu_);
+  std::chrono::milliseconds backoff{0};
   while (!stop_) {
     lk.unlock();
     try {
-      const FoldStats s = folder_->fold_all(fold_horizon(), stop_);
+      const FoldStats s = fold_pass(stop_);
+      if (backoff.count() > 0) log::info("fold pass succeeded again");
+      backoff = std::chrono::milliseconds(0);
       if (s.taken > 0)
-        log::info("fold pass", {{"taken", std::to_string(s.taken)},
-                                {"applied", std::to_string(s.applied)},
-                                {"repos", std::to_string(s.repos)}});
+        log::debug("fold pass", {{"taken", std::to_string(s.taken)},
+                                 {"applied", std::to_string(s.applied)},
+                                 {"repos", std::to_string(s.repos)}});
       if (std::chrono::steady_clock::now() - last_prune_ > std::chrono::hours(1)) {
         folder_->prune_ledger();
         last_prune_ = std::chrono::steady_clock::now();
       }
     } catch (const std::exception& e) {
-      log::warn("fold pass failed", {{"error", e.what()}});
+      // Nothing is lost: dirty and taken sets stay in Redis until a pass succeeds.
+      backoff = std::min(cfg_.fold_backoff_max,
+                         backoff.count() ? backoff * 2 : std::chrono::milliseconds(1000));
+      log::warn("fold pass failed",
+                {{"error", e.what()}, {"retry_in_ms", std::to_string(backoff.count())}});
     }
     lk.lock();
-    cv_.wait_for(lk, cfg_.fold_interval, [this] { return stop_.load(); });
+    cv_.wait_for(lk, backoff.count() ? backoff : cfg_.fold_interval,
+                 [this] { return stop_.load(); });
   }
 }
 

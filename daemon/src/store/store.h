@@ -24,15 +24,13 @@ namespace hubstatsd {
 struct StoreConfig {
   RedisConfig redis;
   PgPoolConfig pg;
-  FoldOptions fold;  // batch size, retention_days, ledger retention
-  std::chrono::milliseconds fold_interval{60'000};
-  bool background_fold = true;
-  // The background fold takes a day only this long after it ended, so events the
-  // module flushes late (queued near midnight) land before the day's index is
-  // cleaned: the module indexes a repo once per day and connection. Reads still
-  // fold a past day lazily at once.
-  std::chrono::seconds fold_settle{
-      300};  // false: only lazy folds and `fold --once` (config fold.background)
+  FoldOptions fold;  // batch size, lanes, retention_days, ledger retention
+  // The continuous fold runs a pass every fold_interval: the most an empty Redis loses.
+  std::chrono::milliseconds fold_interval{5'000};
+  // After a failed pass (Redis or PostgreSQL down) the next try waits 1 s, doubling up
+  // to this, so a long outage costs a few log lines and a recovery is quick.
+  std::chrono::milliseconds fold_backoff_max{30'000};
+  bool background_fold = true;  // false: only `fold --once` folds (config fold.background)
   std::chrono::milliseconds today_cache_ttl{1000};
   std::chrono::milliseconds trending_refresh{2000};
   std::function<std::int64_t()> clock;  // unix seconds; empty: the system clock
@@ -52,23 +50,22 @@ class Store {
   std::vector<std::string> migrate();
 
   // Starts the trending index loader/refresher and, when background_fold, the
-  // background fold (a pass at once, then every fold_interval). Idempotent.
+  // continuous fold (a pass at once, then every fold_interval). Idempotent.
   void start_background_fold();
   // Stops both threads; the fold stops between batches. Idempotent.
   void stop();
 
-  // One fold pass over [today - retention, yesterday] plus ledger pruning (CLI
-  // `hubstatsd fold --once`, tests). Throws Unavailable.
+  // One continuous-fold pass (legacy day indexes drained first) plus ledger pruning
+  // (CLI `hubstatsd fold --once`, tests). Throws Unavailable.
   FoldStats fold_once();
+  // The pass of the continuous fold: drain legacy day indexes, fold every dirty shard.
+  FoldStats fold_pass(const std::atomic<bool>& stop);
 
   PgRedisStatsStore& stats() { return *stats_; }
   PgPool& pg() { return *pg_; }
   RedisClient& redis() { return *redis_; }
   Folder& folder() { return *folder_; }
   hubstats::Day today() const { return hubstats::day_of(clock_()); }
-  // Days before this one are due for the background fold (today, or yesterday
-  // during the first fold_settle of a day).
-  hubstats::Day fold_horizon() const;
   const StoreConfig& config() const { return cfg_; }
 
  private:

@@ -60,6 +60,30 @@ int TrendingIndex::claim(Part& p, Day d) {
 
 bool TrendingIndex::set_day(const RepoRef& repo, Day day, std::int64_t downloads) {
   std::unique_lock lk(mu_);
+  ++changes_;
+  return set_day_locked(repo, day, downloads, false);
+}
+
+std::vector<FoldedRow> TrendingIndex::apply(const std::vector<FoldedRow>& rows,
+                                            const std::vector<std::string>& gens) {
+  std::vector<FoldedRow> old;
+  std::unique_lock lk(mu_);
+  ++changes_;
+  for (const auto& r : rows)
+    if (!set_day_locked(r.repo, r.day, r.downloads, true)) old.push_back(r);
+  const auto now = std::chrono::steady_clock::now();
+  // A generation recorded minutes ago was in the ledger when any running reader
+  // checked it there: forget it.
+  if (gens_.size() > 100'000 && now - gens_pruned_ > std::chrono::minutes(1)) {
+    std::erase_if(gens_, [&](const auto& g) { return now - g.second > std::chrono::minutes(10); });
+    gens_pruned_ = now;
+  }
+  for (const auto& g : gens) gens_[g] = now;
+  return old;
+}
+
+bool TrendingIndex::set_day_locked(const RepoRef& repo, Day day, std::int64_t downloads,
+                                   bool only_up) {
   Part& p = parts_[static_cast<int>(repo.type)];
   const auto row = row_of(p, repo);
   const int s = claim(p, day);
@@ -67,7 +91,7 @@ bool TrendingIndex::set_day(const RepoRef& repo, Day day, std::int64_t downloads
   const std::int64_t old = p.cols[s][row];
   const auto v = static_cast<std::uint32_t>(
       std::clamp<std::int64_t>(downloads, 0, std::numeric_limits<std::uint32_t>::max()));
-  if (v != old) {
+  if (v != old && (!only_up || v > old)) {
     p.cols[s][row] = v;
     p.totals[row] += static_cast<std::int64_t>(v) - old;
     ++p.version;
@@ -77,6 +101,7 @@ bool TrendingIndex::set_day(const RepoRef& repo, Day day, std::int64_t downloads
 
 void TrendingIndex::set_total(const RepoRef& repo, std::int64_t total) {
   std::unique_lock lk(mu_);
+  ++changes_;
   Part& p = parts_[static_cast<int>(repo.type)];
   p.totals[row_of(p, repo)] = total;
   ++p.version;
@@ -85,6 +110,7 @@ void TrendingIndex::set_total(const RepoRef& repo, std::int64_t total) {
 void TrendingIndex::load_repo(const RepoRef& repo, std::int64_t total,
                               const std::vector<std::pair<Day, std::int64_t>>& days) {
   std::unique_lock lk(mu_);
+  ++changes_;
   Part& p = parts_[static_cast<int>(repo.type)];
   const auto row = row_of(p, repo);
   for (const auto& [d, n] : days) {
@@ -144,30 +170,42 @@ std::shared_ptr<const std::vector<std::uint64_t>> TrendingIndex::window(const Pa
 
 std::vector<TrendingCandidate> TrendingIndex::trending(
     hubstats::RepoType type, const hubstats::Period& period,
-    const std::unordered_map<std::string, std::int64_t>& today, std::size_t limit,
+    const std::unordered_map<std::string, LiveCounts>& counts, std::size_t limit,
     const std::function<bool(const RepoRef&)>& keep) const {
   std::shared_lock lk(mu_);
   const int t = static_cast<int>(type);
   const Part& p = parts_[t];
   const std::size_t n = p.refs.size();
-  auto sums = window(p, t, period.start, period.end - 1);
+  auto sums = window(p, t, period.start, period.end);
 
-  // Live counts of the last day as (row, count) sorted by row, merged into the scan;
-  // repos the index does not know yet (first download ever, today) get rows past n.
-  std::vector<std::pair<std::uint32_t, std::int64_t>> live;
+  // Live counts as (row, recent, total) sorted by row, merged into the scan; repos the
+  // index does not know yet (first download ever) get rows past n. A folding hash
+  // whose generation the ring already holds is not counted again (same lock).
+  struct Live {
+    std::uint32_t row;
+    std::int64_t recent, total;
+    bool operator<(const Live& o) const { return row < o.row; }
+  };
+  std::vector<Live> live;
   std::vector<RepoRef> fresh_refs;
   std::vector<RankEntry> fresh;
-  for (const auto& [id, cnt] : today) {
-    if (cnt <= 0) continue;
+  for (const auto& [id, c] : counts) {
+    std::int64_t recent = c.recent, total = c.total;
+    for (const auto& f : c.folding)
+      if (!gens_.count(f.gen)) {
+        recent += f.recent;
+        total += f.total;
+      }
+    if (recent <= 0 && total <= 0) continue;
     auto it = p.rows.find(id);
     if (it != p.rows.end()) {
-      live.emplace_back(it->second, cnt);
+      live.push_back({it->second, recent, total});
       continue;
     }
     auto slash = id.find('/');
-    if (slash == std::string::npos) continue;
+    if (slash == std::string::npos || recent <= 0) continue;
     fresh_refs.push_back({type, id.substr(0, slash), id.substr(slash + 1)});
-    fresh.push_back({cnt, cnt, &id, static_cast<std::uint32_t>(n + fresh.size())});
+    fresh.push_back({recent, total, &id, static_cast<std::uint32_t>(n + fresh.size())});
   }
   std::sort(live.begin(), live.end());
   const std::uint64_t* sum = sums->data();
@@ -175,11 +213,14 @@ std::vector<TrendingCandidate> TrendingIndex::trending(
   auto each = [&](auto&& emit) {
     std::size_t li = 0;
     for (std::size_t r = 0; r < n; ++r) {
-      std::int64_t l = 0;
-      while (li < live.size() && live[li].first == r) l += live[li++].second;
-      const std::int64_t recent = static_cast<std::int64_t>(sum[r]) + l;
+      std::int64_t lr = 0, lt = 0;
+      for (; li < live.size() && live[li].row == r; ++li) {
+        lr += live[li].recent;
+        lt += live[li].total;
+      }
+      const std::int64_t recent = static_cast<std::int64_t>(sum[r]) + lr;
       if (recent > 0)
-        emit(RankEntry{recent, totals[r] + l, &p.ids[r], static_cast<std::uint32_t>(r)});
+        emit(RankEntry{recent, totals[r] + lt, &p.ids[r], static_cast<std::uint32_t>(r)});
     }
     for (const auto& e : fresh) emit(e);
   };
@@ -243,9 +284,15 @@ std::string load_trending_index(PgPool& pg, TrendingIndex& index, Day today) {
 
 std::string refresh_trending_index(PgPool& pg, TrendingIndex& index, const std::string& watermark) {
   auto conn = pg.acquire();
+  // One snapshot for the rows and the generations they hold.
+  conn.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   const auto mark = conn.exec("SELECT now()::text").str(0, 0);
   // A fold's applied_at is its statement's start; it becomes visible at commit, at
   // most a statement timeout later: re-reading a slack window catches late commits.
+  auto gens = conn.exec(
+      "SELECT gen FROM hubstats.fold_ledger WHERE applied_at > $1::timestamptz - interval '10 "
+      "seconds'",
+      {watermark});
   auto res = conn.exec(
       "SELECT d.repo_type, d.namespace, d.name, d.day::text, d.downloads "
       "FROM (SELECT DISTINCT repo_type, namespace, name, day FROM hubstats.fold_ledger "
@@ -253,17 +300,22 @@ std::string refresh_trending_index(PgPool& pg, TrendingIndex& index, const std::
       "JOIN hubstats.daily_downloads d USING (repo_type, namespace, name, day) "
       "ORDER BY d.day",
       {watermark});
-  std::vector<std::string> types, nss, names;
+  conn.exec("COMMIT");
+  std::vector<FoldedRow> rows;
+  rows.reserve(static_cast<std::size_t>(res.rows()));
   for (int i = 0; i < res.rows(); ++i) {
     auto type = hubstats::parse_repo_type(res.text(i, 0));
     auto day = hubstats::parse_iso(res.text(i, 3));
-    if (!type || !day) continue;
-    RepoRef ref{*type, res.str(i, 1), res.str(i, 2)};
-    if (!index.set_day(ref, *day, res.i64(i, 4))) {
-      types.emplace_back(res.text(i, 0));
-      nss.push_back(ref.ns);
-      names.push_back(ref.name);
-    }
+    if (type && day) rows.push_back({{*type, res.str(i, 1), res.str(i, 2)}, *day, res.i64(i, 4)});
+  }
+  std::vector<std::string> applied;
+  applied.reserve(static_cast<std::size_t>(gens.rows()));
+  for (int i = 0; i < gens.rows(); ++i) applied.push_back(gens.str(i, 0));
+  std::vector<std::string> types, nss, names;
+  for (const auto& r : index.apply(rows, applied)) {
+    types.emplace_back(hubstats::to_string(r.repo.type));
+    nss.push_back(r.repo.ns);
+    names.push_back(r.repo.name);
   }
   if (!types.empty()) {
     // Days older than the ring changed: recompute those repos' totals.

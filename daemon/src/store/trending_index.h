@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -18,6 +20,7 @@
 
 #include "hubstats/day.h"
 #include "hubstats/repo.h"
+#include "store/fold.h"
 #include "store/stats_store.h"
 
 namespace hubstatsd {
@@ -76,6 +79,18 @@ std::vector<RankEntry> rank_top_streaming(Each&& each, std::size_t limit,
   }
 }
 
+// A repo's counts still in Redis (not folded) as trending sees them: day hashes, never
+// in PostgreSQL; folding hashes, in PostgreSQL once their generation is applied.
+struct LiveCounts {
+  std::int64_t recent = 0;  // in the period
+  std::int64_t total = 0;   // all days
+  struct Folding {
+    std::string gen;
+    std::int64_t recent = 0, total = 0;
+  };
+  std::vector<Folding> folding;  // counted unless the index already applied gen
+};
+
 class TrendingIndex {
  public:
   static constexpr int kSlots = 96;  // >= 90-day period + fold retention slack
@@ -84,6 +99,12 @@ class TrendingIndex {
   // repo's all-time total by the change. Returns false when the day is older than
   // the ring: the caller must then set_total() from PostgreSQL.
   bool set_day(const hubstats::RepoRef& repo, hubstats::Day day, std::int64_t downloads);
+  // Applies folded rows (absolute; a row never goes down, so an older value arriving
+  // late is ignored) and records the generations whose counts they hold, in one step:
+  // trending() then never counts a folding hash of such a generation from Redis again.
+  // Returns the rows older than the ring (their repos need set_total()).
+  std::vector<FoldedRow> apply(const std::vector<FoldedRow>& rows,
+                               const std::vector<std::string>& gens);
   // All-time folded total of the repo (absolute).
   void set_total(const hubstats::RepoRef& repo, std::int64_t total);
   // Bulk load of one repo: its total and its recent days (days outside the ring are
@@ -91,18 +112,20 @@ class TrendingIndex {
   void load_repo(const hubstats::RepoRef& repo, std::int64_t total,
                  const std::vector<std::pair<hubstats::Day, std::int64_t>>& days);
 
-  // Ranks repos of `type` over [period.start, period.end]: folded days from the ring for
-  // days before period.end, plus `today` (live counts of period.end, by "ns/name").
-  // Totals returned include today's live count.
+  // Ranks repos of `type` over [period.start, period.end]: folded days from the ring
+  // plus `live` (counts still in Redis, by "ns/name"). Totals include the live counts.
   std::vector<TrendingCandidate> trending(
       hubstats::RepoType type, const hubstats::Period& period,
-      const std::unordered_map<std::string, std::int64_t>& today, std::size_t limit,
+      const std::unordered_map<std::string, LiveCounts>& live, std::size_t limit,
       const std::function<bool(const hubstats::RepoRef&)>& keep) const;
 
   // Folded downloads of a repo on a day (0 when unknown or outside the ring).
   std::int64_t day_downloads(const hubstats::RepoRef& repo, hubstats::Day day) const;
   std::int64_t total(const hubstats::RepoRef& repo) const;
   std::size_t size() const;
+  // Grows with every change (rows, totals, recorded generations): equal values mean
+  // the same index state.
+  std::uint64_t changes() const { return changes_.load(); }
 
  private:
   struct Part {                                           // one repo type
@@ -122,6 +145,8 @@ class TrendingIndex {
   };
 
   static int slot_of(hubstats::Day d) { return ((d % kSlots) + kSlots) % kSlots; }
+  bool set_day_locked(const hubstats::RepoRef& repo, hubstats::Day day, std::int64_t downloads,
+                      bool only_up);
   std::uint32_t row_of(Part& p, const hubstats::RepoRef& repo);  // adds the repo if new
   // Slot for day d, claiming (clearing) it when it holds an older day; -1 if d is older.
   int claim(Part& p, hubstats::Day d);
@@ -131,6 +156,11 @@ class TrendingIndex {
 
   mutable std::shared_mutex mu_;
   std::array<Part, 3> parts_;
+  // Generations whose counts the ring holds, with when they were recorded (kept a few
+  // minutes: older ones were already applied when a reader checked the ledger).
+  std::unordered_map<std::string, std::chrono::steady_clock::time_point> gens_;
+  std::chrono::steady_clock::time_point gens_pruned_{};
+  std::atomic<std::uint64_t> changes_{0};
   mutable std::mutex cache_mu_;
   mutable std::array<WindowCache, 3> cache_;
 };
@@ -141,8 +171,8 @@ class TrendingIndex {
 std::string load_trending_index(PgPool& pg, TrendingIndex& index, hubstats::Day today);
 
 // Applies every (repo, day) the fold ledger records since `watermark` (minus a slack
-// covering transactions that committed late), as absolute values. Returns the new
-// watermark.
+// covering transactions that committed late), as absolute values, with their
+// generations, in one database snapshot. Returns the new watermark.
 std::string refresh_trending_index(PgPool& pg, TrendingIndex& index, const std::string& watermark);
 
 }  // namespace hubstatsd

@@ -34,11 +34,12 @@ std::string day(const RepoRef& r, Day d);
 std::string folding(const RepoRef& r, Day d);
 // hs:{model/ns/name}:days              set of YYYYMMDD with unfolded counters
 std::string days(const RepoRef& r);
+// hs:{model/ns/name}:e                 fold epoch: bumped by every fold take that moves a day
+//   hash aside; readers re-read it to detect a take that raced their read
+std::string epoch(const RepoRef& r);
 // hs:{model/ns/name}:b                 hash: batch stream id -> highest batch number
 //   applied (the record script's exactly-once check)
 std::string batches(const RepoRef& r);
-// hs:{model/ns/name}:v                 id of the repo's latest fold (daemon's total cache)
-std::string fold_version(const RepoRef& r);
 // hs:idx:YYYYMMDD                      set of repo tags touched that day (the layout before
 //   dirty sets; hubstatsd still drains it once after an upgrade)
 std::string index(Day d);

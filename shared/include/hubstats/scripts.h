@@ -104,14 +104,21 @@ return 1
 
 // Fold step 1: move a day hash aside under a fresh generation id, or return the
 // generation already in flight (a previous fold that crashed). Returns HGETALL of
-// the folding hash (empty when there is nothing to fold).
-// KEYS: day, folding   ARGV: new_gen, ttl_s
+// the folding hash (empty when there is nothing to fold). Moving a day hash bumps the
+// repo's fold epoch (keys::epoch) in the same atomic step, so a reader that saw the
+// day hash as unfolded can tell its snapshot went stale. A missing epoch starts at a
+// random value (ARGV[3]) and grows by random steps (ARGV[4]): a Redis emptied or
+// restored to an older state does not hand out again an epoch a reader cached.
+// KEYS: day, folding, epoch   ARGV: new_gen, ttl_s, random_start, random_step
 inline constexpr std::string_view kFoldTake = R"lua(
 if redis.call('EXISTS', KEYS[2]) == 0 then
   if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
   redis.call('RENAME', KEYS[1], KEYS[2])
   redis.call('HSET', KEYS[2], 'gen', ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
+  if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[3]) end
+  redis.call('INCRBY', KEYS[3], ARGV[4])
+  redis.call('EXPIRE', KEYS[3], ARGV[2])
 end
 return redis.call('HGETALL', KEYS[2])
 )lua";
@@ -127,6 +134,47 @@ if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 the
   redis.call('SREM', KEYS[3], ARGV[2])
 end
 return 1
+)lua";
+
+// Continuous fold, per dirty shard: take the shard's dirty set whole (RENAME to its
+// taken key, stamped with a token member "#<token>"), or return the taken set a fold
+// that crashed (or is still running on another daemon) left behind. Returns the
+// members (repo tags and the token).
+// KEYS: dirty, dirty_taken   ARGV: "#<fresh token>", ttl_s
+inline constexpr std::string_view kDirtyTake = R"lua(
+if redis.call('EXISTS', KEYS[2]) == 0 then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
+  redis.call('RENAME', KEYS[1], KEYS[2])
+  redis.call('SADD', KEYS[2], ARGV[1])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return redis.call('SMEMBERS', KEYS[2])
+)lua";
+
+// Continuous fold, after every repo of a taken set was folded: delete the taken set if
+// it is still the one that was folded (its token), never a newer take's.
+// KEYS: dirty_taken   ARGV: "#<token>"
+inline constexpr std::string_view kDirtyFinish = R"lua(
+if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then redis.call('DEL', KEYS[1]) end
+return 1
+)lua";
+
+// A reader's snapshot of one repo's unfolded residual, atomic: the fold epoch, then
+// for each day of the repo's days set 10 values: YYYYMMDD, the day hash's downloads,
+// authenticated, anonymous, files, the folding hash's same four and its gen (nil
+// where absent). The day and folding keys are built from ARGV[1] ("hs:{tag}:"): they
+// carry the same hash tag, so they live in the script's slot.
+// KEYS: days, epoch   ARGV: key prefix of the repo
+inline constexpr std::string_view kReadResidual = R"lua(
+local out = {redis.call('GET', KEYS[2]) or ''}
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  out[#out + 1] = d
+  local a = redis.call('HMGET', ARGV[1] .. 'd:' .. d, 'downloads', 'authenticated', 'anonymous', 'files')
+  local b = redis.call('HMGET', ARGV[1] .. 'f:' .. d, 'downloads', 'authenticated', 'anonymous', 'files', 'gen')
+  for i = 1, 4 do out[#out + 1] = a[i] end
+  for i = 1, 5 do out[#out + 1] = b[i] end
+end
+return out
 )lua";
 
 // The KEYS and ARGV of one kRecordBatch call: events (identity, authenticated,
