@@ -41,9 +41,9 @@ TEST(Framing, ChunkedTwiceIs400) {
   EXPECT_EQ(framing_status({"gzip, chunked, chunked"}), 400);
 }
 
-TEST(Framing, OtherCodingBeforeChunkedIs501) {
-  EXPECT_EQ(framing_status({"gzip, chunked"}), 501);
-  EXPECT_EQ(framing_status({"gzip", "chunked"}), 501);
+TEST(Framing, OtherCodingBeforeChunkedIs400) {
+  EXPECT_EQ(framing_status({"gzip, chunked"}), 400);
+  EXPECT_EQ(framing_status({"gzip", "chunked"}), 400);
 }
 
 TEST(Framing, TransferEncodingWithContentLengthIs400) {

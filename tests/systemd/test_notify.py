@@ -158,3 +158,22 @@ def test_no_ready_without_postgres(tmp_path, notify_socket, redis):
         assert msg is None or msg.get("READY") != "1", msg
     finally:
         daemon.stop()
+
+
+def test_ready_waits_for_redis(tmp_path, notify_socket, postgres):
+    """READY=1 also means Redis answers: with nothing on the Redis port the daemon waits
+    (no READY), and becomes ready once a redis-server starts there."""
+    redis_port = free_port()
+    conf = write_config(tmp_path, free_port(), f"127.0.0.1:{redis_port}", postgres.dsn)
+    daemon = Daemon(conf, notify_socket.path, tmp_path / "hubstatsd.log")
+    try:
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            msg = notify_socket.next_message(timeout=0.2)
+            assert msg is None or msg.get("READY") != "1", f"READY=1 without Redis: {msg}"
+        assert daemon.proc.poll() is None, daemon.log()
+        with RedisServer(tmp_path, port=redis_port):
+            msg = notify_socket.next_message(timeout=30)
+            assert msg is not None and msg.get("READY") == "1", (msg, daemon.log())
+    finally:
+        daemon.stop()

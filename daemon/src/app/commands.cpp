@@ -1,5 +1,7 @@
 #include "app/commands.h"
 
+#include <chrono>
+#include <thread>
 #include <iostream>
 #include <random>
 #include <set>
@@ -145,6 +147,24 @@ void publish_new_totals(RedisClient& redis, const std::set<std::string>& tags) {
   if (!batch.empty()) flush();
 }
 
+constexpr std::chrono::seconds kRedisStartupWait{30};
+
+// True once Redis answers PING; false after `wait` without an answer.
+bool wait_for_redis(RedisClient& redis, std::chrono::seconds wait) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  bool logged = false;
+  while (true) {
+    try {
+      if (!redis.command({"PING"}).is_error()) return true;
+    } catch (const std::exception& e) {
+      if (!logged) log::warn("waiting for redis", {{"error", e.what()}});
+      logged = true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+}
+
 }  // namespace
 
 int check_config(const std::string& path) {
@@ -262,6 +282,16 @@ int run(const std::string& path) {
     const auto applied = backends.store().migrate();
     if (!applied.empty())
       log::info("migrations applied", {{"count", std::to_string(applied.size())}});
+
+    // Ready means serving correct answers: PostgreSQL migrated (above) and Redis
+    // answering. Wait a bounded time for Redis, then fail so the unit's restart policy
+    // (and the operator) sees it, instead of reporting ready and answering 503.
+    if (!wait_for_redis(backends.store().redis(), kRedisStartupWait)) {
+      log::error(
+          "redis unreachable at startup",
+          {{"address", c->redis.address}, {"waited_s", std::to_string(kRedisStartupWait.count())}});
+      return 1;
+    }
 
     http::Router router;
     router.add("GET", "/health", [](const http::Request&, const http::PathParams&) {

@@ -47,7 +47,9 @@ std::optional<HeadError> check_framing(const std::vector<std::string_view>& tran
   for (std::size_t i = 0; i + 1 < codings.size(); ++i) {
     if (iequals(codings[i], "chunked")) return kBadFraming;  // chunked twice
   }
-  if (codings.size() > 1) return HeadError{501, "Not Implemented"};
+  // Another coding before chunked (gzip, deflate, ...): the daemon decodes none, so the
+  // body cannot be read; 400 and close like any framing it does not understand.
+  if (codings.size() > 1) return kBadFraming;
   return std::nullopt;
 }
 
