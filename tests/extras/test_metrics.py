@@ -5,7 +5,7 @@ import requests
 
 from extras_stack import parse_metrics, metric_value
 from harness.daemon import Hubstatsd
-from harness.ports import free_port
+from harness.redis import RedisServer
 
 
 def test_content_type_and_format(stack):
@@ -87,17 +87,17 @@ def test_catalog_cache_hits(stack):
 
 
 def test_redis_errors_are_counted(stack, tmp_path):
-    class DeadRedis:
-        address = f"127.0.0.1:{free_port()}"  # nothing listens there
-
     stack.pg.psql('CREATE DATABASE "deadredis"', db="postgres")
 
     class OwnDb:
         dsn = f"host=127.0.0.1 port={stack.pg.port} dbname=deadredis user=postgres"
 
-    d = Hubstatsd(tmp_path, redis=DeadRedis, postgres=OwnDb, admin_token="hsa_" + "d" * 28,
+    # hubstatsd becomes ready only with Redis answering; the Redis then goes away.
+    rs = RedisServer(tmp_path)
+    d = Hubstatsd(tmp_path, redis=rs, postgres=OwnDb, admin_token="hsa_" + "d" * 28,
                   settings={"fold": {"interval": "60s"}, "log": {"level": "error"}})
     try:
+        rs.stop()
         d.add_repo("model", "demo", "m")
         assert metric_value(requests.get(d.url("/metrics"), timeout=10).text,
                             "hubstatsd_redis_errors_total") is not None

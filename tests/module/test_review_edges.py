@@ -134,14 +134,16 @@ def test_error_reply_in_pipeline_counts_failed(make_nginx, redis, rclient, secre
     ng = make_nginx(hub.http_conf(redis, secret_file, hub_root))
     c = Client(ng)
     c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
-    # A replica refuses the script's writes (READONLY) while the connection stays up.
-    # The port is our own Redis: replicating from itself never completes a sync.
-    rclient.execute("REPLICAOF", "127.0.0.1", str(redis.port))
+    # Redis rejects the script (WRONGTYPE: the repo's batch-id key is not a hash, its
+    # first command fails) while the connection stays up. "Not now" errors (READONLY,
+    # OOM, LOADING, ...) are retried instead: test_exactly_once.py.
+    batches = "hs:{model/demo/tiny-model}:b"
+    rclient.execute("SET", batches, "not-a-hash")
     for i in range(3):
         assert c.get(f"{R}/config.json", who=anon(f"10.23.0.{i}", "ua")).status_code == 200
     s = c.settled()
     assert s["failed"] == 3 and s["sent"] == 0 and s["redis_connected"] == 1
-    rclient.execute("REPLICAOF", "NO", "ONE")
+    rclient.execute("DEL", batches)
     assert c.get(f"{R}/config.json", who=anon("10.23.1.1", "ua")).status_code == 200
     s = c.settled()
     assert s["sent"] == 1 and s["failed"] == 3
