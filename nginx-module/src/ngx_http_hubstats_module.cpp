@@ -52,6 +52,7 @@ struct MainConf {
   ngx_uint_t queue_size;
   ngx_str_t spool;  // absolute directory; empty with "hubstats_spool off"
   off_t spool_max;
+  off_t min_range;         // hubstats_min_range
   ngx_flag_t spool_set;    // the directive was given
   ngx_flag_t any_enabled;  // some location has "hubstats on"
 };
@@ -133,6 +134,23 @@ char* set_queue_size(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
     return ngx_conf_error_ptr();
   }
   mcf->queue_size = static_cast<ngx_uint_t>(n);
+  return NGX_CONF_OK;
+}
+
+// hubstats_min_range <size>: the least a ranged fetch from byte 0 must ask for (unless
+// it reaches the end of the file) to be a download; 0 counts every range from byte 0.
+char* set_min_range(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* mcf = static_cast<MainConf*>(conf);
+  if (mcf->min_range != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+  ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
+  const off_t n = ngx_parse_offset(&value[1]);
+  if (n < 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "%V: invalid size \"%V\" (expected e.g. 0, 4096, 512k, 1m)", &cmd->name,
+                       &value[1]);
+    return ngx_conf_error_ptr();
+  }
+  mcf->min_range = n;
   return NGX_CONF_OK;
 }
 
@@ -311,6 +329,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   mcf->flush_interval = NGX_CONF_UNSET_MSEC;
   mcf->queue_size = NGX_CONF_UNSET_UINT;
   mcf->spool_max = NGX_CONF_UNSET;
+  mcf->min_range = NGX_CONF_UNSET;
   return mcf;
 }
 
@@ -325,6 +344,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   ngx_conf_init_msec_value(mcf->flush_interval, 5);
   ngx_conf_init_uint_value(mcf->queue_size, 10000);
   if (mcf->spool_max == NGX_CONF_UNSET) mcf->spool_max = kDefaultSpoolMax;
+  if (mcf->min_range == NGX_CONF_UNSET) mcf->min_range = hubstats::kDefaultMinRange;
   if (!mcf->spool_set) {
     mcf->spool.data = reinterpret_cast<u_char*>(const_cast<char*>(kDefaultSpool));
     mcf->spool.len = sizeof(kDefaultSpool) - 1;
@@ -445,6 +465,24 @@ std::string body_prefix(const ngx_http_request_t* r, std::size_t max) {
   return body;
 }
 
+// The response's Content-Range: nginx's own (range filter, single part) or an upstream's
+// (proxied 206). Only looked up for a 206.
+std::string_view content_range(const ngx_http_request_t* r) {
+  if (r->headers_out.content_range && r->headers_out.content_range->hash) {
+    return sv(r->headers_out.content_range->value);
+  }
+  for (const ngx_list_part_t* part = &r->headers_out.headers.part; part; part = part->next) {
+    const auto* h = static_cast<const ngx_table_elt_t*>(part->elts);
+    for (ngx_uint_t i = 0; i < part->nelts; ++i) {
+      if (h[i].hash && h[i].key.len == 13 &&
+          ngx_strncasecmp(h[i].key.data, (u_char*)"Content-Range", 13) == 0) {
+        return sv(h[i].value);
+      }
+    }
+  }
+  return {};
+}
+
 std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t* cv) {
   ngx_str_t v;
   if (ngx_http_complex_value(r, cv, &v) != NGX_OK) return std::nullopt;
@@ -453,7 +491,7 @@ std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t*
 
 // Operator-defined layout: the repo comes from complex values, the status rule is shared.
 std::optional<hubstats::RepoRef> custom_repo(ngx_http_request_t* r, const LocConf* lcf, int status,
-                                             std::string_view range) {
+                                             const hubstats::RangeFacts& range) {
   if (lcf->repo_if) {
     auto cond = eval(r, lcf->repo_if);
     if (!cond || cond->empty() || *cond == "0") return std::nullopt;
@@ -479,7 +517,11 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
   try {
     ++g_sink->counters().requests;
     const int status = final_status(r);
-    const std::string_view range = header_value(r->headers_in.range);
+    auto* mcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_hubstats_module));
+    hubstats::RangeFacts range;
+    range.request_range = header_value(r->headers_in.range);
+    if (status == 206) range.content_range = content_range(r);
+    range.min_range = static_cast<std::int64_t>(mcf->min_range);
 
     std::optional<hubstats::RepoRef> repo;
     if (lcf->repo_set == 1) {
@@ -489,7 +531,9 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
       facts.method = sv(r->method_name);
       facts.status = status;
       facts.uri = sv(r->uri);
-      facts.range = range;
+      facts.range = range.request_range;
+      facts.content_range = range.content_range;
+      facts.min_range = range.min_range;
       if (facts.method == "POST") {
         // Only these two routes need the body: look at it for nothing else.
         const auto kind = hubstats::route_of(facts.uri).kind;
@@ -520,7 +564,6 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
       return NGX_OK;
     }
 
-    auto* mcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_hubstats_module));
     hubstats::IdentityInput in;
     std::string user;
     if (lcf->user) {
@@ -685,6 +728,8 @@ ngx_command_t commands[] = {
     {ngx_string("hubstats_queue_size"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_queue_size,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_spool,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("hubstats_min_range"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_min_range,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,
