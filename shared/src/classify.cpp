@@ -91,11 +91,35 @@ Route match_repo_path(RepoType type, const Segments& s, std::size_t i) {
   // {ns}/{name}/resolve/{rev}/{path...}: at least one path segment after the revision.
   if (s.n >= rest + 3 && s.v[rest] == "resolve" && make_repo(type, ns, name_seg, r.repo)) {
     r.kind = EventKind::kFile;
+    std::size_t first = rest + 2;
+    if (s.v[rest + 1] == "refs" && s.n >= rest + 5 &&
+        (s.v[rest + 2] == "pr" || s.v[rest + 2] == "convert")) {
+      first = rest + 4;
+    }
+    const std::string_view& seg = s.v[first];
+    const std::string_view& last = s.v[s.n - 1];
+    r.path = std::string_view(seg.data(),
+                              static_cast<std::size_t>(last.data() + last.size() - seg.data()));
   }
   return r;
 }
 
 }  // namespace
+
+std::string_view path_field(const Route& r) noexcept {
+  switch (r.kind) {
+    case EventKind::kFile:
+      return r.path.empty() || r.path.size() > kMaxPathField ? kPathOther : r.path;
+    case EventKind::kGitFetch:
+      return kPathGit;
+    case EventKind::kLfsBatch:
+    case EventKind::kLfsObject:
+      return kPathLfs;
+    case EventKind::kNone:
+      break;
+  }
+  return kPathOther;
+}
 
 LfsOperation lfs_operation_of(std::string_view body) noexcept {
   const std::string_view key = "\"operation\"";

@@ -135,6 +135,24 @@ TEST(Classify, RedirectsWithARangeAreJudgedByTheRequest) {
   EXPECT_TRUE(counts(ranged(302, "items=0-1", "")));        // no byte range: the whole file
 }
 
+TEST(Classify, PathFieldsAsTheHubResolvesThem) {
+  auto field = [](std::string_view uri) { return std::string(path_field(classify(get(uri)))); };
+  EXPECT_EQ(field("/models/o/m/resolve/main/model.safetensors"), "model.safetensors");
+  EXPECT_EQ(field("/api/datasets/o/d/resolve/v1.0/sub/dir/file.bin"), "sub/dir/file.bin");
+  EXPECT_EQ(field("/o/m/resolve/0123abcd/config.json"), "config.json");
+  EXPECT_EQ(field("/models/o/m/resolve/refs/pr/1/config.json"), "config.json");
+  EXPECT_EQ(field("/datasets/o/d/resolve/refs/convert/parquet/default/train/0.parquet"),
+            "default/train/0.parquet");
+  EXPECT_EQ(field("/models/o/m/resolve/refs/x.bin"), "x.bin");  // a branch named "refs"
+  EXPECT_EQ(field("/models/o/m/resolve/refs/pr/1"), "pr/1");    // too short for refs/pr/N/...
+  EXPECT_EQ(field("/models/o/m/resolve/main/" + std::string(1100, 'a')), "(other)");
+  EXPECT_EQ(std::string(path_field(classify(post("/models/o/m.git/git-upload-pack")))), "(git)");
+  EXPECT_EQ(std::string(path_field(classify(
+                post("/models/o/m.git/info/lfs/objects/batch", 200, LfsOperation::kDownload)))),
+            "(lfs)");
+  EXPECT_EQ(field("/models/o/m.git/info/lfs/objects/" + std::string(64, 'a')), "(lfs)");
+}
+
 TEST(Classify, ContentRangeParser) {
   auto c = parse_content_range("bytes 0-99/1000");
   ASSERT_TRUE(c);

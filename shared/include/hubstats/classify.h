@@ -2,6 +2,7 @@
 // Pure: no nginx types. The nginx module fills RequestFacts from ngx_http_request_t.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -39,7 +40,22 @@ GitUploadPackCommand git_upload_pack_command(std::string_view body) noexcept;
 struct Route {
   EventKind kind = EventKind::kNone;
   RepoRef repo;
+  // kFile: the file's path inside the repo as the hub resolves it (a view into the
+  // URI): the segments after the revision, which is one segment, or three for the
+  // hub's "refs/pr/N" and "refs/convert/X" (their %2F is decoded in r->uri).
+  std::string_view path;
 };
+
+// Special path fields of the per-file hash (docs/redis-keys.md).
+inline constexpr std::string_view kPathGit = "(git)";
+inline constexpr std::string_view kPathLfs = "(lfs)";
+inline constexpr std::string_view kPathOther = "(other)";
+// Longer paths are counted under (other).
+inline constexpr std::size_t kMaxPathField = 1024;
+
+// The per-file field of a counted route: the path for kFile, (git) for a clone or
+// fetch, (lfs) for LFS batches and objects, (other) for anything else.
+std::string_view path_field(const Route& r) noexcept;
 // uri is the decoded, normalized path without query string (nginx's r->uri).
 // Recognized layouts (each also under an "/api" prefix):
 //   /{models|datasets|spaces}/{ns}/{name}/resolve/{rev}/{path...}
