@@ -1,7 +1,12 @@
 """Real download clients against the test hub (real nginx + module + Redis): exact
 downloads and files per client, read back from Redis. Probes (curl -r 0-0) and
 resumes (curl -C -, wget -c) are not files; aria2c's segmented download is one."""
+import hashlib
+import http.server
+import json
+import os
 import shutil
+import threading
 import subprocess
 import urllib.error
 import urllib.request
@@ -278,3 +283,81 @@ def test_headless_chromium_download(make_nginx, redis, rclient, secret_file, hub
                                    "files": 1}
     assert by_day(rclient, MODEL, "c") == {"d:browser": 1, "f:browser": 1}
     assert by_day(rclient, MODEL, "p") == {"config.json": 1}
+
+
+def lfs_batch_server(base_url_of_objects, objects):
+    """A Git LFS batch API server (what the hub runs): answers download batches with
+    hrefs to the objects nginx serves."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            req = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            out = {"transfer": "basic", "objects": []}
+            for o in req["objects"]:
+                assert req["operation"] == "download"
+                out["objects"].append({
+                    "oid": o["oid"], "size": objects[o["oid"]], "authenticated": True,
+                    "actions": {"download": {"href": base_url_of_objects() + o["oid"]}}})
+            body = json.dumps(out).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.git-lfs+json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+def test_git_lfs_clone_and_pull(make_nginx, redis, rclient, secret_file, hub_root, fcgiwrap,
+                                tmp_path):
+    need("git-lfs")
+    data = b"safetensors weights " * 5000
+    oid = hashlib.sha256(data).hexdigest()
+    (hub_root / "lfs" / oid).write_bytes(data)
+    pointer = f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(data)}\n"
+    make_bare_repo(hub_root / "git/models/demo/tiny-model.git",
+                   {".gitattributes": "*.safetensors filter=lfs diff=lfs merge=lfs -text\n",
+                    "model.safetensors": pointer, "config.json": "{}\n"})
+    port = {}
+    batch = lfs_batch_server(
+        lambda: f"http://127.0.0.1:{port['ng']}/models/demo/tiny-model.git/info/lfs/objects/",
+        {oid: len(data)})
+    try:
+        extra = (r"location ~ ^/models/demo/tiny-model\.git/info/lfs/objects/batch$ {"
+                 f" proxy_pass http://127.0.0.1:{batch.server_address[1]}; }}")
+        ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, fcgi_socket=fcgiwrap.socket,
+                                      server_extra=extra))
+        port["ng"] = ng.port
+        env = dict(os.environ, HOME=str(tmp_path / "home"), GIT_TERMINAL_PROMPT="0",
+                   GIT_CONFIG_NOSYSTEM="1")
+        (tmp_path / "home").mkdir()
+
+        def g(*args, cwd=None, **extra_env):
+            return subprocess.run(["git", *args], cwd=cwd, env=dict(env, **extra_env),
+                                  check=True, capture_output=True, timeout=60)
+
+        g("lfs", "install", "--skip-repo")
+        url = ng.url("/models/demo/tiny-model.git")
+        g("clone", "-q", url, str(tmp_path / "c1"))
+        assert (tmp_path / "c1/model.safetensors").read_bytes() == data  # smudged: real LFS
+        # the clone (git) + the batch and the object GET (lfs)
+        assert counted(rclient, ng)["files"] == 3
+        assert by_day(rclient, MODEL, "p") == {"(git)": 1, "(lfs)": 2}
+        # A clone without the objects, then `git lfs pull` fetches them.
+        g("clone", "-q", url, str(tmp_path / "c2"), GIT_LFS_SKIP_SMUDGE="1")
+        assert (tmp_path / "c2/model.safetensors").read_bytes() != data
+        assert counted(rclient, ng)["files"] == 4
+        g("lfs", "pull", cwd=tmp_path / "c2")
+        assert (tmp_path / "c2/model.safetensors").read_bytes() == data
+        assert counted(rclient, ng) == {"downloads": 2, "authenticated": 0, "anonymous": 2,
+                                       "files": 6}
+        assert by_day(rclient, MODEL, "p") == {"(git)": 2, "(lfs)": 4}
+        assert by_day(rclient, MODEL, "c") == {"d:git": 1, "f:git": 2, "d:git-lfs": 1,
+                                               "f:git-lfs": 4}
+    finally:
+        batch.shutdown()
+        batch.server_close()
