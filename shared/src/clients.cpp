@@ -128,18 +128,14 @@ bool boundary_before(std::string_view s, std::size_t at) {
   return c == ' ' || c == ';' || c == '(' || c == ',' || c == '\t';
 }
 
-// True when `ua` names `product` as "product/..." at a token start.
-bool has_product(std::string_view ua, std::string_view product) {
-  for (std::size_t at = ua.find(product); at != std::string_view::npos;
-       at = ua.find(product, at + 1)) {
-    const std::size_t end = at + product.size();
-    if (boundary_before(ua, at) && end < ua.size() && ua[end] == '/') return true;
-  }
-  return false;
+constexpr std::size_t kStartBuckets = 1024;
+
+std::size_t start_bucket(char a, char b) {
+  return (static_cast<unsigned char>(a) * 31u + static_cast<unsigned char>(b)) % kStartBuckets;
 }
 
-bool contains(std::string_view ua, std::string_view s) {
-  return ua.find(s) != std::string_view::npos;
+bool is_delimiter(char c) {
+  return c == ' ' || c == ';' || c == '(' || c == ')' || c == ',' || c == '/' || c == '\t';
 }
 
 }  // namespace
@@ -147,6 +143,15 @@ bool contains(std::string_view ua, std::string_view s) {
 std::string_view family_name(ClientFamily f) noexcept {
   const auto i = static_cast<std::size_t>(f);
   return i < kNames.size() ? kNames[i] : kNames.back();
+}
+
+BotPatterns::BotPatterns() : by_start_(kStartBuckets) {
+  for (std::string_view p : kBuiltinBots) index(p);
+}
+
+void BotPatterns::index(std::string_view p) {
+  all_.emplace_back(p);
+  by_start_[start_bucket(p[0], p[1])].push_back(static_cast<std::uint16_t>(all_.size() - 1));
 }
 
 const std::vector<std::string_view>& BotPatterns::builtin() noexcept {
@@ -174,17 +179,19 @@ bool BotPatterns::add_lines(std::string_view text, int* bad_line) {
     for (char& c : p) {
       if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
     }
+    if (all_.size() >= 0xFFFF) return true;  // far more than any list needs
+    index(p);
     extra_.push_back(std::move(p));
   }
   return true;
 }
 
 bool BotPatterns::matches(std::string_view ua) const noexcept {
-  for (std::string_view p : kBuiltinBots) {
-    if (contains(ua, p)) return true;
-  }
-  for (const std::string& p : extra_) {
-    if (contains(ua, p)) return true;
+  for (std::size_t i = 0; i + 1 < ua.size(); ++i) {
+    for (const std::uint16_t k : by_start_[start_bucket(ua[i], ua[i + 1])]) {
+      const std::string& p = all_[k];
+      if (ua.size() - i >= p.size() && ua.compare(i, p.size(), p) == 0) return true;
+    }
   }
   return false;
 }
@@ -200,25 +207,76 @@ ClientFamily client_family(std::string_view user_agent, const BotPatterns* bots)
   const std::string_view ua(buf, n);
   static const BotPatterns kBuiltinOnly;
   if ((bots ? bots : &kBuiltinOnly)->matches(ua)) return ClientFamily::kBot;
-  // Libraries on huggingface_hub, most specific first.
-  if (has_product(ua, "sentence-transformers") || has_product(ua, "sentence_transformers"))
-    return ClientFamily::kSentenceTransformers;
-  if (has_product(ua, "diffusers")) return ClientFamily::kDiffusers;
-  if (has_product(ua, "datasets")) return ClientFamily::kDatasets;
-  if (has_product(ua, "transformers")) return ClientFamily::kTransformers;
-  if (has_product(ua, "hf_hub") || has_product(ua, "huggingface_hub") ||
-      has_product(ua, "huggingface.js"))
-    return ClientFamily::kHuggingfaceHub;
-  if (has_product(ua, "git-lfs")) return ClientFamily::kGitLfs;
-  if (has_product(ua, "git") || has_product(ua, "jgit")) return ClientFamily::kGit;
-  if (has_product(ua, "curl")) return ClientFamily::kCurl;
-  if (has_product(ua, "wget")) return ClientFamily::kWget;
-  if (has_product(ua, "aria2")) return ClientFamily::kAria2;
-  if (has_product(ua, "python-requests")) return ClientFamily::kPythonRequests;
-  if (has_product(ua, "mozilla") &&
-      (contains(ua, "chrome/") || contains(ua, "firefox/") || contains(ua, "safari/") ||
-       contains(ua, "edg/") || contains(ua, "opr/")))
-    return ClientFamily::kBrowser;
+  // One pass over the agent's products ("name/..." at a token start), then the
+  // libraries on huggingface_hub, most specific first.
+  enum : std::uint32_t {
+    kSt = 1u << 0,
+    kDif = 1u << 1,
+    kDs = 1u << 2,
+    kTr = 1u << 3,
+    kHub = 1u << 4,
+    kLfs = 1u << 5,
+    kGit = 1u << 6,
+    kCurl = 1u << 7,
+    kWget = 1u << 8,
+    kAria = 1u << 9,
+    kReq = 1u << 10,
+    kMoz = 1u << 11,
+    kEngine = 1u << 12,
+  };
+  struct Product {
+    std::string_view name;
+    std::uint32_t bit;
+  };
+  static constexpr Product kProducts[] = {
+      {"sentence-transformers", kSt},
+      {"sentence_transformers", kSt},
+      {"diffusers", kDif},
+      {"datasets", kDs},
+      {"transformers", kTr},
+      {"hf_hub", kHub},
+      {"huggingface_hub", kHub},
+      {"huggingface.js", kHub},
+      {"git-lfs", kLfs},
+      {"git", kGit},
+      {"jgit", kGit},
+      {"curl", kCurl},
+      {"wget", kWget},
+      {"aria2", kAria},
+      {"python-requests", kReq},
+      {"mozilla", kMoz},
+      {"chrome", kEngine},
+      {"headlesschrome", kEngine},
+      {"firefox", kEngine},
+      {"safari", kEngine},
+      {"edg", kEngine},
+      {"opr", kEngine},
+  };
+  std::uint32_t seen = 0;
+  // Tokens end at a delimiter; a token ended by '/' is a product name.
+  for (std::size_t i = 0; i < ua.size();) {
+    std::size_t j = i;
+    while (j < ua.size() && !is_delimiter(ua[j])) ++j;
+    if (j < ua.size() && ua[j] == '/' && j > i && j - i <= 21 && boundary_before(ua, i)) {
+      const std::string_view name = ua.substr(i, j - i);
+      for (const Product& p : kProducts) {
+        if (p.name.size() == name.size() && p.name == name) seen |= p.bit;
+      }
+    }
+    i = j + 1;
+  }
+  if (seen & kSt) return ClientFamily::kSentenceTransformers;
+  if (seen & kDif) return ClientFamily::kDiffusers;
+  if (seen & kDs) return ClientFamily::kDatasets;
+  if (seen & kTr) return ClientFamily::kTransformers;
+  if (seen & kHub) return ClientFamily::kHuggingfaceHub;
+  if (seen & kLfs) return ClientFamily::kGitLfs;
+  if (seen & kGit) return ClientFamily::kGit;
+  if (seen & kCurl) return ClientFamily::kCurl;
+  if (seen & kWget) return ClientFamily::kWget;
+  if (seen & kAria) return ClientFamily::kAria2;
+  if (seen & kReq) return ClientFamily::kPythonRequests;
+  if ((seen & kMoz) && (seen & kEngine)) return ClientFamily::kBrowser;
   return ClientFamily::kOther;
 }
 

@@ -395,6 +395,13 @@ def test_bots_paths_and_clients(rc, shas):
     assert record(rc, sha, repo, day, now + 1, more, max_paths=2) == 2
     assert rc.hgetall(paths_key(repo, day)) == {
         "model.safetensors": "1", "config.json": "2", "(git)": "2", "(other)": "2"}
+    # Batches of one path: a known one, a new one past the cap, a special one.
+    for path in ("config.json", "new.bin", "(lfs)"):
+        assert record(rc, sha, repo, day, now + 2, [("p2", False, path, "h", False)],
+                      max_paths=2) == 0
+    assert rc.hgetall(paths_key(repo, day)) == {
+        "model.safetensors": "1", "config.json": "3", "(git)": "2", "(other)": "3",
+        "(lfs)": "1"}
     # Every hash expires with the day hash's retention.
     for k in (day_key(repo, day), paths_key(repo, day), clients_key(repo, day)):
         assert 0 < rc.pttl(k) <= RETENTION_S * 1000, k
@@ -402,4 +409,9 @@ def test_bots_paths_and_clients(rc, shas):
     assert record(rc, sha, repo, DAYS[1], now, [("bot2", False, "x.bin", "m", True)]) == 1
     assert rc.hgetall(day_key(repo, DAYS[1])) == {"bots": "1", "files": "0"}
     assert rc.execute("EXISTS", paths_key(repo, DAYS[1])) == 0
+    # A new paths hash from a batch of one path, special or not, gets the TTL.
+    assert record(rc, sha, REPOS[1], DAYS[1], now, [("x", False, "(git)", "f", False)]) == 1
+    assert record(rc, sha, REPOS[1], DAYS[0], now, [("x", False, "a.bin", "h", False)]) == 0
+    for d in DAYS:
+        assert 0 < rc.pttl(paths_key(REPOS[1], d)) <= RETENTION_S * 1000
     assert rc.hgetall(clients_key(repo, DAYS[1])) == {"d:bot": "1", "f:bot": "1"}

@@ -37,6 +37,7 @@ std::string_view family_name(ClientFamily f) noexcept;
 // substring of the User-Agent.
 class BotPatterns {
  public:
+  BotPatterns();
   // Adds lower-cased patterns from a file's text: one per line, '#' starts a comment,
   // blank lines ignored. Returns false (and the 1-based line in *bad_line) for a
   // pattern shorter than 3 characters (it would match nearly everything).
@@ -46,7 +47,13 @@ class BotPatterns {
   const std::vector<std::string>& extra() const noexcept { return extra_; }
 
  private:
+  void index(std::string_view p);
   std::vector<std::string> extra_;
+  // Every pattern (built-in and extra), and for each hash of a pattern's first two
+  // characters the patterns starting so: matching reads each agent position once and
+  // compares only the few patterns that can start there.
+  std::vector<std::string> all_;
+  std::vector<std::vector<std::uint16_t>> by_start_;
 };
 
 // The family of a User-Agent. A bot (by `bots`, or by the built-in table when null)

@@ -33,12 +33,14 @@ namespace hubstats::scripts {
 // Bots (flag '2') are judged with the same session rules but add nothing to
 // downloads, authenticated, anonymous or files: their files add to the day hash's
 // `bots`, their sessions and files to the clients hash as family bot.
-// Per-file counts (keys::paths): each non-bot event adds 1 to its path field,
-// aggregated per batch (one HINCRBY per distinct path). A path not yet in the hash
-// is added only while the hash holds fewer than max_paths fields other than the
-// special ones ((git), (lfs), (other)); past the cap it adds to (other).
-// Per-client counts (keys::clients): d:<family> += sessions opened, f:<family> +=
-// files, one HINCRBY per distinct field of the batch.
+// Per-file counts (keys::paths): each non-bot event adds 1 to its path field. A path
+// not yet in the hash is added only while the hash holds fewer than max_paths fields
+// other than the special ones ((git), (lfs), (other)); past the cap it adds to
+// (other). Per-client counts (keys::clients): d:<family> += sessions opened,
+// f:<family> += files. Both are summed per batch in Lua and written with one HMGET
+// and one HSET per hash (one HINCRBY for a batch of one client field; one HLEN only
+// when a path is new to the hash, for the cap), whatever the number of distinct paths
+// and families: each redis.call costs about as much as a few events.
 // KEYS: day, days, sessions(bucket), sessions(bucket - 1), batches, paths, clients
 // ARGV: window_ms, retention_s, YYYYMMDD, stream, seq, flags (one '0' anonymous |
 //       '1' authenticated | '2' bot per event), families (one letter per event,
@@ -52,8 +54,10 @@ namespace hubstats::scripts {
 // existing day hash lacks files; a hash that so far holds only bots has files 0, so
 // its first people re-set the TTL, harmless), not refreshed per event: a day hash
 // is written during (about) its own day only, so retention counts from its first
-// event, and the days set's TTL is never shorter than a day hash's. The paths and
-// clients hashes get the same TTL when this call creates them. A fold RENAMEs the
+// event, and the days set's TTL is never shorter than a day hash's. The clients
+// hash gets the same TTL when this call creates the day hash (every call writes
+// both), the paths hash when this call creates it (HLEN 0; bots-only calls write no
+// paths). A fold RENAMEs the
 // hashes away; the next batch recreates them and so re-adds the day to the days set
 // (fold finish may have removed it).
 inline constexpr std::string_view kRecordBatch = R"lua(
@@ -110,7 +114,8 @@ if new > 0 then
 end
 if bots > 0 then redis.call('HINCRBY', KEYS[1], 'bots', bots) end
 local counted = files - bots
-if redis.call('HINCRBY', KEYS[1], 'files', counted) == counted then
+local fresh = redis.call('HINCRBY', KEYS[1], 'files', counted) == counted
+if fresh then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
@@ -118,28 +123,62 @@ end
 local names = {'huggingface_hub', 'transformers', 'diffusers', 'datasets',
   'sentence-transformers', 'git', 'git-lfs', 'curl', 'wget', 'aria2', 'python-requests',
   'browser', 'bot', 'other'}
-local cnew = redis.call('EXISTS', KEYS[7]) == 0
-for fam, n in pairs(ff) do redis.call('HINCRBY', KEYS[7], 'f:' .. (names[fam] or 'other'), n) end
-for fam, n in pairs(fd) do redis.call('HINCRBY', KEYS[7], 'd:' .. (names[fam] or 'other'), n) end
-if cnew then redis.call('EXPIRE', KEYS[7], ARGV[2]) end
-if #plist > 0 then
+local cf, cn = {}, {}
+for fam, n in pairs(ff) do cf[#cf + 1] = 'f:' .. (names[fam] or 'other'); cn[#cn + 1] = n end
+for fam, n in pairs(fd) do cf[#cf + 1] = 'd:' .. (names[fam] or 'other'); cn[#cn + 1] = n end
+if #cf == 1 then
+  redis.call('HINCRBY', KEYS[7], cf[1], cn[1])
+else
+  local old, set = redis.call('HMGET', KEYS[7], unpack(cf)), {}
+  for j = 1, #cf do
+    set[#set + 1] = cf[j]
+    set[#set + 1] = (tonumber(old[j]) or 0) + cn[j]
+  end
+  redis.call('HSET', KEYS[7], unpack(set))
+end
+if fresh then redis.call('EXPIRE', KEYS[7], ARGV[2]) end
+local single = #plist == 1 and plist[1]
+if single and (single == '(git)' or single == '(lfs)' or single == '(other)') then
+  -- A batch of one special path (a clone, LFS): no cap to check.
+  if redis.call('HINCRBY', KEYS[6], single, paths[single]) == paths[single] and
+      redis.call('HLEN', KEYS[6]) == 1 then
+    redis.call('EXPIRE', KEYS[6], ARGV[2])
+  end
+elseif single and redis.call('HINCRBY', KEYS[6], single, paths[single]) > paths[single] then
+  -- A batch of one path already counted today: one HINCRBY (the common case).
+elseif #plist > 0 then
+  -- Undo the probe of a new single path; the general case decides about the cap.
+  if single then redis.call('HDEL', KEYS[6], single) end
   local have = redis.call('HMGET', KEYS[6], '(git)', '(lfs)', '(other)', unpack(plist))
-  local len = redis.call('HLEN', KEYS[6])
-  local room = tonumber(ARGV[8]) - len
-  for j = 1, 3 do if have[j] then room = room + 1 end end
-  local other = 0
+  local room, len = nil, nil
+  local other, pset = 0, {}
   for j, p in ipairs(plist) do
-    local n = paths[p]
-    if have[3 + j] or p == '(git)' or p == '(lfs)' or p == '(other)' then
-      redis.call('HINCRBY', KEYS[6], p, n)
-    elseif room > 0 then
-      redis.call('HINCRBY', KEYS[6], p, n)
-      room = room - 1
+    local n, o = paths[p], have[3 + j]
+    local special = p == '(git)' or p == '(lfs)' or p == '(other)'
+    if not o and not special and not room then
+      len = redis.call('HLEN', KEYS[6])
+      room = tonumber(ARGV[8]) - len
+      for k = 1, 3 do if have[k] then room = room + 1 end end
+    end
+    if p == '(other)' then
+      other = other + n
+    elseif o or special or room > 0 then
+      if not o and not special then room = room - 1 end
+      pset[#pset + 1] = p
+      pset[#pset + 1] = (tonumber(o) or 0) + n
     else
       other = other + n
     end
   end
-  if other > 0 then redis.call('HINCRBY', KEYS[6], '(other)', other) end
+  if other > 0 then
+    pset[#pset + 1] = '(other)'
+    pset[#pset + 1] = (tonumber(have[3]) or 0) + other
+  end
+  -- A hash none of whose fields were seen may be new: it gets the TTL.
+  local seen = have[1] or have[2] or have[3]
+  for j = 1, #plist do seen = seen or have[3 + j] end
+  if not seen and not len then len = redis.call('HLEN', KEYS[6]) end
+  redis.call('HSET', KEYS[6], unpack(pset))
   if len == 0 then redis.call('EXPIRE', KEYS[6], ARGV[2]) end
 end
 return new
