@@ -361,3 +361,19 @@ def test_git_lfs_clone_and_pull(make_nginx, redis, rclient, secret_file, hub_roo
     finally:
         batch.shutdown()
         batch.server_close()
+
+
+def test_if_range_answered_200_is_a_download(hubng, rclient):
+    """curl -r 0-0 with an If-Range: a stale validator gets the whole file (200, a
+    download), the current one gets the byte (206, a probe)."""
+    url = hubng.url(f"{R}/big.bin")
+    etag = requests.head(url, timeout=10).headers["ETag"]
+    code = run("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-r", "0-0", "-H",
+               f"If-Range: {etag}", url).stdout
+    assert code == b"206"
+    assert counted(rclient, hubng)["files"] == 0
+    code = run("curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-r", "0-0", "-H",
+               'If-Range: "stale-etag"', url).stdout
+    assert code == b"200"
+    assert counted(rclient, hubng) == {"downloads": 1, "authenticated": 0, "anonymous": 1,
+                                      "files": 1}
