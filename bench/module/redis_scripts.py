@@ -9,8 +9,11 @@ so the client's speed does not matter.
 
 Variants of the current script: with batch ids (what the module sends), without
 (stream ''), and with ids plus the dirty-set SADD the module pipelines after each
-flush's batches. --prev SCRIPTS_H measures the kRecordBatch of another checkout
-(e.g. commit 5c28c3d, before batch ids) in the same run.
+flush's batches. Events carry a path (one of 8 files) and a client family (one of 3),
+as the per-file and per-client counts need. --prev SCRIPTS_H measures the
+kRecordBatch of another checkout with batch ids but before per-file and per-client
+counts (e.g. commit 78e15a8: 5 keys, no families or paths) in the same run, the
+variants interleaved run by run.
 
 Usage: bench/module/redis_scripts.py [--events N] [--repeat R] [--prev scripts.h]"""
 import argparse
@@ -64,6 +67,9 @@ def script(name, path=SCRIPTS_H):
 
 
 PREV = [None]  # scripts.h of the previous checkout (--prev)
+PATHS = ["config.json", "model.safetensors", "tokenizer.json", "README.md",
+         "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
+         "generation_config.json", "(git)"]
 
 
 def resp(*args):
@@ -115,19 +121,10 @@ def run(variant, batch, hex_len, events, tmp):
                 cmds.append(resp("EVALSHA", sha, 2 + len(part), f"hs:{TAG}:d:{DAY}",
                                  f"hs:{TAG}:days", *[f"hs:{TAG}:s:{i}" for i in part],
                                  WINDOW_MS, RETENTION_S, DAY, *["0"] * len(part)))
-        elif variant == "prev":  # before batch ids: one now_ms for the batch, 4 keys
+        elif variant == "prev":  # batch ids, before per-file and per-client counts: 5 keys
             now = time.time_ns() // 1_000_000
             bucket = now // WINDOW_MS
-            for k in range(0, events, batch):
-                part = ids[k:k + batch]
-                cmds.append(resp("EVALSHA", sha, 4, f"hs:{TAG}:d:{DAY}", f"hs:{TAG}:days",
-                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket}",
-                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}",
-                                 WINDOW_MS, RETENTION_S, DAY, now, "0" * len(part), *part))
-        else:  # "noid", "id", "id+dirty": the current script, per-event times
-            now = time.time_ns() // 1_000_000
-            bucket = now // WINDOW_MS
-            stream = "%08x%08x" % (now // 1000, 42) if variant != "noid" else ""
+            stream = "%08x%08x" % (now // 1000, 42)
             for seq, k in enumerate(range(0, events, batch), 1):
                 part = ids[k:k + batch]
                 cmds.append(resp("EVALSHA", sha, 5, f"hs:{TAG}:d:{DAY}", f"hs:{TAG}:days",
@@ -135,6 +132,20 @@ def run(variant, batch, hex_len, events, tmp):
                                  f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{TAG}:b",
                                  WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
                                  *part, *[now] * len(part)))
+        else:  # "noid", "id", "id+dirty": the current script, per-event times
+            now = time.time_ns() // 1_000_000
+            bucket = now // WINDOW_MS
+            stream = "%08x%08x" % (now // 1000, 42) if variant != "noid" else ""
+            for seq, k in enumerate(range(0, events, batch), 1):
+                part = ids[k:k + batch]
+                paths = [PATHS[(k + j) % len(PATHS)] for j in range(len(part))]
+                fams = "".join("bhf"[(k + j) % 3] for j in range(len(part)))
+                cmds.append(resp("EVALSHA", sha, 7, f"hs:{TAG}:d:{DAY}", f"hs:{TAG}:days",
+                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket}",
+                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{TAG}:b",
+                                 f"hs:{TAG}:p:{DAY}", f"hs:{TAG}:c:{DAY}",
+                                 WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
+                                 fams, 1000, *part, *[now] * len(part), *paths))
                 if variant == "id+dirty":
                     cmds.append(resp("SADD", "hs:{dirty:3}", TAG[1:-1]))
         before = cpu(rs.pid)
@@ -170,10 +181,12 @@ def main():
         ("keys", 64, 16), ("keys", 256, 16), ("set", 1, 16)]
     print(f"{args.events} events with new identities per run, median of {args.repeat} runs; "
           "Redis CPU µs per event")
+    results = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="hubstats-redis-bench-") as tmp:
-        for variant, batch, hex_len in variants:
-            xs = [run(variant, batch, hex_len, args.events, Path(tmp) / f"r{i}")
-                  for i in range(args.repeat)]
+        for i in range(args.repeat):  # interleaved: every variant once per round
+            for v in variants:
+                results[v].append(run(*v, args.events, Path(tmp) / f"r{i}"))
+        for (variant, batch, hex_len), xs in results.items():
             label = {"set": "plain SET NX PX only",
                      "keys": f"key per session, {batch}"}.get(
                          variant, f"{variant} batch of {batch}")

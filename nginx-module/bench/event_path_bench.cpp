@@ -10,6 +10,7 @@
 #include "event.h"
 #include "spool_format.h"
 #include "hubstats/classify.h"
+#include "hubstats/clients.h"
 #include "hubstats/identity.h"
 
 namespace {
@@ -31,6 +32,20 @@ void BM_Classify(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(classify(f));
 }
 BENCHMARK(BM_Classify);
+
+// The client family of a counted request (bot table first), for typical agents.
+void BM_ClientFamily(benchmark::State& state) {
+  static constexpr std::string_view kAgents[] = {
+      "unknown/None; hf_hub/0.21.4; python/3.11.2; torch/2.2.1",
+      "git/2.39.5",
+      "curl/7.88.1",
+      "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+      "Chrome/120.0.0.0 Safari/537.36",
+  };
+  const std::string_view ua = kAgents[state.range(0)];
+  for (auto _ : state) benchmark::DoNotOptimize(client_family(ua));
+}
+BENCHMARK(BM_ClientFamily)->DenseRange(0, 3);
 
 void BM_DeriveIdentity(benchmark::State& state) {
   const IdentityKey k = bench_key();

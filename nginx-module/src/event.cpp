@@ -55,9 +55,11 @@ Command record_batch_command(const std::vector<Event>& events, const RecordSetti
                              const BatchId& id, ScriptCall how) {
   const Event& first = events.front();
   std::vector<scripts::RecordedFile> files;
-  for (const Event& e : events) files.push_back({e.identity_hex, e.authenticated, e.time_ms});
+  for (const Event& e : events) {
+    files.push_back({e.identity_hex, e.authenticated, e.time_ms, e.path, e.family, e.bot});
+  }
   auto a = scripts::record_batch_args(first.repo, first.day, s.window_ms, s.retention_s,
-                                      first.time_ms, files, id.stream, id.seq);
+                                      first.time_ms, files, id.stream, id.seq, s.max_paths);
   Command c =
       script_head(how, scripts::kRecordBatch, record_batch_sha(), static_cast<int>(a.keys.size()));
   for (auto& k : a.keys) c.push_back(std::move(k));
@@ -116,6 +118,8 @@ RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
   k.day = keys::day(repo, d);
   k.days = keys::days(repo);
   k.batches = keys::batches(repo);
+  k.paths = keys::paths(repo, d);
+  k.clients = keys::clients(repo, d);
   k.dirty_shard = keys::dirty_shard(k.tag);
   k.compact_day = format_compact(d);
   k.day_number = d;
@@ -125,7 +129,8 @@ RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
 RecordArgs::RecordArgs(const RecordSettings& s)
     : window(s.window_ms),
       window_ms(std::to_string(s.window_ms)),
-      retention_s(std::to_string(s.retention_s)) {}
+      retention_s(std::to_string(s.retention_s)),
+      max_paths(std::to_string(s.max_paths)) {}
 
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how) {
   const RepoDayKeys& k = *b.keys;
@@ -136,18 +141,19 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   const std::size_t n = b.events.size();
   std::string arg;  // scratch for the formatted arguments
   arg.reserve(k.sessions_prefix.size() + 48);
-  std::size_t size = 200 + script.size() + k.day.size() + k.days.size() + k.batches.size() +
-                     2 * k.sessions_prefix.size() + a.window_ms.size() + a.retention_s.size() +
-                     k.compact_day.size() + b.id.stream.size() + 2 * n;
-  for (const Event& e : b.events) size += e.identity_hex.size() + 28;
+  std::size_t size = 240 + script.size() + k.day.size() + k.days.size() + k.batches.size() +
+                     k.paths.size() + k.clients.size() + 2 * k.sessions_prefix.size() +
+                     a.window_ms.size() + a.retention_s.size() + a.max_paths.size() +
+                     k.compact_day.size() + b.id.stream.size() + 4 * n;
+  for (const Event& e : b.events) size += e.identity_hex.size() + e.path.size() + 40;
   std::string out;
   out.reserve(size);
   out += '*';
-  append_uint(out, 3 + 5 + 6 + 2 * n);
+  append_uint(out, 3 + 7 + 8 + 3 * n);
   out += "\r\n";
   append_bulk(out, verb);
   append_bulk(out, script);
-  append_bulk(out, "5");
+  append_bulk(out, "7");
   append_bulk(out, k.day);
   append_bulk(out, k.days);
   for (const std::int64_t bk : {b.bucket, b.bucket - 1}) {
@@ -158,6 +164,8 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
     append_bulk(out, arg);
   }
   append_bulk(out, k.batches);
+  append_bulk(out, k.paths);
+  append_bulk(out, k.clients);
   append_bulk(out, a.window_ms);
   append_bulk(out, a.retention_s);
   append_bulk(out, k.compact_day);
@@ -168,14 +176,21 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   out += '$';
   append_uint(out, n);
   out += "\r\n";
-  for (const Event& e : b.events) out += e.authenticated ? '1' : '0';
+  for (const Event& e : b.events) out += e.bot ? '2' : e.authenticated ? '1' : '0';
   out += "\r\n";
+  out += '$';
+  append_uint(out, n);
+  out += "\r\n";
+  for (const Event& e : b.events) out += e.family;
+  out += "\r\n";
+  append_bulk(out, a.max_paths);
   for (const Event& e : b.events) append_bulk(out, e.identity_hex);
   for (const Event& e : b.events) {
     arg.clear();
     append_int(arg, e.time_ms);
     append_bulk(out, arg);
   }
+  for (const Event& e : b.events) append_bulk(out, e.path);
   return out;
 }
 

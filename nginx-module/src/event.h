@@ -22,8 +22,11 @@ struct Event {
   RepoRef repo;
   std::string identity_hex;
   bool authenticated = false;
-  Day day = 0;               // UTC day of the request
-  std::int64_t time_ms = 0;  // request start, Unix ms: its session is judged at it
+  Day day = 0;                   // UTC day of the request
+  std::int64_t time_ms = 0;      // request start, Unix ms: its session is judged at it
+  std::string path = "(other)";  // per-file field (hubstats::path_field)
+  char family = 'n';             // 'a' + hubstats::ClientFamily ('n': other)
+  bool bot = false;              // a bot's fetch: counted apart
 };
 
 // A batch's id: its writer's stream and its number there (kRecordBatch applies each
@@ -57,6 +60,7 @@ class BatchNumbering {
 struct RecordSettings {
   std::int64_t window_ms = 30 * 60 * 1000;
   std::int64_t retention_s = 14 * 86400;
+  std::int64_t max_paths = 1000;  // hubstats_max_paths
 };
 
 // How to name a script in a command: EVALSHA <sha> (normal) or EVAL <body>
@@ -65,8 +69,9 @@ enum class ScriptCall { kEvalSha, kEval };
 
 using Command = std::vector<std::string>;
 
-// EVALSHA|EVAL record_batch 5 day days sessions(bucket) sessions(bucket-1) batches
-//   window_ms retention_s YYYYMMDD stream seq auth_flags identity_1..n time_ms_1..n:
+// EVALSHA|EVAL record_batch 7 day days sessions(bucket) sessions(bucket-1) batches
+//   paths clients window_ms retention_s YYYYMMDD stream seq flags families max_paths
+//   identity_1..n time_ms_1..n path_1..n:
 //   every event must be of one repo, day and session bucket (events.front()'s).
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
                              const BatchId& id, ScriptCall how);
@@ -87,6 +92,8 @@ struct RepoDayKeys {
   std::string day;              // keys::day
   std::string days;             // keys::days
   std::string batches;          // keys::batches
+  std::string paths;            // keys::paths
+  std::string clients;          // keys::clients
   int dirty_shard = 0;          // keys::dirty_shard(tag)
   std::string compact_day;      // YYYYMMDD
   Day day_number = 0;
@@ -137,6 +144,7 @@ struct RecordArgs {
   std::int64_t window;  // ms
   std::string window_ms;
   std::string retention_s;
+  std::string max_paths;
   explicit RecordArgs(const RecordSettings& s);
 };
 

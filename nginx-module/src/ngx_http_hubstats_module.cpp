@@ -17,6 +17,7 @@
 #include "counters.h"
 #include "event.h"
 #include "hubstats/classify.h"
+#include "hubstats/clients.h"
 #include "hubstats/day.h"
 #include "hubstats/duration.h"
 #include "hubstats/identity.h"
@@ -52,11 +53,16 @@ struct MainConf {
   ngx_uint_t queue_size;
   ngx_str_t spool;  // absolute directory; empty with "hubstats_spool off"
   off_t spool_max;
-  ngx_flag_t spool_set;    // the directive was given
-  ngx_flag_t any_enabled;  // some location has "hubstats on"
+  off_t min_range;              // hubstats_min_range
+  ngx_int_t max_paths;          // hubstats_max_paths
+  ngx_uint_t bots_mode;         // hubstats_bots: kBotsApart (default) or kBotsCount
+  hubstats::BotPatterns* bots;  // built-in + the operator's file; owned by the cycle pool
+  ngx_flag_t spool_set;         // the directive was given
+  ngx_flag_t any_enabled;       // some location has "hubstats on"
 };
 
 constexpr off_t kDefaultSpoolMax = 1LL << 30;
+enum BotsMode : ngx_uint_t { kBotsUnset = 0, kBotsApart = 1, kBotsCount = 2 };
 constexpr char kDefaultSpool[] = "hubstats_spool";  // under the prefix, like *_temp_path
 
 enum StatusFormat : ngx_uint_t { kStatusOff = 0, kStatusPlain = 1, kStatusPrometheus = 2 };
@@ -133,6 +139,91 @@ char* set_queue_size(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
     return ngx_conf_error_ptr();
   }
   mcf->queue_size = static_cast<ngx_uint_t>(n);
+  return NGX_CONF_OK;
+}
+
+// hubstats_min_range <size>: the least a ranged fetch from byte 0 must ask for (unless
+// it reaches the end of the file) to be a download; 0 counts every range from byte 0.
+char* set_min_range(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* mcf = static_cast<MainConf*>(conf);
+  if (mcf->min_range != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+  ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
+  const off_t n = ngx_parse_offset(&value[1]);
+  if (n < 0) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "%V: invalid size \"%V\" (expected e.g. 0, 4096, 512k, 1m)", &cmd->name,
+                       &value[1]);
+    return ngx_conf_error_ptr();
+  }
+  mcf->min_range = n;
+  return NGX_CONF_OK;
+}
+
+char* set_max_paths(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* mcf = static_cast<MainConf*>(conf);
+  if (mcf->max_paths != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+  ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
+  const ngx_int_t n = ngx_atoi(value[1].data, value[1].len);
+  if (n == NGX_ERROR || n < 0 || n > 1'000'000) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "%V: invalid number \"%V\" (expected 0..1000000 distinct paths per repo "
+                       "and day)",
+                       &cmd->name, &value[1]);
+    return ngx_conf_error_ptr();
+  }
+  mcf->max_paths = n;
+  return NGX_CONF_OK;
+}
+
+void delete_bot_patterns(void* data) noexcept {
+  delete static_cast<hubstats::BotPatterns*>(data);
+}
+
+// hubstats_bots on | count | <file>: bots apart by the built-in table (on), bots
+// counted as people (count), or bots apart by the built-in table plus a file of
+// patterns (one case-insensitive substring per line, # comments).
+char* set_bots(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* mcf = static_cast<MainConf*>(conf);
+  if (mcf->bots_mode != kBotsUnset) return const_cast<char*>("is duplicate");
+  ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
+  if (sv(value[1]) == "on") {
+    mcf->bots_mode = kBotsApart;
+    return NGX_CONF_OK;
+  }
+  if (sv(value[1]) == "count") {
+    mcf->bots_mode = kBotsCount;
+    return NGX_CONF_OK;
+  }
+  ngx_str_t path = value[1];
+  if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) return ngx_conf_error_ptr();
+  try {
+    std::ifstream in(std::string(sv(path)), std::ios::binary);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in && !in.eof()) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                         "%V: cannot read bot patterns file \"%V\" (expected on, count or a "
+                         "file)",
+                         &cmd->name, &path);
+      return ngx_conf_error_ptr();
+    }
+    ngx_pool_cleanup_t* cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (!cln) return ngx_conf_error_ptr();
+    auto* patterns = new hubstats::BotPatterns();
+    cln->handler = delete_bot_patterns;
+    cln->data = patterns;
+    int bad = 0;
+    if (!patterns->add_lines(text, &bad)) {
+      ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                         "%V: \"%V\" line %d: a pattern must have at least 3 characters",
+                         &cmd->name, &path, bad);
+      return ngx_conf_error_ptr();
+    }
+    mcf->bots = patterns;
+    mcf->bots_mode = kBotsApart;
+  } catch (...) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%V: cannot load \"%V\"", &cmd->name, &path);
+    return ngx_conf_error_ptr();
+  }
   return NGX_CONF_OK;
 }
 
@@ -311,6 +402,8 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   mcf->flush_interval = NGX_CONF_UNSET_MSEC;
   mcf->queue_size = NGX_CONF_UNSET_UINT;
   mcf->spool_max = NGX_CONF_UNSET;
+  mcf->min_range = NGX_CONF_UNSET;
+  mcf->max_paths = NGX_CONF_UNSET;
   return mcf;
 }
 
@@ -325,6 +418,9 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   ngx_conf_init_msec_value(mcf->flush_interval, 5);
   ngx_conf_init_uint_value(mcf->queue_size, 10000);
   if (mcf->spool_max == NGX_CONF_UNSET) mcf->spool_max = kDefaultSpoolMax;
+  if (mcf->min_range == NGX_CONF_UNSET) mcf->min_range = hubstats::kDefaultMinRange;
+  ngx_conf_init_value(mcf->max_paths, 1000);
+  if (mcf->bots_mode == kBotsUnset) mcf->bots_mode = kBotsApart;
   if (!mcf->spool_set) {
     mcf->spool.data = reinterpret_cast<u_char*>(const_cast<char*>(kDefaultSpool));
     mcf->spool.len = sizeof(kDefaultSpool) - 1;
@@ -455,6 +551,24 @@ bool find_cookie(ngx_http_request_t* r, ngx_str_t* name, ngx_str_t* value) {
 #endif
 }
 
+// The response's Content-Range: nginx's own (range filter, single part) or an upstream's
+// (proxied 206). Only looked up for a 206.
+std::string_view content_range(const ngx_http_request_t* r) {
+  if (r->headers_out.content_range && r->headers_out.content_range->hash) {
+    return sv(r->headers_out.content_range->value);
+  }
+  for (const ngx_list_part_t* part = &r->headers_out.headers.part; part; part = part->next) {
+    const auto* h = static_cast<const ngx_table_elt_t*>(part->elts);
+    for (ngx_uint_t i = 0; i < part->nelts; ++i) {
+      if (h[i].hash && h[i].key.len == 13 &&
+          ngx_strncasecmp(h[i].key.data, (u_char*)"Content-Range", 13) == 0) {
+        return sv(h[i].value);
+      }
+    }
+  }
+  return {};
+}
+
 std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t* cv) {
   ngx_str_t v;
   if (ngx_http_complex_value(r, cv, &v) != NGX_OK) return std::nullopt;
@@ -463,7 +577,7 @@ std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t*
 
 // Operator-defined layout: the repo comes from complex values, the status rule is shared.
 std::optional<hubstats::RepoRef> custom_repo(ngx_http_request_t* r, const LocConf* lcf, int status,
-                                             std::string_view range) {
+                                             const hubstats::RangeFacts& range) {
   if (lcf->repo_if) {
     auto cond = eval(r, lcf->repo_if);
     if (!cond || cond->empty() || *cond == "0") return std::nullopt;
@@ -489,9 +603,14 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
   try {
     ++g_sink->counters().requests;
     const int status = final_status(r);
-    const std::string_view range = header_value(r->headers_in.range);
+    auto* mcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_hubstats_module));
+    hubstats::RangeFacts range;
+    range.request_range = header_value(r->headers_in.range);
+    if (status == 206) range.content_range = content_range(r);
+    range.min_range = static_cast<std::int64_t>(mcf->min_range);
 
     std::optional<hubstats::RepoRef> repo;
+    std::string_view path = hubstats::kPathOther;  // a custom layout names no file
     if (lcf->repo_set == 1) {
       repo = custom_repo(r, lcf, status, range);
     } else {
@@ -499,7 +618,9 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
       facts.method = sv(r->method_name);
       facts.status = status;
       facts.uri = sv(r->uri);
-      facts.range = range;
+      facts.range = range.request_range;
+      facts.content_range = range.content_range;
+      facts.min_range = range.min_range;
       if (facts.method == "POST") {
         // Only these two routes need the body: look at it for nothing else.
         const auto kind = hubstats::route_of(facts.uri).kind;
@@ -521,7 +642,10 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
         }
       }
       auto route = hubstats::classify(facts);
-      if (route.kind != hubstats::EventKind::kNone) repo = std::move(route.repo);
+      if (route.kind != hubstats::EventKind::kNone) {
+        path = hubstats::path_field(route);
+        repo = std::move(route.repo);
+      }
     }
     if (!repo) return NGX_OK;
     ++g_sink->counters().counted;
@@ -530,7 +654,6 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
       return NGX_OK;
     }
 
-    auto* mcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_hubstats_module));
     hubstats::IdentityInput in;
     std::string user;
     if (lcf->user) {
@@ -552,6 +675,10 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
     ev.authenticated = id.authenticated;
     ev.day = hubstats::day_of(static_cast<std::int64_t>(r->start_sec));
     ev.time_ms = static_cast<std::int64_t>(r->start_sec) * 1000 + r->start_msec;
+    ev.path.assign(path);
+    const hubstats::ClientFamily family = hubstats::client_family(in.user_agent, mcf->bots);
+    ev.family = static_cast<char>('a' + static_cast<int>(family));
+    ev.bot = family == hubstats::ClientFamily::kBot && mcf->bots_mode == kBotsApart;
     g_sink->submit(std::move(ev));
   } catch (...) {
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "hubstats: could not record a request");
@@ -648,6 +775,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
     s.address = std::move(*addr);
     s.record.window_ms = static_cast<std::int64_t>(mcf->window);
     s.record.retention_s = static_cast<std::int64_t>(mcf->retention / 1000);
+    s.record.max_paths = static_cast<std::int64_t>(mcf->max_paths);
     s.connect_timeout = mcf->connect_timeout;
     s.command_timeout = mcf->command_timeout;
     s.backoff_min = mcf->backoff_min;
@@ -692,6 +820,12 @@ ngx_command_t commands[] = {
     {ngx_string("hubstats_queue_size"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_queue_size,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats_spool"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE12, set_spool,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("hubstats_min_range"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_min_range,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("hubstats_max_paths"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_max_paths,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("hubstats_bots"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_bots,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats"),
      NGX_HTTP_MAIN_CONF | NGX_HTTP_SRV_CONF | NGX_HTTP_LOC_CONF | NGX_CONF_FLAG,

@@ -1,5 +1,6 @@
 #include "spool_format.h"
 
+#include <algorithm>
 #include <array>
 #include <optional>
 
@@ -9,7 +10,8 @@ namespace {
 
 constexpr std::string_view kMagic = "HSB1";
 constexpr std::size_t kHeader = 12;  // magic, length, crc
-constexpr std::uint8_t kVersion = 1;
+constexpr std::uint8_t kVersion = 2;
+constexpr std::uint8_t kVersionBeforePaths = 1;
 
 std::array<std::uint32_t, 256> make_table() {
   std::array<std::uint32_t, 256> t{};
@@ -61,7 +63,8 @@ class Reader {
 std::optional<SpooledBatch> decode_payload(std::string_view payload) {
   Reader r(payload);
   const auto version = r.le<std::uint8_t>();
-  if (!version || *version != kVersion) return std::nullopt;
+  if (!version || (*version != kVersion && *version != kVersionBeforePaths)) return std::nullopt;
+  const bool v2 = *version == kVersion;
   const auto slen = r.le<std::uint8_t>();
   if (!slen) return std::nullopt;
   auto stream = r.bytes(*slen);
@@ -90,9 +93,19 @@ std::optional<SpooledBatch> decode_payload(std::string_view payload) {
     auto id = r.bytes(*idlen);
     if (!id) return std::nullopt;
     Event e;
+    if (v2) {
+      const auto family = r.le<std::uint8_t>();
+      const auto plen = r.le<std::uint16_t>();
+      if (!family || !plen || *family < 'a' || *family > 'z') return std::nullopt;
+      auto path = r.bytes(*plen);
+      if (!path) return std::nullopt;
+      e.family = static_cast<char>(*family);
+      e.path = std::move(*path);
+      e.bot = (*auth & 2) != 0;
+    }
     e.repo = repo;
     e.identity_hex = std::move(*id);
-    e.authenticated = *auth != 0;
+    e.authenticated = (*auth & 1) != 0;
     e.day = *day;
     e.time_ms = *t;
     b.events.push_back(std::move(e));
@@ -127,9 +140,13 @@ void append_record(std::string& out, const BatchId& id, const std::vector<Event>
   put_le<std::uint32_t>(p, static_cast<std::uint32_t>(events.size()));
   for (const Event& e : events) {
     put_le<std::int64_t>(p, e.time_ms);
-    put_u8(p, e.authenticated ? 1 : 0);
+    put_u8(p, static_cast<std::uint8_t>((e.authenticated ? 1 : 0) | (e.bot ? 2 : 0)));
     put_u8(p, static_cast<std::uint8_t>(e.identity_hex.size()));
     p += e.identity_hex.substr(0, 255);
+    put_u8(p, static_cast<std::uint8_t>(e.family));
+    const std::size_t plen = std::min<std::size_t>(e.path.size(), 0xFFFF);
+    put_le<std::uint16_t>(p, static_cast<std::uint16_t>(plen));
+    p += e.path.substr(0, plen);
   }
   out += kMagic;
   put_le<std::uint32_t>(out, static_cast<std::uint32_t>(p.size()));

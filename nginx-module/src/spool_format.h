@@ -4,9 +4,12 @@
 //
 // Record = magic "HSB1" (4 bytes) | payload length (u32 LE) | CRC-32 of the payload
 // (u32 LE, IEEE) | payload. Payload (little-endian):
-//   u8 version (1) | u8 stream length | stream | u64 seq | u8 repo type |
+//   u8 version (2) | u8 stream length | stream | u64 seq | u8 repo type |
 //   u16 ns length | ns | u16 name length | name | i32 day | u32 n |
-//   n × (i64 time_ms | u8 authenticated | u8 identity length | identity)
+//   n × (i64 time_ms | u8 flags (bit 0 authenticated, bit 1 bot) | u8 identity length |
+//        identity | u8 family ('a'..) | u16 path length | path)
+// Version 1 (before per-file and per-client counts) is still read: its events had
+// u8 authenticated and no family or path; they replay as family other, path (other).
 #pragma once
 
 #include <cstddef>

@@ -71,29 +71,43 @@ TEST(EventCommands, RecordBatchCommandAndResp) {
   // 2025-01-15T12:00:12.345Z: bucket 347388482 of 5 s; the third event 2 s later.
   std::vector<Event> events{ev("m", d, "aa", true), ev("m", d, "bb"),
                             ev("m", d, "aa", false, 1736942414345)};
-  const RecordSettings s{5000, 7200};
+  events[0].path = "model.safetensors";
+  events[0].family = 'b';  // transformers
+  events[1].path = "sub/dir/f.bin";
+  events[1].family = 'm';  // bot
+  events[1].bot = true;
+  events[2].path = "(git)";
+  events[2].family = 'f';  // git
+  const RecordSettings s{5000, 7200, 50};
   const BatchId id{"6787a38c0000002a", 17};
   const Command c = record_batch_command(events, s, id, ScriptCall::kEvalSha);
   const Command want{"EVALSHA",
                      scripts::sha1_hex(scripts::kRecordBatch),
-                     "5",
+                     "7",
                      "hs:{model/ns/m}:d:20250115",
                      "hs:{model/ns/m}:days",
                      "hs:{model/ns/m}:s:5000:347388482",
                      "hs:{model/ns/m}:s:5000:347388481",
                      "hs:{model/ns/m}:b",
+                     "hs:{model/ns/m}:p:20250115",
+                     "hs:{model/ns/m}:c:20250115",
                      "5000",
                      "7200",
                      "20250115",
                      "6787a38c0000002a",
                      "17",
-                     "100",
+                     "120",
+                     "bmf",
+                     "50",
                      "aa",
                      "bb",
                      "aa",
                      "1736942412345",
                      "1736942412345",
-                     "1736942414345"};
+                     "1736942414345",
+                     "model.safetensors",
+                     "sub/dir/f.bin",
+                     "(git)"};
   EXPECT_EQ(c, want);
   const RecordBatch b{std::make_shared<RepoDayKeys>(RepoDayKeys::of(events[0].repo, d)), events, id,
                       347388482};

@@ -72,6 +72,76 @@ TEST(SpoolFormat, RoundTripsBatchesWithTheirIds) {
   EXPECT_EQ(b.events[1].time_ms, -5);
 }
 
+TEST(SpoolFormat, KeepsPathsFamiliesAndBots) {
+  Event a = ev("d", "aa", 1796300000000, true);
+  a.path = "sub/dir/model.safetensors";
+  a.family = 'b';
+  Event b = ev("d", "bb", 1796300000001);
+  b.path = "(git)";
+  b.family = 'm';
+  b.bot = true;
+  std::string data;
+  append_record(data, BatchId{"6787a38c0000002a", 9}, {a, b});
+  const Decoded d = decode_records(data);
+  ASSERT_EQ(d.status, ReadStatus::kOk);
+  ASSERT_EQ(d.batches.size(), 1u);
+  const auto& e = d.batches[0].events;
+  ASSERT_EQ(e.size(), 2u);
+  EXPECT_EQ(e[0].path, "sub/dir/model.safetensors");
+  EXPECT_EQ(e[0].family, 'b');
+  EXPECT_TRUE(e[0].authenticated);
+  EXPECT_FALSE(e[0].bot);
+  EXPECT_EQ(e[1].path, "(git)");
+  EXPECT_EQ(e[1].family, 'm');
+  EXPECT_TRUE(e[1].bot);
+  EXPECT_FALSE(e[1].authenticated);
+}
+
+// A record as the module before per-file counts wrote it (version 1).
+std::string v1_record() {
+  std::string p;
+  auto le = [&p](std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) p += static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  le(1, 1);  // version
+  le(16, 1);
+  p += "6787a38c0000002a";  // stream
+  le(5, 8);                 // seq
+  le(static_cast<std::uint8_t>(RepoType::kModel), 1);
+  le(4, 2);
+  p += "demo";
+  le(4, 2);
+  p += "tiny";
+  le(static_cast<std::uint64_t>(days_from_civil(2026, 12, 3)), 4);
+  le(1, 4);  // one event
+  le(1796300000000, 8);
+  le(1, 1);  // authenticated
+  le(4, 1);
+  p += "abcd";
+  std::string out = "HSB1";
+  auto put32 = [&out](std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) out += static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  put32(static_cast<std::uint32_t>(p.size()));
+  put32(crc32(p));
+  return out + p;
+}
+
+TEST(SpoolFormat, ReadsVersionOneRecords) {
+  const std::string data = v1_record();
+  const Decoded d = decode_records(data);
+  ASSERT_EQ(d.status, ReadStatus::kOk);
+  ASSERT_EQ(d.batches.size(), 1u);
+  EXPECT_EQ(d.batches[0].id.seq, 5u);
+  const Event& e = d.batches[0].events.at(0);
+  EXPECT_EQ(e.repo, (RepoRef{RepoType::kModel, "demo", "tiny"}));
+  EXPECT_EQ(e.identity_hex, "abcd");
+  EXPECT_TRUE(e.authenticated);
+  EXPECT_EQ(e.path, "(other)");
+  EXPECT_EQ(e.family, 'n');
+  EXPECT_FALSE(e.bot);
+}
+
 TEST(SpoolFormat, EveryTruncationIsTornAndNeverMisread) {
   const std::string data = sample_records(2);
   const std::size_t first = decode_records(sample_records(1)).consumed;

@@ -17,6 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   (void)hubstats::route_of(uri);
   (void)hubstats::range_starts_at_zero(rest);
+  (void)hubstats::parse_content_range(rest);
+  (void)hubstats::partial_counts(206, {rest, rest, 1024});
   (void)hubstats::lfs_operation_of(rest);
   (void)hubstats::git_upload_pack_command(rest);
 

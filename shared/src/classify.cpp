@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <optional>
 
 namespace hubstats {
 
@@ -90,11 +91,35 @@ Route match_repo_path(RepoType type, const Segments& s, std::size_t i) {
   // {ns}/{name}/resolve/{rev}/{path...}: at least one path segment after the revision.
   if (s.n >= rest + 3 && s.v[rest] == "resolve" && make_repo(type, ns, name_seg, r.repo)) {
     r.kind = EventKind::kFile;
+    std::size_t first = rest + 2;
+    if (s.v[rest + 1] == "refs" && s.n >= rest + 5 &&
+        (s.v[rest + 2] == "pr" || s.v[rest + 2] == "convert")) {
+      first = rest + 4;
+    }
+    const std::string_view& seg = s.v[first];
+    const std::string_view& last = s.v[s.n - 1];
+    r.path = std::string_view(seg.data(),
+                              static_cast<std::size_t>(last.data() + last.size() - seg.data()));
   }
   return r;
 }
 
 }  // namespace
+
+std::string_view path_field(const Route& r) noexcept {
+  switch (r.kind) {
+    case EventKind::kFile:
+      return r.path.empty() || r.path.size() > kMaxPathField ? kPathOther : r.path;
+    case EventKind::kGitFetch:
+      return kPathGit;
+    case EventKind::kLfsBatch:
+    case EventKind::kLfsObject:
+      return kPathLfs;
+    case EventKind::kNone:
+      break;
+  }
+  return kPathOther;
+}
 
 LfsOperation lfs_operation_of(std::string_view body) noexcept {
   const std::string_view key = "\"operation\"";
@@ -164,47 +189,129 @@ Route route_of(std::string_view uri) noexcept {
   }
 }
 
-bool range_starts_at_zero(std::string_view range) noexcept {
-  auto trim = [](std::string_view v) {
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    return v;
-  };
-  range = trim(range);
-  const std::string_view unit = "bytes=";
-  if (range.size() < unit.size()) return false;
+namespace {
+
+std::string_view trim_ws(std::string_view v) noexcept {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// Case-insensitive "bytes" prefix followed by `sep`; returns the rest.
+std::optional<std::string_view> after_bytes_unit(std::string_view v, char sep) noexcept {
+  const std::string_view unit = "bytes";
+  if (v.size() <= unit.size()) return std::nullopt;
   for (std::size_t i = 0; i < unit.size(); ++i) {
-    char c = range[i];
+    char c = v[i];
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != unit[i]) return false;
+    if (c != unit[i]) return std::nullopt;
   }
-  std::string_view spec = trim(range.substr(unit.size()));
-  spec = trim(spec.substr(0, spec.find(',')));
-  const std::size_t dash = spec.find('-');
-  if (dash == std::string_view::npos || dash == 0) return false;  // "-500" is a suffix range
-  const std::string_view first = trim(spec.substr(0, dash));
-  if (first.empty()) return false;
-  for (char c : first) {
-    if (c != '0') return false;
-  }
-  return true;
+  if (v[unit.size()] != sep) return std::nullopt;
+  return v.substr(unit.size() + 1);
 }
 
-bool custom_layout_countable(std::string_view method, int status, std::string_view range) noexcept {
-  return method == "GET" && countable_download_status(status, range);
+// A non-negative decimal of at most 18 digits (no overflow).
+std::optional<std::int64_t> parse_decimal(std::string_view v) noexcept {
+  v = trim_ws(v);
+  if (v.empty() || v.size() > 18) return std::nullopt;
+  std::int64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
 }
 
-bool countable_download_status(int status, std::string_view range) noexcept {
+}  // namespace
+
+bool range_starts_at_zero(std::string_view range) noexcept {
+  const RangeFromZero r = range_from_zero(range);
+  return !r.absent && r.from_zero;
+}
+
+RangeFromZero range_from_zero(std::string_view range) noexcept {
+  RangeFromZero out;
+  const auto specs = after_bytes_unit(trim_ws(range), '=');
+  if (!specs) return out;
+  bool any = false;
+  std::string_view rest = *specs;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    const std::string_view spec = trim_ws(rest.substr(0, comma));
+    const std::size_t dash = spec.find('-');
+    if (dash == std::string_view::npos) return RangeFromZero{};  // malformed: no usable Range
+    any = true;
+    if (dash > 0) {  // "first-[last]"; "-n" is a suffix range: it never starts at 0 here
+      const auto first = parse_decimal(spec.substr(0, dash));
+      if (!first) return RangeFromZero{};
+      const std::string_view last_s = trim_ws(spec.substr(dash + 1));
+      std::int64_t last = -1;
+      if (!last_s.empty()) {
+        const auto l = parse_decimal(last_s);
+        if (!l) return RangeFromZero{};
+        last = *l;
+      }
+      if (*first == 0 && !out.from_zero) {
+        out.from_zero = true;
+        out.last = last;
+      }
+    }
+    if (comma == std::string_view::npos) break;
+    rest = rest.substr(comma + 1);
+  }
+  out.absent = !any;
+  return out;
+}
+
+std::optional<ContentRange> parse_content_range(std::string_view value) noexcept {
+  const auto rest = after_bytes_unit(trim_ws(value), ' ');
+  if (!rest) return std::nullopt;
+  const std::string_view v = trim_ws(*rest);
+  const std::size_t dash = v.find('-');
+  const std::size_t slash = v.find('/');
+  if (dash == std::string_view::npos || slash == std::string_view::npos || slash < dash) {
+    return std::nullopt;  // includes "bytes */1000" (an unsatisfied range)
+  }
+  const auto first = parse_decimal(v.substr(0, dash));
+  const auto last = parse_decimal(v.substr(dash + 1, slash - dash - 1));
+  if (!first || !last || *last < *first) return std::nullopt;
+  ContentRange c{*first, *last, -1};
+  const std::string_view complete = trim_ws(v.substr(slash + 1));
+  if (complete != "*") {
+    const auto n = parse_decimal(complete);
+    if (!n || *n <= *last) return std::nullopt;
+    c.complete = *n;
+  }
+  return c;
+}
+
+bool partial_counts(int status, const RangeFacts& r) noexcept {
+  if (status == 206 && !r.content_range.empty()) {
+    const auto c = parse_content_range(r.content_range);
+    if (!c || c->first != 0) return false;
+    return (c->complete >= 0 && c->last + 1 >= c->complete) || c->last + 1 >= r.min_range;
+  }
+  const RangeFromZero q = range_from_zero(r.request_range);
+  if (q.absent) return status != 206;  // a redirect without Range; a 206 needs one
+  if (!q.from_zero) return false;
+  return q.last < 0 || q.last + 1 >= r.min_range;
+}
+
+bool custom_layout_countable(std::string_view method, int status, const RangeFacts& r) noexcept {
+  return method == "GET" && countable_download_status(status, r);
+}
+
+bool countable_download_status(int status, const RangeFacts& r) noexcept {
   switch (status) {
     case 200:
+      return true;
     case 301:
     case 302:
     case 303:
     case 307:
     case 308:
-      return true;
     case 206:
-      return range_starts_at_zero(range);
+      return partial_counts(status, r);
     default:
       return false;
   }
@@ -217,7 +324,8 @@ Route classify(const RequestFacts& f) noexcept {
   switch (r.kind) {
     case EventKind::kFile:
     case EventKind::kLfsObject:
-      ok = f.method == "GET" && countable_download_status(f.status, f.range);
+      ok = f.method == "GET" &&
+           countable_download_status(f.status, {f.range, f.content_range, f.min_range});
       break;
     case EventKind::kGitFetch:
       // A v2 ls-refs transfers no objects; its clone's fetch POST is the download.

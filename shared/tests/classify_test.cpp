@@ -67,17 +67,106 @@ TEST(Classify, FailuresHeadAndNotModifiedDoNotCount) {
   EXPECT_EQ(classify(put).kind, EventKind::kNone);
 }
 
+RequestFacts ranged(int status, std::string_view range, std::string_view content_range,
+                    std::int64_t min_range = kDefaultMinRange) {
+  RequestFacts f = get("/models/o/m/resolve/main/model.safetensors", status, range);
+  f.content_range = content_range;
+  f.min_range = min_range;
+  return f;
+}
+
+bool counts(const RequestFacts& f) {
+  return classify(f).kind == EventKind::kFile;
+}
+
 TEST(Classify, PartialContentCountsOnlyFromByteZero) {
-  const char* uri = "/models/o/m/resolve/main/model.safetensors";
-  EXPECT_EQ(classify(get(uri, 206, "bytes=0-1023")).kind, EventKind::kFile);
-  EXPECT_EQ(classify(get(uri, 206, "bytes=0-")).kind, EventKind::kFile);
-  EXPECT_EQ(classify(get(uri, 206, "Bytes=0-10, 20-30")).kind, EventKind::kFile);
-  EXPECT_EQ(classify(get(uri, 206, "bytes=1024-")).kind, EventKind::kNone);
-  EXPECT_EQ(classify(get(uri, 206, "bytes=-500")).kind, EventKind::kNone);
-  EXPECT_EQ(classify(get(uri, 206, "")).kind, EventKind::kNone);
-  EXPECT_EQ(classify(get(uri, 206, "items=0-1")).kind, EventKind::kNone);
-  // A server that ignored the Range header sent the whole file.
-  EXPECT_EQ(classify(get(uri, 200, "bytes=1024-")).kind, EventKind::kFile);
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-", "bytes 0-10485759/10485760")));
+  EXPECT_TRUE(counts(ranged(206, "Bytes=0-1048575", "bytes 0-1048575/10485760")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=1024-", "bytes 1024-10485759/10485760")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=-500", "bytes 10485260-10485759/10485760")));
+  EXPECT_FALSE(counts(ranged(206, "", "")));
+  EXPECT_FALSE(counts(ranged(206, "items=0-1", "")));
+  // A server that ignored the Range header, or an If-Range that no longer matched,
+  // sent the whole file.
+  EXPECT_TRUE(counts(ranged(200, "bytes=1024-", "")));
+  EXPECT_TRUE(counts(ranged(200, "bytes=0-0", "")));
+}
+
+TEST(Classify, ProbesAreNotFiles) {
+  // Hugging Face's JS client and `curl -r 0-0`: one byte of a big file.
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-0", "bytes 0-0/10485760")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-1023", "bytes 0-1023/10485760")));
+  // Just below and at the threshold.
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-1048574", "bytes 0-1048574/10485760")));
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-1048575", "bytes 0-1048575/10485760")));
+  // The threshold is the directive's.
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-1023", "bytes 0-1023/10485760", 1024)));
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-0", "bytes 0-0/10485760", 0)));
+  // A range reaching the end of a small file is the whole file.
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-1023", "bytes 0-1023/1024")));
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-99999", "bytes 0-1023/1024")));
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-0", "bytes 0-0/1")));
+  // The complete length unknown ("*"): only the size decides.
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-", "bytes 0-1023/*")));
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-", "bytes 0-1048575/*")));
+  // A suffix range covering the whole file starts at 0.
+  EXPECT_TRUE(counts(ranged(206, "bytes=-5000", "bytes 0-1023/1024")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=-500", "bytes 524-1023/1024")));
+  // Multi-range (multipart/byteranges answers carry no Content-Range): the request's
+  // spec that starts at 0 decides.
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-0,100-200", "")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=100-200, 0-0", "")));
+  EXPECT_TRUE(counts(ranged(206, "bytes=0-, 100-200", "")));
+  EXPECT_TRUE(counts(ranged(206, "bytes=100-200,0-2000000", "")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=100-200,500-", "")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-x", "")));
+  // Malformed Content-Range: not a download.
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-", "bytes 0-10/5")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-", "bytes */1024")));
+  EXPECT_FALSE(counts(ranged(206, "bytes=0-", "garbage")));
+}
+
+TEST(Classify, RedirectsWithARangeAreJudgedByTheRequest) {
+  EXPECT_TRUE(counts(ranged(302, "", "")));
+  EXPECT_FALSE(counts(ranged(302, "bytes=0-0", "")));       // HF JS probe through the hub
+  EXPECT_FALSE(counts(ranged(307, "bytes=5000-", "")));     // a resume
+  EXPECT_TRUE(counts(ranged(302, "bytes=0-", "")));         // open: to the end
+  EXPECT_TRUE(counts(ranged(302, "bytes=0-1048575", "")));  // at least min_range
+  EXPECT_TRUE(counts(ranged(302, "items=0-1", "")));        // no byte range: the whole file
+}
+
+TEST(Classify, PathFieldsAsTheHubResolvesThem) {
+  auto field = [](std::string_view uri) { return std::string(path_field(classify(get(uri)))); };
+  EXPECT_EQ(field("/models/o/m/resolve/main/model.safetensors"), "model.safetensors");
+  EXPECT_EQ(field("/api/datasets/o/d/resolve/v1.0/sub/dir/file.bin"), "sub/dir/file.bin");
+  EXPECT_EQ(field("/o/m/resolve/0123abcd/config.json"), "config.json");
+  EXPECT_EQ(field("/models/o/m/resolve/refs/pr/1/config.json"), "config.json");
+  EXPECT_EQ(field("/datasets/o/d/resolve/refs/convert/parquet/default/train/0.parquet"),
+            "default/train/0.parquet");
+  EXPECT_EQ(field("/models/o/m/resolve/refs/x.bin"), "x.bin");  // a branch named "refs"
+  EXPECT_EQ(field("/models/o/m/resolve/refs/pr/1"), "pr/1");    // too short for refs/pr/N/...
+  EXPECT_EQ(field("/models/o/m/resolve/main/" + std::string(1100, 'a')), "(other)");
+  EXPECT_EQ(std::string(path_field(classify(post("/models/o/m.git/git-upload-pack")))), "(git)");
+  EXPECT_EQ(std::string(path_field(classify(
+                post("/models/o/m.git/info/lfs/objects/batch", 200, LfsOperation::kDownload)))),
+            "(lfs)");
+  EXPECT_EQ(field("/models/o/m.git/info/lfs/objects/" + std::string(64, 'a')), "(lfs)");
+}
+
+TEST(Classify, ContentRangeParser) {
+  auto c = parse_content_range("bytes 0-99/1000");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->first, 0);
+  EXPECT_EQ(c->last, 99);
+  EXPECT_EQ(c->complete, 1000);
+  c = parse_content_range("Bytes 5-9/*");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->complete, -1);
+  EXPECT_FALSE(parse_content_range(""));
+  EXPECT_FALSE(parse_content_range("bytes 9-5/10"));
+  EXPECT_FALSE(parse_content_range("bytes 0-9/9"));
+  EXPECT_FALSE(parse_content_range("bytes 0-9999999999999999999/*"));
+  EXPECT_FALSE(parse_content_range("items 0-9/10"));
 }
 
 TEST(Classify, GitUploadPackCountsReceivePackNever) {
@@ -224,24 +313,24 @@ TEST(Classify, TypePrefixWinsOverModelForm) {
 }
 
 TEST(Classify, CustomLayoutCountsOnlyGet) {
-  EXPECT_TRUE(custom_layout_countable("GET", 200, ""));
-  EXPECT_TRUE(custom_layout_countable("GET", 302, ""));
-  EXPECT_TRUE(custom_layout_countable("GET", 206, "bytes=0-9"));
-  EXPECT_FALSE(custom_layout_countable("GET", 206, "bytes=5-"));
-  EXPECT_FALSE(custom_layout_countable("GET", 404, ""));
+  EXPECT_TRUE(custom_layout_countable("GET", 200, {}));
+  EXPECT_TRUE(custom_layout_countable("GET", 302, {}));
+  EXPECT_TRUE(custom_layout_countable("GET", 206, {"bytes=0-9", "bytes 0-9/10"}));
+  EXPECT_FALSE(custom_layout_countable("GET", 206, {"bytes=5-", "bytes 5-9/10"}));
+  EXPECT_FALSE(custom_layout_countable("GET", 404, {}));
   for (const char* m : {"HEAD", "PUT", "POST", "DELETE", "OPTIONS", "PATCH", "get", ""}) {
-    EXPECT_FALSE(custom_layout_countable(m, 200, "")) << m;
+    EXPECT_FALSE(custom_layout_countable(m, 200, {})) << m;
   }
 }
 
 TEST(Classify, CustomRouteStatusRule) {
-  EXPECT_TRUE(countable_download_status(200, ""));
-  EXPECT_TRUE(countable_download_status(302, ""));
-  EXPECT_TRUE(countable_download_status(206, "bytes=0-1"));
-  EXPECT_FALSE(countable_download_status(206, "bytes=5-"));
-  EXPECT_FALSE(countable_download_status(304, ""));
-  EXPECT_FALSE(countable_download_status(404, ""));
-  EXPECT_FALSE(countable_download_status(0, ""));
+  EXPECT_TRUE(countable_download_status(200, {}));
+  EXPECT_TRUE(countable_download_status(302, {}));
+  EXPECT_TRUE(countable_download_status(206, {"bytes=0-1", "bytes 0-1/2"}));
+  EXPECT_FALSE(countable_download_status(206, {"bytes=5-", ""}));
+  EXPECT_FALSE(countable_download_status(304, {}));
+  EXPECT_FALSE(countable_download_status(404, {}));
+  EXPECT_FALSE(countable_download_status(0, {}));
 }
 
 }  // namespace

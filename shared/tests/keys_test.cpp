@@ -24,6 +24,8 @@ TEST(Keys, Layout) {
   EXPECT_EQ(keys::sessions(kRepo, 1800000, 983333), "hs:{dataset/org/data.v2}:s:1800000:983333");
   EXPECT_EQ(keys::sessions_prefix(kRepo), "hs:{dataset/org/data.v2}:s:");
   EXPECT_EQ(keys::day(kRepo, d), "hs:{dataset/org/data.v2}:d:20261126");
+  EXPECT_EQ(keys::paths(kRepo, d), "hs:{dataset/org/data.v2}:p:20261126");
+  EXPECT_EQ(keys::clients(kRepo, d), "hs:{dataset/org/data.v2}:c:20261126");
   EXPECT_EQ(keys::folding(kRepo, d), "hs:{dataset/org/data.v2}:f:20261126");
   EXPECT_EQ(keys::days(kRepo), "hs:{dataset/org/data.v2}:days");
   EXPECT_EQ(keys::epoch(kRepo), "hs:{dataset/org/data.v2}:e");
@@ -33,8 +35,9 @@ TEST(Keys, Layout) {
 TEST(Keys, EveryRepoKeySharesOneHashTag) {
   const Day d = 20000;
   const auto tag = keys::repo_tag(kRepo);
-  for (const auto& k : {keys::sessions(kRepo, 1000, 7), keys::day(kRepo, d),
-                        keys::folding(kRepo, d), keys::days(kRepo), keys::epoch(kRepo)}) {
+  for (const auto& k :
+       {keys::sessions(kRepo, 1000, 7), keys::day(kRepo, d), keys::paths(kRepo, d),
+        keys::clients(kRepo, d), keys::folding(kRepo, d), keys::days(kRepo), keys::epoch(kRepo)}) {
     EXPECT_EQ(hash_tag(k), tag) << k;
   }
 }

@@ -66,6 +66,10 @@ def http_conf(redis, secret, root, *, fcgi_socket=None, main_extra="", server_ex
     location ~ ^/datasets/demo/tiny-dataset/resolve/[^/]+/redirected\\.bin$ {{
       return 302 http://storage.invalid/presigned/redirected.bin;
     }}
+    # resolve at the hub's pull-request and conversion refs (refs%2Fpr%2F1, decoded)
+    location ~ ^/(?:api/)?(?<t>models|datasets|spaces)/(?<ns>[^/]+)/(?<nm>[^/]+)/resolve/refs/(?:pr|convert)/[^/]+/(?<p>.+)$ {{
+      alias {root}/$t/$ns/$nm/$p;
+    }}
     # resolve: /{{type}}s/ns/name/resolve/rev/path, under /api too, and /ns/name/... (model)
     location ~ ^/(?:api/)?(?<t>models|datasets|spaces)/(?<ns>[^/]+)/(?<nm>[^/]+)/resolve/[^/]+/(?<p>.+)$ {{
       alias {root}/$t/$ns/$nm/$p;

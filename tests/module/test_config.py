@@ -27,6 +27,9 @@ def test_valid_config_with_every_directive(tmp_path, secret_file):
         hubstats_command_timeout 2s;
         hubstats_reconnect_backoff 50ms 10s;
         hubstats_flush_interval 2ms;
+        hubstats_min_range 512k;
+        hubstats_max_paths 200;
+        hubstats_bots count;
         map $uri $count_it {{ default 1; ~/skip/ 0; }}
         server {{
           listen 127.0.0.1:@PORT@;
@@ -53,6 +56,10 @@ def test_valid_config_with_every_directive(tmp_path, secret_file):
     ("hubstats_flush_interval", "hubstats_flush_interval 0;", r"invalid duration"),
     ("hubstats_queue_size", "hubstats_queue_size 0;", r"invalid queue size"),
     ("hubstats_queue_size", "hubstats_queue_size lots;", r"invalid queue size"),
+    ("hubstats_min_range", "hubstats_min_range lots;", r"invalid size"),
+    ("hubstats_max_paths", "hubstats_max_paths -1;", r"invalid number"),
+    ("hubstats_max_paths", "hubstats_max_paths 2000000;", r"invalid number"),
+    ("hubstats_bots", "hubstats_bots /nonexistent/bots.txt;", r"cannot read bot patterns"),
 ])
 def test_bad_values_name_the_directive(tmp_path, good, directive, line, pattern):
     r = nginx_t(tmp_path, good + line + server())
@@ -134,3 +141,11 @@ def test_example_config_loads(tmp_path, secret_file):
     r = subprocess.run(["/usr/sbin/nginx", "-t", "-p", str(tmp_path), "-c", str(conf)],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert r.returncode == 0, r.stdout
+
+
+def test_bot_patterns_file_with_a_too_short_pattern(tmp_path, good):
+    f = tmp_path / "bots.txt"
+    f.write_text("# fine\nsomebot\nab\n")
+    r = nginx_t(tmp_path, good + f"hubstats_bots {f};" + server())
+    assert r.returncode != 0
+    assert "hubstats_bots" in r.stdout and "line 3" in r.stdout, r.stdout

@@ -54,47 +54,98 @@ def stream_id(born_s=None, rand=0x2A):
     return "%08x%08x" % (int(time.time()) if born_s is None else born_s, rand)
 
 
-def record(rc, sha, repo, day, now, events, window=WINDOW_MS, stream="", seq=0, times=None):
-    """Runs kRecordBatch as the module sends it; events are (identity, authenticated),
-    each at its time in `times` (default: all at now, which picks the bucket)."""
+def paths_key(repo, day):
+    return f"hs:{{{repo}}}:p:{day}"
+
+
+def clients_key(repo, day):
+    return f"hs:{{{repo}}}:c:{day}"
+
+
+FAMILIES = ["huggingface_hub", "transformers", "diffusers", "datasets", "sentence-transformers",
+            "git", "git-lfs", "curl", "wget", "aria2", "python-requests", "browser", "bot",
+            "other"]
+SPECIAL = ("(git)", "(lfs)", "(other)")
+
+
+def full(ev):
+    """(identity, authenticated[, path, family letter, bot]) with the defaults."""
+    return tuple(ev) + ("(other)", "n", False)[len(ev) - 2:]
+
+
+def record(rc, sha, repo, day, now, events, window=WINDOW_MS, stream="", seq=0, times=None,
+           max_paths=1000):
+    """Runs kRecordBatch as the module sends it; events are (identity, authenticated)
+    or (identity, authenticated, path, family letter, bot), each at its time in
+    `times` (default: all at now, which picks the bucket)."""
     bucket = now // window
     times = times or [now] * len(events)
-    return rc.execute("EVALSHA", sha, 5, day_key(repo, day), days_key(repo),
+    evs = [full(e) for e in events]
+    return rc.execute("EVALSHA", sha, 7, day_key(repo, day), days_key(repo),
                       sessions_key(repo, window, bucket), sessions_key(repo, window, bucket - 1),
-                      batches_key(repo), window, RETENTION_S, day, stream, seq,
-                      "".join("1" if a else "0" for _, a in events), *[i for i, _ in events],
-                      *times)
+                      batches_key(repo), paths_key(repo, day), clients_key(repo, day), window,
+                      RETENTION_S, day, stream, seq,
+                      "".join("2" if b else "1" if a else "0" for _, a, _, _, b in evs),
+                      "".join(f for _, _, _, f, _ in evs), max_paths,
+                      *[e[0] for e in evs], *times, *[e[2] for e in evs])
 
 
 class Model:
     """The counting rules, written plainly."""
 
-    def __init__(self):
+    def __init__(self, max_paths=1000):
         self.start = {}     # (repo, identity) -> start ms of its latest session
         self.counters = {}  # (repo, day) -> {field: n}; a fold removes the entry
+        self.paths = {}     # (repo, day) -> {path: files}
+        self.clients = {}   # (repo, day) -> {"d:fam"|"f:fam": n}
+        self.max_paths = max_paths
 
     def record(self, repo, day, now, events):
         new = 0
-        for ident, auth in events:
+        c = self.counters.setdefault((repo, day), {})
+        cl = self.clients.setdefault((repo, day), {})
+        batch_paths = {}  # in first-appearance order
+        for ident, auth, path, fam, bot in map(full, events):
+            name = FAMILIES[ord(fam) - ord("a")]
             s = self.start.get((repo, ident))
-            c = self.counters.setdefault((repo, day), {})
             if s is None or now - s >= WINDOW_MS:
                 self.start[(repo, ident)] = now
                 new += 1
-                for f in ("downloads", "authenticated" if auth else "anonymous"):
-                    c[f] = c.get(f, 0) + 1
-            c["files"] = c.get("files", 0) + 1
+                cl["d:" + name] = cl.get("d:" + name, 0) + 1
+                if not bot:
+                    for f in ("downloads", "authenticated" if auth else "anonymous"):
+                        c[f] = c.get(f, 0) + 1
+            cl["f:" + name] = cl.get("f:" + name, 0) + 1
+            if bot:
+                c["bots"] = c.get("bots", 0) + 1
+            else:
+                batch_paths[path] = batch_paths.get(path, 0) + 1
+            c["files"] = c.get("files", 0) + (0 if bot else 1)
+        p = self.paths.setdefault((repo, day), {})
+        for path, n in batch_paths.items():
+            if path in p or path in SPECIAL or \
+                    sum(1 for k in p if k not in SPECIAL) < self.max_paths:
+                p[path] = p.get(path, 0) + n
+            else:
+                p["(other)"] = p.get("(other)", 0) + n
         return new
 
 
+PATHS = ["config.json", "model.safetensors", "sub/dir/a.bin", "README.md", "tok.json",
+         "b.bin", "c.bin", "(git)", "(lfs)"]
+
+
 def random_events(rng, n):
-    """(repo, day, identity, authenticated): a small identity pool so repeats are
-    common, days that go back and forth (late events around midnight)."""
+    """(repo, day, identity, authenticated, path, family, bot): a small identity pool
+    so repeats are common, days that go back and forth (late events around midnight),
+    more paths than the test's cap, bots among people."""
     idents = [f"{i:016x}" for i in rng.sample(range(1 << 40), 40)]
     out = []
     for _ in range(n):
+        bot = rng.random() < 0.1
+        fam = "m" if bot else chr(ord("a") + rng.randrange(len(FAMILIES)))
         out.append((rng.choice(REPOS), rng.choice(DAYS) if rng.random() < 0.3 else DAYS[1],
-                    rng.choice(idents), rng.random() < 0.4))
+                    rng.choice(idents), rng.random() < 0.4, rng.choice(PATHS), fam, bot))
     return out
 
 
@@ -142,7 +193,7 @@ def shas(rc):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_batches_count_like_the_model(rc, shas, seed):
     rng = random.Random(seed)
-    model = Model()
+    model = Model(max_paths=4)
     # Times start at the real clock and run ahead of it: up to two minutes per flush,
     # so windows open and close many times.
     now = now_ms()
@@ -155,17 +206,17 @@ def test_batches_count_like_the_model(rc, shas, seed):
         now += rng.randint(0, 120_000)
         for batch in module_batches(flush, max_batch=rng.choice([3, 16, 256])):
             repo, day = batch[0][0], batch[0][1]
-            evs = [(e[2], e[3]) for e in batch]
+            evs = [e[2:] for e in batch]
             want = model.record(repo, day, now, evs)
             repeats += len(evs) - want
             seq += 1
             last_seq[repo] = seq
             assert record(rc, shas["kRecordBatch"], repo, day, now, evs,
-                          stream=stream, seq=seq) == want, batch
+                          stream=stream, seq=seq, max_paths=4) == want, batch
             if rng.random() < 0.2:  # the reply was lost: the same batch again
                 resent += 1
                 assert record(rc, shas["kRecordBatch"], repo, day, now, evs,
-                              stream=stream, seq=seq) == -1
+                              stream=stream, seq=seq, max_paths=4) == -1
         if rng.random() < 0.25:  # the daemon folds a day between two flushes
             gen += 1
             repo, day = rng.choice(REPOS), rng.choice(DAYS)
@@ -179,6 +230,15 @@ def test_batches_count_like_the_model(rc, shas, seed):
         repo, day = k[k.index("{") + 1:k.index("}")], k.rsplit(":", 1)[1]
         got[(repo, day)] = {f: int(v) for f, v in rc.hgetall(k).items()}
     assert got == {k: v for k, v in model.counters.items() if v}
+    # Per-file and per-client hashes (the fold scripts here move only the day hash).
+    for name, key, want in (("paths", paths_key, model.paths), ("clients", clients_key,
+                                                                 model.clients)):
+        for (repo, day), fields in want.items():
+            stored = {f: int(v) for f, v in rc.hgetall(key(repo, day)).items()}
+            assert stored == fields, (name, repo, day)
+            if name == "paths":
+                assert sum(1 for f in stored if f not in SPECIAL) <= 4
+    assert any("(other)" in p for p in model.paths.values())  # the cap was reached
     # Every day hash is in its repo's days set (a fold removed it, the next batch
     # re-added it), and every key has a TTL.
     # Each repo's batches hash holds the last number applied for it.
@@ -243,10 +303,11 @@ def test_window_is_fixed_at_the_first_file_across_buckets(rc, shas):
 
 
 def test_empty_batch_changes_nothing(rc, shas):
-    assert rc.execute("EVALSHA", shas["kRecordBatch"], 5, day_key(REPOS[0], DAYS[0]),
+    assert rc.execute("EVALSHA", shas["kRecordBatch"], 7, day_key(REPOS[0], DAYS[0]),
                       days_key(REPOS[0]), sessions_key(REPOS[0], WINDOW_MS, 1),
-                      sessions_key(REPOS[0], WINDOW_MS, 0), batches_key(REPOS[0]), WINDOW_MS,
-                      RETENTION_S, DAYS[0], stream_id(), 1, "") == 0
+                      sessions_key(REPOS[0], WINDOW_MS, 0), batches_key(REPOS[0]),
+                      paths_key(REPOS[0], DAYS[0]), clients_key(REPOS[0], DAYS[0]), WINDOW_MS,
+                      RETENTION_S, DAYS[0], stream_id(), 1, "", "", 1000) == 0
     assert rc.keys("*") == []
 
 
@@ -311,3 +372,48 @@ def test_each_event_is_judged_at_its_own_time(rc, shas):
         "id": str(base + 5000), "other": str(base + 1)}
     assert rc.hgetall(day_key(repo, day)) == {
         "downloads": "3", "authenticated": "1", "anonymous": "2", "files": "4"}
+
+
+def test_bots_paths_and_clients(rc, shas):
+    """Bots add only to bots and the clients hash; paths aggregate per batch; the cap
+    sends new paths to (other) while known paths and the special fields still grow."""
+    sha, repo, day, now = shas["kRecordBatch"], REPOS[0], DAYS[0], now_ms()
+    evs = [("p1", True, "model.safetensors", "b", False),   # transformers, new session
+           ("p1", True, "config.json", "b", False),         # same session
+           ("g1", False, "(git)", "f", False),              # git clone
+           ("bot", False, "model.safetensors", "m", True),  # a crawler: new bot session
+           ("bot", False, "config.json", "m", True)]
+    assert record(rc, sha, repo, day, now, evs, max_paths=2) == 3
+    assert rc.hgetall(day_key(repo, day)) == {
+        "downloads": "2", "authenticated": "1", "anonymous": "1", "files": "3", "bots": "2"}
+    assert rc.hgetall(paths_key(repo, day)) == {
+        "model.safetensors": "1", "config.json": "1", "(git)": "1"}
+    assert rc.hgetall(clients_key(repo, day)) == {
+        "d:transformers": "1", "f:transformers": "2", "d:git": "1", "f:git": "1",
+        "d:bot": "1", "f:bot": "2"}
+    # The cap (2 paths): a third path goes to (other); known ones and (git) still count.
+    more = [("p2", False, "README.md", "h", False), ("p2", False, "config.json", "h", False),
+            ("p2", False, "(git)", "h", False), ("p3", False, "README.md", "h", False)]
+    assert record(rc, sha, repo, day, now + 1, more, max_paths=2) == 2
+    assert rc.hgetall(paths_key(repo, day)) == {
+        "model.safetensors": "1", "config.json": "2", "(git)": "2", "(other)": "2"}
+    # Batches of one path: a known one, a new one past the cap, a special one.
+    for path in ("config.json", "new.bin", "(lfs)"):
+        assert record(rc, sha, repo, day, now + 2, [("p2", False, path, "h", False)],
+                      max_paths=2) == 0
+    assert rc.hgetall(paths_key(repo, day)) == {
+        "model.safetensors": "1", "config.json": "3", "(git)": "2", "(other)": "3",
+        "(lfs)": "1"}
+    # Every hash expires with the day hash's retention.
+    for k in (day_key(repo, day), paths_key(repo, day), clients_key(repo, day)):
+        assert 0 < rc.pttl(k) <= RETENTION_S * 1000, k
+    # Only bots on a fresh day: files 0, no people fields, no paths hash.
+    assert record(rc, sha, repo, DAYS[1], now, [("bot2", False, "x.bin", "m", True)]) == 1
+    assert rc.hgetall(day_key(repo, DAYS[1])) == {"bots": "1", "files": "0"}
+    assert rc.execute("EXISTS", paths_key(repo, DAYS[1])) == 0
+    # A new paths hash from a batch of one path, special or not, gets the TTL.
+    assert record(rc, sha, REPOS[1], DAYS[1], now, [("x", False, "(git)", "f", False)]) == 1
+    assert record(rc, sha, REPOS[1], DAYS[0], now, [("x", False, "a.bin", "h", False)]) == 0
+    for d in DAYS:
+        assert 0 < rc.pttl(paths_key(REPOS[1], d)) <= RETENTION_S * 1000
+    assert rc.hgetall(clients_key(repo, DAYS[1])) == {"d:bot": "1", "f:bot": "1"}

@@ -30,24 +30,40 @@ namespace hubstats::scripts {
 // field is added, so it costs nothing per batch); writers start a new stream every
 // half retention, so any batch resent within half a retention of its first send is
 // recognised. An empty stream id skips the check (tests and tools).
-// KEYS: day, days, sessions(bucket), sessions(bucket - 1), batches
-// ARGV: window_ms, retention_s, YYYYMMDD, stream, seq, auth flags (one '0'|'1' per
-//       event), identity_1..identity_n, time_ms_1..time_ms_n
-// Returns the number of events that opened a new download session, or -1 when the
-// batch id was already applied.
+// Bots (flag '2') are judged with the same session rules but add nothing to
+// downloads, authenticated, anonymous or files: their files add to the day hash's
+// `bots`, their sessions and files to the clients hash as family bot.
+// Per-file counts (keys::paths): each non-bot event adds 1 to its path field. A path
+// not yet in the hash is added only while the hash holds fewer than max_paths fields
+// other than the special ones ((git), (lfs), (other)); past the cap it adds to
+// (other). Per-client counts (keys::clients): d:<family> += sessions opened,
+// f:<family> += files. Both are summed per batch in Lua and written with one HMGET
+// and one HSET per hash (one HINCRBY for a batch of one client field; one HLEN only
+// when a path is new to the hash, for the cap), whatever the number of distinct paths
+// and families: each redis.call costs about as much as a few events.
+// KEYS: day, days, sessions(bucket), sessions(bucket - 1), batches, paths, clients
+// ARGV: window_ms, retention_s, YYYYMMDD, stream, seq, flags (one '0' anonymous |
+//       '1' authenticated | '2' bot per event), families (one letter per event,
+//       'a' + ClientFamily), max_paths, identity_1..n, time_ms_1..n, path_1..n
+// Returns the number of events that opened a new download session (bots included),
+// or -1 when the batch id was already applied.
 // The bucket hash expires when its last session ends and the next bucket stops
 // looking at it: its start + 2 windows, set as a TTL from the batch's latest event
 // time (not an absolute time, so the writer's clock and Redis's need not agree).
 // Day-hash TTLs are set when the day hash is created (HINCRBY files == n: no
-// existing day hash lacks files), not refreshed per event: a day hash is written
-// during (about) its own day only, so retention counts from its first event, and the
-// days set's TTL is never shorter than a day hash's. A fold RENAMEs the hash away;
-// the next batch recreates it and so re-adds the day to the days set (fold finish
-// may have removed it).
+// existing day hash lacks files; a hash that so far holds only bots has files 0, so
+// its first people re-set the TTL, harmless), not refreshed per event: a day hash
+// is written during (about) its own day only, so retention counts from its first
+// event, and the days set's TTL is never shorter than a day hash's. The clients
+// hash gets the same TTL when this call creates the day hash (every call writes
+// both), the paths hash when this call creates it (HLEN 0; bots-only calls write no
+// paths). A fold RENAMEs the
+// hashes away; the next batch recreates them and so re-adds the day to the days set
+// (fold finish may have removed it).
 inline constexpr std::string_view kRecordBatch = R"lua(
-local w, files = tonumber(ARGV[1]), (#ARGV - 6) / 2
+local w, files = tonumber(ARGV[1]), (#ARGV - 8) / 3
 if files < 1 then return 0 end
-local flags, t0 = ARGV[6], 6 + files
+local flags, fams, t0, p0 = ARGV[6], ARGV[7], 8 + files, 8 + 2 * files
 local last = tonumber(ARGV[t0 + files])
 local stream = ARGV[4]
 if stream ~= '' then
@@ -62,18 +78,28 @@ if stream ~= '' then
     redis.call('EXPIRE', KEYS[5], ARGV[2])
   end
 end
-local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 7, t0))
-local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 7, t0))
-local opened, started, auth = {}, {}, 0
+local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 9, t0))
+local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 9, t0))
+local opened, started, auth, botnew, bots = {}, {}, 0, 0, 0
+local fd, ff, paths, plist = {}, {}, {}, {}
 for i = 1, files do
-  local id = ARGV[6 + i]
+  local id, fl, fam = ARGV[8 + i], string.byte(flags, i), string.byte(fams, i) - 96
+  ff[fam] = (ff[fam] or 0) + 1
+  if fl == 50 then
+    bots = bots + 1
+  else
+    local p = ARGV[p0 + i]
+    local c = paths[p]
+    if c then paths[p] = c + 1 else paths[p] = 1; plist[#plist + 1] = p end
+  end
   if not (cur[i] or started[id]) then
     local p = prev[i]
     if not p or tonumber(ARGV[t0 + i]) - tonumber(p) >= w then
       started[id] = true
       opened[#opened + 1] = id
       opened[#opened + 1] = ARGV[t0 + i]
-      if string.byte(flags, i) == 49 then auth = auth + 1 end
+      fd[fam] = (fd[fam] or 0) + 1
+      if fl == 50 then botnew = botnew + 1 elseif fl == 49 then auth = auth + 1 end
     end
   end
 end
@@ -81,14 +107,79 @@ local new = #opened / 2
 if new > 0 then
   redis.call('HSET', KEYS[3], unpack(opened))
   redis.call('PEXPIRE', KEYS[3], 2 * w - last % w)
-  redis.call('HINCRBY', KEYS[1], 'downloads', new)
+  local people = new - botnew
+  if people > 0 then redis.call('HINCRBY', KEYS[1], 'downloads', people) end
   if auth > 0 then redis.call('HINCRBY', KEYS[1], 'authenticated', auth) end
-  if new > auth then redis.call('HINCRBY', KEYS[1], 'anonymous', new - auth) end
+  if people > auth then redis.call('HINCRBY', KEYS[1], 'anonymous', people - auth) end
 end
-if redis.call('HINCRBY', KEYS[1], 'files', files) == files then
+if bots > 0 then redis.call('HINCRBY', KEYS[1], 'bots', bots) end
+local counted = files - bots
+local fresh = redis.call('HINCRBY', KEYS[1], 'files', counted) == counted
+if fresh then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+local names = {'huggingface_hub', 'transformers', 'diffusers', 'datasets',
+  'sentence-transformers', 'git', 'git-lfs', 'curl', 'wget', 'aria2', 'python-requests',
+  'browser', 'bot', 'other'}
+local cf, cn = {}, {}
+for fam, n in pairs(ff) do cf[#cf + 1] = 'f:' .. (names[fam] or 'other'); cn[#cn + 1] = n end
+for fam, n in pairs(fd) do cf[#cf + 1] = 'd:' .. (names[fam] or 'other'); cn[#cn + 1] = n end
+if #cf == 1 then
+  redis.call('HINCRBY', KEYS[7], cf[1], cn[1])
+else
+  local old, set = redis.call('HMGET', KEYS[7], unpack(cf)), {}
+  for j = 1, #cf do
+    set[#set + 1] = cf[j]
+    set[#set + 1] = (tonumber(old[j]) or 0) + cn[j]
+  end
+  redis.call('HSET', KEYS[7], unpack(set))
+end
+if fresh then redis.call('EXPIRE', KEYS[7], ARGV[2]) end
+local single = #plist == 1 and plist[1]
+if single and (single == '(git)' or single == '(lfs)' or single == '(other)') then
+  -- A batch of one special path (a clone, LFS): no cap to check.
+  if redis.call('HINCRBY', KEYS[6], single, paths[single]) == paths[single] and
+      redis.call('HLEN', KEYS[6]) == 1 then
+    redis.call('EXPIRE', KEYS[6], ARGV[2])
+  end
+elseif single and redis.call('HINCRBY', KEYS[6], single, paths[single]) > paths[single] then
+  -- A batch of one path already counted today: one HINCRBY (the common case).
+elseif #plist > 0 then
+  -- Undo the probe of a new single path; the general case decides about the cap.
+  if single then redis.call('HDEL', KEYS[6], single) end
+  local have = redis.call('HMGET', KEYS[6], '(git)', '(lfs)', '(other)', unpack(plist))
+  local room, len = nil, nil
+  local other, pset = 0, {}
+  for j, p in ipairs(plist) do
+    local n, o = paths[p], have[3 + j]
+    local special = p == '(git)' or p == '(lfs)' or p == '(other)'
+    if not o and not special and not room then
+      len = redis.call('HLEN', KEYS[6])
+      room = tonumber(ARGV[8]) - len
+      for k = 1, 3 do if have[k] then room = room + 1 end end
+    end
+    if p == '(other)' then
+      other = other + n
+    elseif o or special or room > 0 then
+      if not o and not special then room = room - 1 end
+      pset[#pset + 1] = p
+      pset[#pset + 1] = (tonumber(o) or 0) + n
+    else
+      other = other + n
+    end
+  end
+  if other > 0 then
+    pset[#pset + 1] = '(other)'
+    pset[#pset + 1] = (tonumber(have[3]) or 0) + other
+  end
+  -- A hash none of whose fields were seen may be new: it gets the TTL.
+  local seen = have[1] or have[2] or have[3]
+  for j = 1, #plist do seen = seen or have[3 + j] end
+  if not seen and not len then len = redis.call('HLEN', KEYS[6]) end
+  redis.call('HSET', KEYS[6], unpack(pset))
+  if len == 0 then redis.call('EXPIRE', KEYS[6], ARGV[2]) end
 end
 return new
 )lua";
@@ -185,7 +276,11 @@ struct RecordedFile {
   std::string_view identity;
   bool authenticated = false;
   std::int64_t time_ms = 0;
+  std::string_view path = "(other)";  // per-file field (classify's path_field)
+  char family = 'n';                  // 'a' + ClientFamily ('n': other)
+  bool bot = false;                   // counted apart (day hash field bots)
 };
+inline constexpr std::int64_t kDefaultMaxPaths = 1000;
 struct ScriptArgs {
   std::vector<std::string> keys;
   std::vector<std::string> argv;
@@ -193,7 +288,7 @@ struct ScriptArgs {
 ScriptArgs record_batch_args(const RepoRef& repo, Day day, std::int64_t window_ms,
                              std::int64_t retention_s, std::int64_t now_ms,
                              const std::vector<RecordedFile>& files, std::string_view stream = {},
-                             std::uint64_t seq = 0);
+                             std::uint64_t seq = 0, std::int64_t max_paths = kDefaultMaxPaths);
 
 // Lower-case hex SHA1 of a script body, as EVALSHA expects.
 std::string sha1_hex(std::string_view script);

@@ -1,0 +1,67 @@
+// Who fetched a file: the client family of a User-Agent, from a fixed table, and
+// whether it is a bot. Only the family's name is ever stored, never the agent.
+// The tables are documented in docs/module.md ("Bots" and "Client families").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hubstats {
+
+// In storage order: the module sends a family as one letter, 'a' + its value.
+enum class ClientFamily : std::uint8_t {
+  kHuggingfaceHub,
+  kTransformers,
+  kDiffusers,
+  kDatasets,
+  kSentenceTransformers,
+  kGit,
+  kGitLfs,
+  kCurl,
+  kWget,
+  kAria2,
+  kPythonRequests,
+  kBrowser,
+  kBot,
+  kOther,
+};
+inline constexpr int kClientFamilies = 14;
+
+// "huggingface_hub", "transformers", ..., "bot", "other".
+std::string_view family_name(ClientFamily f) noexcept;
+
+// Bot patterns: the built-in table (search-engine crawlers, link previewers, uptime
+// checkers, known scrapers) plus an operator's extra patterns; each a case-insensitive
+// substring of the User-Agent.
+class BotPatterns {
+ public:
+  BotPatterns();
+  // Adds lower-cased patterns from a file's text: one per line, '#' starts a comment,
+  // blank lines ignored. Returns false (and the 1-based line in *bad_line) for a
+  // pattern shorter than 3 characters (it would match nearly everything).
+  bool add_lines(std::string_view text, int* bad_line);
+  bool matches(std::string_view ua_lower) const noexcept;
+  static const std::vector<std::string_view>& builtin() noexcept;
+  const std::vector<std::string>& extra() const noexcept { return extra_; }
+
+ private:
+  void index(std::string_view p);
+  std::vector<std::string> extra_;
+  // Every pattern (built-in and extra), and for each hash of a pattern's first two
+  // characters the patterns starting so: matching reads each agent position once and
+  // compares only the few patterns that can start there.
+  std::vector<std::string> all_;
+  std::vector<std::vector<std::uint16_t>> by_start_;
+};
+
+// The family of a User-Agent. A bot (by `bots`, or by the built-in table when null)
+// is kBot; then the most specific library named (sentence-transformers, diffusers,
+// datasets, transformers before huggingface_hub: huggingface_hub puts the calling
+// library first and itself second); then git-lfs, git, curl, wget, aria2,
+// python-requests; browsers (Mozilla/... with Chrome, Firefox, Safari, Edge); else
+// kOther. Empty agent: kOther.
+ClientFamily client_family(std::string_view user_agent, const BotPatterns* bots = nullptr) noexcept;
+
+}  // namespace hubstats
