@@ -50,8 +50,24 @@ std::string day(const RepoRef& r, Day d) {
   return tagged(r) + ":d:" + format_compact(d);
 }
 
+std::string paths(const RepoRef& r, Day d) {
+  return tagged(r) + ":p:" + format_compact(d);
+}
+
+std::string clients(const RepoRef& r, Day d) {
+  return tagged(r) + ":c:" + format_compact(d);
+}
+
 std::string folding(const RepoRef& r, Day d) {
   return tagged(r) + ":f:" + format_compact(d);
+}
+
+std::string folding_paths(const RepoRef& r, Day d) {
+  return tagged(r) + ":fp:" + format_compact(d);
+}
+
+std::string folding_clients(const RepoRef& r, Day d) {
+  return tagged(r) + ":fc:" + format_compact(d);
 }
 
 std::string days(const RepoRef& r) {

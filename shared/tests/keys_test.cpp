@@ -25,6 +25,8 @@ TEST(Keys, Layout) {
   EXPECT_EQ(keys::sessions_prefix(kRepo), "hs:{dataset/org/data.v2}:s:");
   EXPECT_EQ(keys::day(kRepo, d), "hs:{dataset/org/data.v2}:d:20261126");
   EXPECT_EQ(keys::folding(kRepo, d), "hs:{dataset/org/data.v2}:f:20261126");
+  EXPECT_EQ(keys::folding_paths(kRepo, d), "hs:{dataset/org/data.v2}:fp:20261126");
+  EXPECT_EQ(keys::folding_clients(kRepo, d), "hs:{dataset/org/data.v2}:fc:20261126");
   EXPECT_EQ(keys::days(kRepo), "hs:{dataset/org/data.v2}:days");
   EXPECT_EQ(keys::epoch(kRepo), "hs:{dataset/org/data.v2}:e");
   EXPECT_EQ(keys::index(d), "hs:idx:20261126");
@@ -34,7 +36,8 @@ TEST(Keys, EveryRepoKeySharesOneHashTag) {
   const Day d = 20000;
   const auto tag = keys::repo_tag(kRepo);
   for (const auto& k : {keys::sessions(kRepo, 1000, 7), keys::day(kRepo, d),
-                        keys::folding(kRepo, d), keys::days(kRepo), keys::epoch(kRepo)}) {
+                        keys::folding(kRepo, d), keys::days(kRepo), keys::epoch(kRepo),
+                        keys::folding_paths(kRepo, d), keys::folding_clients(kRepo, d)}) {
     EXPECT_EQ(hash_tag(k), tag) << k;
   }
 }

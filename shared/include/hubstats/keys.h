@@ -30,8 +30,17 @@ std::string sessions_prefix(const RepoRef& r);
 std::int64_t session_bucket(std::int64_t now_ms, std::int64_t window_ms) noexcept;
 // hs:{model/ns/name}:d:YYYYMMDD        hash: downloads authenticated anonymous files
 std::string day(const RepoRef& r, Day d);
+// hs:{model/ns/name}:p:YYYYMMDD        hash: path -> files (non-bot), plus (git), (lfs),
+//   (other); written with the day hash, same TTL
+std::string paths(const RepoRef& r, Day d);
+// hs:{model/ns/name}:c:YYYYMMDD        hash: d:<family> -> sessions, f:<family> -> files
+std::string clients(const RepoRef& r, Day d);
 // hs:{model/ns/name}:f:YYYYMMDD        a day hash being folded (renamed from :d:), + field gen
 std::string folding(const RepoRef& r, Day d);
+// hs:{model/ns/name}:fp:YYYYMMDD       the paths hash being folded, taken with :f:D (same gen)
+std::string folding_paths(const RepoRef& r, Day d);
+// hs:{model/ns/name}:fc:YYYYMMDD       the clients hash being folded, taken with :f:D
+std::string folding_clients(const RepoRef& r, Day d);
 // hs:{model/ns/name}:days              set of YYYYMMDD with unfolded counters
 std::string days(const RepoRef& r);
 // hs:{model/ns/name}:e                 fold epoch: bumped by every fold take that moves a day
@@ -63,6 +72,7 @@ inline constexpr std::string_view kDownloads = "downloads";
 inline constexpr std::string_view kAuthenticated = "authenticated";
 inline constexpr std::string_view kAnonymous = "anonymous";
 inline constexpr std::string_view kFiles = "files";
+inline constexpr std::string_view kBots = "bots";
 inline constexpr std::string_view kGen = "gen";
 
 }  // namespace hubstats::keys
