@@ -92,6 +92,47 @@ if opened > 0 then redis.call('HINCRBY', KEYS[4], 'd:' .. fam, opened) end
 return opened
 )lua";
 
+// Whether kRecordBatch writes the issue 12 keys itself (the module side's
+// RecordedFile has path, family and bot): then the driver passes them through and
+// does not write them again.
+template <class F>
+constexpr bool kHasBreakdown = requires(F f) {
+  f.path;
+  f.family;
+  f.bot;
+};
+constexpr bool kModuleWritesBreakdowns = kHasBreakdown<hubstats::scripts::RecordedFile>;
+
+// The family letter of the module's record script: 'a' + index in the contract's list.
+char family_letter(std::string_view family) {
+  static constexpr std::string_view kFamilies[] = {"huggingface_hub",
+                                                   "transformers",
+                                                   "diffusers",
+                                                   "datasets",
+                                                   "sentence-transformers",
+                                                   "git",
+                                                   "git-lfs",
+                                                   "curl",
+                                                   "wget",
+                                                   "aria2",
+                                                   "python-requests",
+                                                   "browser",
+                                                   "bot",
+                                                   "other"};
+  for (std::size_t i = 0; i < std::size(kFamilies); ++i)
+    if (kFamilies[i] == family) return static_cast<char>('a' + i);
+  return static_cast<char>('a' + std::size(kFamilies) - 1);
+}
+
+template <class F>
+void set_breakdown(F& f, std::string_view path, std::string_view family, bool bot) {
+  if constexpr (kHasBreakdown<F>) {
+    if (!path.empty()) f.path = path;
+    f.family = family_letter(family.empty() ? "other" : family);
+    f.bot = bot;
+  }
+}
+
 json record(Store& st, std::istream& in) {
   static const RedisScript rec(hubstats::scripts::kRecordBatch);
   static const RedisScript idx(hubstats::scripts::kIndex);
@@ -133,19 +174,21 @@ json record(Store& st, std::istream& in) {
     const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
-    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms,
-                                                  {{id, auth == "1"}});
-    if (bot)  // a bot adds nothing to the day's counters
+    if (path == "-") path.clear();
+    hubstats::scripts::RecordedFile rf{id, auth == "1"};
+    set_breakdown(rf, path, family, bot);
+    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms, {rf});
+    if (bot && !kModuleWritesBreakdowns)  // a bot adds nothing to the day's counters
       calls.push_back({&noop, {a.keys[0]}, {}});
     else
       calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
-    if (bot || !path.empty() || !family.empty())
+    if (!kModuleWritesBreakdowns && (bot || !path.empty() || !family.empty()))
       extra.push_back(EvalCall{&breakdown,
                                {hubstats::keys::day(repo, *d), hubstats::keys::days(repo),
                                 hubstats::keys::paths(repo, *d), hubstats::keys::clients(repo, *d),
                                 hubstats::keys::days(repo) + ":bot:" + day},
-                               {path == "-" ? "" : path, family.empty() ? "other" : family,
-                                bot ? "1" : "0", "?", std::to_string(kRetentionS), day, id}});
+                               {path, family.empty() ? "other" : family, bot ? "1" : "0", "?",
+                                std::to_string(kRetentionS), day, id}});
     else
       extra.emplace_back();
     if (g_legacy_index)
