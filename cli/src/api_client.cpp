@@ -121,6 +121,19 @@ ApiResult ApiClient::recent_stats(const RepoRef& ref, std::int64_t days) const {
               repo_not_found(ref));
 }
 
+ApiResult ApiClient::file_stats(const RepoRef& ref, std::int64_t days, std::int64_t limit) const {
+  return call("GET",
+              repo_path(ref) + "/stats/files" +
+                  query_string({{"days", std::to_string(days)}, {"limit", std::to_string(limit)}}),
+              "", repo_not_found(ref));
+}
+
+ApiResult ApiClient::client_stats(const RepoRef& ref, std::int64_t days) const {
+  return call("GET",
+              repo_path(ref) + "/stats/clients" + query_string({{"days", std::to_string(days)}}),
+              "", repo_not_found(ref));
+}
+
 ApiResult ApiClient::trending(RepoType type, std::int64_t days, std::int64_t limit) const {
   return call("GET",
               "/api/trending" + query_string({{"repo_type", std::string(to_string(type))},

@@ -34,6 +34,8 @@ class ApiClient {
   // Statistics API
   ApiResult repo_stats(const RepoRef& ref) const;
   ApiResult recent_stats(const RepoRef& ref, std::int64_t days) const;
+  ApiResult file_stats(const RepoRef& ref, std::int64_t days, std::int64_t limit) const;
+  ApiResult client_stats(const RepoRef& ref, std::int64_t days) const;
   ApiResult trending(RepoType type, std::int64_t days, std::int64_t limit) const;
 
   // Admin API (builtin catalog)

@@ -117,6 +117,21 @@ struct Context {
   }
 };
 
+// Prints a breakdown: --json the raw response, else render() (a table or CSV), to
+// stdout or, with -o, atomically to a file.
+template <class Render>
+void emit(const Context& c, const ApiResult& r, bool csv, const std::string& output,
+          Render render) {
+  std::string content = c.globals.json ? r.raw : render();
+  if (content.empty() || content.back() != '\n') content += '\n';
+  if (!csv && !c.globals.json && output == "-") {
+    c.out << content;
+    return;
+  }
+  write_output(output, content, c.out);
+  if (output != "-") c.err << "wrote " << output << "\n";
+}
+
 bool parse_bool_arg(const std::string& s) {
   if (s == "true" || s == "yes" || s == "on" || s == "1") return true;
   if (s == "false" || s == "no" || s == "off" || s == "0") return false;
@@ -220,6 +235,47 @@ int run(const std::vector<std::string>& args, const std::map<std::string, std::s
       if (c.globals.json && (content.empty() || content.back() != '\n')) content += '\n';
       write_output(output, content, c.out);
       if (output != "-") c.err << "wrote " << output << "\n";
+    };
+  });
+
+  // Per-file and per-client counts: a table, --json (raw), or --csv (to -o, atomically).
+  bool csv = false;
+  std::int64_t files_limit = 100;
+  auto* files = stats->add_subcommand("files", "Files fetched, most first (bots excluded)");
+  repo_args(files);
+  files->add_option("--days", days, "Period in days, 1-365")->default_val(30);
+  files->add_option("--limit", files_limit, "Entries, 1-1000")->default_val(100);
+  files->add_flag("--csv", csv, "CSV (path,files) instead of a table");
+  files->add_option("--output,-o", output, "File to write atomically ('-' = stdout)")
+      ->default_val("-");
+  files->callback([&] {
+    action = [&](const Context& c) {
+      auto ref = parse_repo_arg(type, id);
+      check_range("--days", days, 1, kRecentDaysMax);
+      check_range("--limit", files_limit, 1, kFilesLimitMax);
+      auto r = c.reader().file_stats(ref, days, files_limit);
+      emit(c, r, csv, output, [&] {
+        auto s = parse_file_stats(r.json);
+        return csv ? files_csv(s) : format_files(ref, s);
+      });
+    };
+  });
+
+  auto* clients = stats->add_subcommand("clients", "Downloads and files per client family");
+  repo_args(clients);
+  clients->add_option("--days", days, "Period in days, 1-365")->default_val(30);
+  clients->add_flag("--csv", csv, "CSV (client,downloads,files) instead of a table");
+  clients->add_option("--output,-o", output, "File to write atomically ('-' = stdout)")
+      ->default_val("-");
+  clients->callback([&] {
+    action = [&](const Context& c) {
+      auto ref = parse_repo_arg(type, id);
+      check_range("--days", days, 1, kRecentDaysMax);
+      auto r = c.reader().client_stats(ref, days);
+      emit(c, r, csv, output, [&] {
+        auto s = parse_client_stats(r.json);
+        return csv ? clients_csv(s) : format_clients(ref, s);
+      });
     };
   });
 

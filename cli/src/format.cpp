@@ -1,5 +1,7 @@
 #include "format.h"
 
+#include <cstdio>
+
 #include <algorithm>
 
 namespace hubstats::cli {
@@ -161,6 +163,52 @@ std::string format_trending(RepoType type, const Trending& trending) {
       {"#", "repository", "recent", "downloads", "likes", "private"}, rows,
       {Align::kRight, Align::kLeft, Align::kRight, Align::kRight, Align::kRight, Align::kLeft});
   return out;
+}
+
+std::string files_csv(const FileStats& stats) {
+  std::string out = "path,files\n";
+  for (const auto& f : stats.files) out += csv_field(f.path) + "," + std::to_string(f.files) + "\n";
+  return out;
+}
+
+std::string clients_csv(const ClientStats& stats) {
+  std::string out = "client,downloads,files\n";
+  for (const auto& c : stats.clients)
+    out += csv_field(c.client) + "," + std::to_string(c.downloads) + "," + std::to_string(c.files) +
+           "\n";
+  return out;
+}
+
+namespace {
+std::string period_line(const RepoRef& ref, const Period& p) {
+  return std::string(to_string(ref.type)) + " " + ref.id() + ": " + std::to_string(p.days) +
+         " days, " + p.start + " to " + p.end + "\n\n";
+}
+}  // namespace
+
+std::string format_files(const RepoRef& ref, const FileStats& stats) {
+  std::string out = period_line(ref, stats.period);
+  if (stats.files.empty()) return out + "no files fetched in this period\n";
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& f : stats.files) rows.push_back({f.path, num(f.files)});
+  return out + render_table({"path", "files"}, rows, {Align::kLeft, Align::kRight});
+}
+
+std::string format_clients(const RepoRef& ref, const ClientStats& stats) {
+  std::string out = period_line(ref, stats.period);
+  if (stats.clients.empty()) return out + "no downloads in this period\n";
+  std::int64_t total = 0;
+  for (const auto& c : stats.clients) total += c.downloads;
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& c : stats.clients) {
+    char share[16];
+    std::snprintf(
+        share, sizeof share, "%.1f%%",
+        total > 0 ? 100.0 * static_cast<double>(c.downloads) / static_cast<double>(total) : 0.0);
+    rows.push_back({c.client, num(c.downloads), share, num(c.files)});
+  }
+  return out + render_table({"client", "downloads", "share", "files"}, rows,
+                            {Align::kLeft, Align::kRight, Align::kRight, Align::kRight});
 }
 
 }  // namespace hubstats::cli

@@ -32,8 +32,15 @@ std::string csv_field(std::string_view s);
 // "date,downloads,authenticated,anonymous,files\n" then one line per day.
 std::string recent_csv(const RecentStats& stats);
 
+// "path,files\n" / "client,downloads,files\n" then one line per entry.
+std::string files_csv(const FileStats& stats);
+std::string clients_csv(const ClientStats& stats);
+
 std::string format_repo_stats(const RepoRef& ref, const RepoStats& stats);
 std::string format_recent(const RepoRef& ref, const RecentStats& stats);
 std::string format_trending(RepoType type, const Trending& trending);
+std::string format_files(const RepoRef& ref, const FileStats& stats);
+// With each family's share of the downloads in percent.
+std::string format_clients(const RepoRef& ref, const ClientStats& stats);
 
 }  // namespace hubstats::cli

@@ -72,4 +72,27 @@ Trending parse_trending(const json& j) {
   return out;
 }
 
+FileStats parse_file_stats(const json& j) {
+  FileStats out;
+  const json& list = field(j, "files", "");
+  if (!list.is_array()) bad_shape("'files' is not a list");
+  for (const auto& f : list)
+    out.files.push_back(
+        FileRow{string_field(f, "path", "files[]."), int_field(f, "files", "files[].")});
+  out.period = parse_period(j);
+  return out;
+}
+
+ClientStats parse_client_stats(const json& j) {
+  ClientStats out;
+  const json& list = field(j, "clients", "");
+  if (!list.is_array()) bad_shape("'clients' is not a list");
+  for (const auto& c : list)
+    out.clients.push_back(ClientRow{string_field(c, "client", "clients[]."),
+                                    int_field(c, "downloads", "clients[]."),
+                                    int_field(c, "files", "clients[].")});
+  out.period = parse_period(j);
+  return out;
+}
+
 }  // namespace hubstats::cli

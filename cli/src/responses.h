@@ -47,9 +47,30 @@ struct Trending {
   Period period;
 };
 
+struct FileRow {
+  std::string path;
+  std::int64_t files = 0;
+};
+struct FileStats {
+  std::vector<FileRow> files;
+  Period period;
+};
+
+struct ClientRow {
+  std::string client;
+  std::int64_t downloads = 0;
+  std::int64_t files = 0;
+};
+struct ClientStats {
+  std::vector<ClientRow> clients;
+  Period period;
+};
+
 // Each throws CliError(kHttpError) "unexpected response from server: ..." on a wrong shape.
 RepoStats parse_repo_stats(const nlohmann::json& j);
 RecentStats parse_recent_stats(const nlohmann::json& j);
 Trending parse_trending(const nlohmann::json& j);
+FileStats parse_file_stats(const nlohmann::json& j);
+ClientStats parse_client_stats(const nlohmann::json& j);
 
 }  // namespace hubstats::cli

@@ -26,5 +26,6 @@ std::int64_t check_range(std::string_view option, std::int64_t value, std::int64
 inline constexpr std::int64_t kRecentDaysMax = 365;
 inline constexpr std::int64_t kTrendingDaysMax = 90;
 inline constexpr std::int64_t kTrendingLimitMax = 100;
+inline constexpr std::int64_t kFilesLimitMax = 1000;
 
 }  // namespace hubstats::cli

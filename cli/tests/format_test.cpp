@@ -119,3 +119,21 @@ TEST(FormatTrending, EmptyListSaysSo) {
 
 }  // namespace
 }  // namespace hubstats::cli
+
+namespace hubstats::cli {
+namespace {
+
+TEST(Format, FilesAndClientsCsvAndTables) {
+  FileStats f{{{"model.safetensors", 12}, {"a,b.bin", 3}}, {"2026-11-04", "2026-12-03", 30}};
+  EXPECT_EQ(files_csv(f), "path,files\nmodel.safetensors,12\n\"a,b.bin\",3\n");
+  ClientStats c{{{"git", 3, 3}, {"bot", 1, 4}}, {"2026-12-03", "2026-12-03", 1}};
+  EXPECT_EQ(clients_csv(c), "client,downloads,files\ngit,3,3\nbot,1,4\n");
+  const RepoRef ref{RepoType::kModel, "ns", "n"};
+  const std::string t = format_clients(ref, c);
+  EXPECT_NE(t.find("model ns/n: 1 days, 2026-12-03 to 2026-12-03"), std::string::npos) << t;
+  EXPECT_NE(t.find("git             3  75.0%      3"), std::string::npos) << t;
+  EXPECT_NE(format_files(ref, FileStats{}).find("no files fetched"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hubstats::cli

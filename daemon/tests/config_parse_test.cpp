@@ -162,3 +162,10 @@ TEST(Config, HttpHardeningErrorsNameTheKey) {
   EXPECT_EQ(error_of("http: {cors: {allow_origin: '*'}}"), "http.cors.allow_origin: unknown key");
   EXPECT_EQ(error_of("http: {cors: '*'}"), "http.cors: unknown key");
 }
+
+TEST(Config, FoldMaxPaths) {
+  EXPECT_EQ(parse_config("").fold.max_paths, 1000);
+  EXPECT_EQ(parse_config("fold: {max_paths: 50}").fold.max_paths, 50);
+  EXPECT_NE(error_of("fold: {max_paths: 0}").find("fold.max_paths"), std::string::npos);
+  EXPECT_NE(error_of("fold: {max_paths: lots}").find("fold.max_paths"), std::string::npos);
+}

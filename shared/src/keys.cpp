@@ -62,6 +62,14 @@ std::string folding(const RepoRef& r, Day d) {
   return tagged(r) + ":f:" + format_compact(d);
 }
 
+std::string folding_paths(const RepoRef& r, Day d) {
+  return tagged(r) + ":fp:" + format_compact(d);
+}
+
+std::string folding_clients(const RepoRef& r, Day d) {
+  return tagged(r) + ":fc:" + format_compact(d);
+}
+
 std::string days(const RepoRef& r) {
   return tagged(r) + ":days";
 }

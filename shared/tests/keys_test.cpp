@@ -27,6 +27,8 @@ TEST(Keys, Layout) {
   EXPECT_EQ(keys::paths(kRepo, d), "hs:{dataset/org/data.v2}:p:20261126");
   EXPECT_EQ(keys::clients(kRepo, d), "hs:{dataset/org/data.v2}:c:20261126");
   EXPECT_EQ(keys::folding(kRepo, d), "hs:{dataset/org/data.v2}:f:20261126");
+  EXPECT_EQ(keys::folding_paths(kRepo, d), "hs:{dataset/org/data.v2}:fp:20261126");
+  EXPECT_EQ(keys::folding_clients(kRepo, d), "hs:{dataset/org/data.v2}:fc:20261126");
   EXPECT_EQ(keys::days(kRepo), "hs:{dataset/org/data.v2}:days");
   EXPECT_EQ(keys::epoch(kRepo), "hs:{dataset/org/data.v2}:e");
   EXPECT_EQ(keys::index(d), "hs:idx:20261126");
@@ -37,7 +39,8 @@ TEST(Keys, EveryRepoKeySharesOneHashTag) {
   const auto tag = keys::repo_tag(kRepo);
   for (const auto& k :
        {keys::sessions(kRepo, 1000, 7), keys::day(kRepo, d), keys::paths(kRepo, d),
-        keys::clients(kRepo, d), keys::folding(kRepo, d), keys::days(kRepo), keys::epoch(kRepo)}) {
+        keys::clients(kRepo, d), keys::folding(kRepo, d), keys::days(kRepo), keys::epoch(kRepo),
+        keys::folding_paths(kRepo, d), keys::folding_clients(kRepo, d)}) {
     EXPECT_EQ(hash_tag(k), tag) << k;
   }
 }

@@ -144,7 +144,10 @@ def test_absolute_form_is_served_like_origin_form(daemon):
 @pytest.mark.parametrize("path", ["/health", STATS, "/api/models/demo/tiny-model/stats/recent",
                                   "/models/demo/secret/stats", "/api/trending",
                                   "/models/demo/tiny-model/stats/badge",
-                                  "/models/demo/tiny-model/stats/chart.svg", "/openapi.json"])
+                                  "/models/demo/tiny-model/stats/chart.svg", "/openapi.json",
+                                  "/models/demo/tiny-model/stats/files",
+                                  "/api/models/demo/tiny-model/stats/clients",
+                                  "/models/demo/secret/stats/files"])
 def test_head_answers_like_get_without_body(daemon, path):
     c = Conn(daemon.port)
     # Pipelined: HEAD, then GET. If HEAD sent a body, the GET's response would be garbled.
@@ -169,7 +172,10 @@ def test_head_where_there_is_no_get_is_405(daemon):
 
 READ_ENDPOINTS = [STATS, "/api/models/demo/tiny-model/stats", "/models/demo/tiny-model/stats/recent",
                   "/api/trending", "/models/demo/tiny-model/stats/badge",
-                  "/models/demo/tiny-model/stats/chart.svg"]
+                  "/models/demo/tiny-model/stats/chart.svg",
+                  "/models/demo/tiny-model/stats/files", "/api/models/demo/tiny-model/stats/files",
+                  "/models/demo/tiny-model/stats/clients",
+                  "/api/models/demo/tiny-model/stats/clients"]
 
 
 @pytest.mark.parametrize("path", READ_ENDPOINTS)

@@ -135,6 +135,14 @@ class Stack:
         self.past[("model", "demo", "tiny-model")] = {
             self.today - i * day: (i % 3, 2 + (i * 7) % 5) for i in range(1, 14)}
         self.past[("model", "demo", "big-model")] = {self.today - day: (300, 1200)}
+        # tiny-model's per-file and per-client counts: {day: ({path: files},
+        # {client: (downloads, files)})}; files() and clients() sum them over a period.
+        self.breakdown = {
+            self.today - 3 * day: ({"model.safetensors": 9, "config.json": 6, "(git)": 2},
+                                   {"huggingface_hub": (3, 12), "git": (2, 2), "bot": (1, 4)}),
+            self.today: ({"model.safetensors": 1, "tokenizer.json": 3},
+                         {"curl": (1, 4), "git": (1, 1)}),
+        }
         self.past[("dataset", "demo", "corpus")] = {self.today - 2 * day: (0, 40)}
         self.past[("model", "alice", "secret")] = {self.today - day: (2, 5)}
         with self.redis.client() as r:
@@ -147,6 +155,17 @@ class Stack:
                               "authenticated", auth, "anonymous", anon, "files", files)
                     r.execute("SADD", f"hs:{{{tag}}}:days", dd)
                     r.execute("SADD", f"hs:idx:{dd}", tag)
+            # Per-file and per-client counts (issue 12), as the module's record script
+            # writes them next to the day hash: a folded past day and today's residual.
+            for date, (paths, clients) in self.breakdown.items():
+                tag, dd = "model/demo/tiny-model", f"{date:%Y%m%d}"
+                for path, n in paths.items():
+                    r.execute("HINCRBY", f"hs:{{{tag}}}:p:{dd}", path, n)
+                for fam, (dl, fi) in clients.items():
+                    r.execute("HINCRBY", f"hs:{{{tag}}}:c:{dd}", f"d:{fam}", dl)
+                    r.execute("HINCRBY", f"hs:{{{tag}}}:c:{dd}", f"f:{fam}", fi)
+                r.execute("SADD", f"hs:{{{tag}}}:days", dd)
+                r.execute("SADD", f"hs:idx:{dd}", tag)
 
         # Today, through nginx: distinct client addresses (anonymous) and tokens.
         self.live[("model", "demo", "tiny-model")] = (2, 3)
@@ -186,6 +205,26 @@ class Stack:
                         "authenticated": auth, "anonymous": anon,
                         "files": (auth + anon) * self.files_per_session})
         return out
+
+    def files(self, days: int) -> list[list]:
+        """tiny-model's expected /stats/files entries: [path, files], most first."""
+        out = {}
+        for date, (paths, _) in self.breakdown.items():
+            if (self.today - date).days < days:
+                for p, n in paths.items():
+                    out[p] = out.get(p, 0) + n
+        return sorted(([p, n] for p, n in out.items()), key=lambda e: (-e[1], e[0]))
+
+    def clients(self, days: int) -> list[list]:
+        """tiny-model's expected /stats/clients entries: [client, downloads, files]."""
+        out = {}
+        for date, (_, clients) in self.breakdown.items():
+            if (self.today - date).days < days:
+                for c, (dl, fi) in clients.items():
+                    o = out.setdefault(c, [0, 0])
+                    o[0] += dl
+                    o[1] += fi
+        return sorted(([c, v[0], v[1]] for c, v in out.items()), key=lambda e: (-e[1], e[0]))
 
     def recent_total(self, key, days: int) -> int:
         return sum(r["downloads"] for r in self.daily(key, days))

@@ -122,6 +122,15 @@ def test_repo_page_shows_chart_table_and_csv(stack, tmp_path):
     assert csv[1:] == [f"{d['date']},{d['downloads']},{d['authenticated']},{d['anonymous']},"
                        f"{d['files']}" for d in expected]
     assert attr_of(dom, "csv", "download").endswith(".csv")
+    # Top files and the client split of the period (issue 12): PostgreSQL (a folded
+    # past day) plus today's Redis residual.
+    assert rows(dom, "files") == [[p, fmt(n)] for p, n in stack.files(30)]
+    assert rows(dom, "files")[0] == ["model.safetensors", "10"]
+    clients = stack.clients(30)
+    total = sum(c[1] for c in clients)
+    assert rows(dom, "clients") == [[c, fmt(dl), f"{100 * dl / total:.1f}%", fmt(fi)]
+                                    for c, dl, fi in clients]
+    assert [r[0] for r in rows(dom, "clients")] == ["git", "huggingface_hub", "bot", "curl"]
     shot = screenshot(tmp_path, url, "dashboard-repo.png")
     assert shot.exists()
 

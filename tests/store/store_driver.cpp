@@ -5,7 +5,7 @@
 //
 //   hubstats_store_driver --redis ADDR --pg DSN [--now UNIX] [--batch N]
 //                         [--crash-after shard|take|commit|finish] [--crash-at N]
-//                         [--legacy-index] [--fold-in-read N] [--fold-interval MS]
+//                         [--legacy-index] [--max-paths N] [--fold-in-read N] [--fold-interval MS]
 //                         [--fsync-lag MS (default 0)] [--trending-cache MS (default 0)]
 //                         [CMD ARGS...]
 // record writes like the module: kRecordBatch, then SADD of the repo's tag to its dirty
@@ -15,10 +15,16 @@
 // snapshot and their PostgreSQL query (the read race, made deterministic).
 // Commands:
 //   migrate
-//   record            stdin lines "tag YYYYMMDD identity auth(0|1)" until a line "."
+//   record            stdin lines "tag YYYYMMDD identity auth(0|1|b) [path [family]]" until
+//                     a line "."; b: a bot. With a path or family (or b), also writes the
+//                     issue 12 keys as the module's record script does (contract
+//                     I12-CONTRACT.md): the paths hash (not for bots), the clients hash
+//                     (d:<family> sessions opened, f:<family> files; bots as bot) and,
+//                     for bots, the day hash's bots field instead of its counters.
 //   fold-once | fold-loop N | fold-shard N
-//   total TAG | recent TAG DAYS | trending TYPE DAYS LIMIT | trending-sql TYPE DAYS LIMIT
-//   load-index | start-index | index-ready | start-fold | now UNIX
+//   total TAG | recent TAG DAYS | files TAG DAYS LIMIT | clients TAG DAYS | trending TYPE DAYS
+//   LIMIT | trending-sql TYPE DAYS LIMIT load-index | start-index | index-ready | start-fold | now
+//   UNIX
 // Errors print {"error":"unavailable"|"error","message":...}; exit code 3 for
 // unavailable in one-shot mode.
 #include <unistd.h>
@@ -26,6 +32,7 @@
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <cstdlib>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -56,35 +63,139 @@ constexpr std::int64_t kRetentionS = 14 * 86400;
 
 bool g_legacy_index = false;
 
+// The issue 12 part of a module batch of one event (until kRecordBatch writes it):
+// KEYS: day, days, paths, clients, bot sessions (driver only)
+// ARGV: path ('' for none), family, bot '0'|'1', sessions opened, retention_s, YYYYMMDD,
+//       identity
+constexpr std::string_view kRecordBreakdown = R"lua(
+local opened = tonumber(ARGV[4])
+local fam = ARGV[2]
+if ARGV[3] == '1' then
+  fam = 'bot'
+  opened = redis.call('SADD', KEYS[5], ARGV[7])
+  redis.call('EXPIRE', KEYS[5], ARGV[5])
+  redis.call('HINCRBY', KEYS[1], 'bots', 1)
+  if redis.call('HINCRBY', KEYS[1], 'files', 0) == 0 then
+    redis.call('EXPIRE', KEYS[1], ARGV[5])
+    redis.call('SADD', KEYS[2], ARGV[6])
+    redis.call('EXPIRE', KEYS[2], ARGV[5])
+  end
+elseif ARGV[1] ~= '' then
+  if redis.call('HINCRBY', KEYS[3], ARGV[1], 1) == 1 then
+    redis.call('EXPIRE', KEYS[3], ARGV[5])
+  end
+end
+if redis.call('HINCRBY', KEYS[4], 'f:' .. fam, 1) == 1 then
+  redis.call('EXPIRE', KEYS[4], ARGV[5])
+end
+if opened > 0 then redis.call('HINCRBY', KEYS[4], 'd:' .. fam, opened) end
+return opened
+)lua";
+
+// Whether kRecordBatch writes the issue 12 keys itself (the module side's
+// RecordedFile has path, family and bot): then the driver passes them through and
+// does not write them again.
+template <class F>
+constexpr bool kHasBreakdown = requires(F f) {
+  f.path;
+  f.family;
+  f.bot;
+};
+constexpr bool kModuleWritesBreakdowns = kHasBreakdown<hubstats::scripts::RecordedFile>;
+
+// The family letter of the module's record script: 'a' + index in the contract's list.
+char family_letter(std::string_view family) {
+  static constexpr std::string_view kFamilies[] = {"huggingface_hub",
+                                                   "transformers",
+                                                   "diffusers",
+                                                   "datasets",
+                                                   "sentence-transformers",
+                                                   "git",
+                                                   "git-lfs",
+                                                   "curl",
+                                                   "wget",
+                                                   "aria2",
+                                                   "python-requests",
+                                                   "browser",
+                                                   "bot",
+                                                   "other"};
+  for (std::size_t i = 0; i < std::size(kFamilies); ++i)
+    if (kFamilies[i] == family) return static_cast<char>('a' + i);
+  return static_cast<char>('a' + std::size(kFamilies) - 1);
+}
+
+template <class F>
+void set_breakdown(F& f, std::string_view path, std::string_view family, bool bot) {
+  if constexpr (kHasBreakdown<F>) {
+    if (!path.empty()) f.path = path;
+    f.family = family_letter(family.empty() ? "other" : family);
+    f.bot = bot;
+  }
+}
+
 json record(Store& st, std::istream& in) {
   static const RedisScript rec(hubstats::scripts::kRecordBatch);
   static const RedisScript idx(hubstats::scripts::kIndex);
   static const RedisScript sadd(R"lua(return redis.call('SADD', KEYS[1], ARGV[1]))lua");
+  static const RedisScript breakdown(kRecordBreakdown);
   std::vector<EvalCall> calls;
+  // Per call: the breakdown call to send once the record call answered (its reply is
+  // the number of sessions it opened), or none.
+  std::vector<std::optional<EvalCall>> extra;
   std::string line;
   std::int64_t events = 0;
   auto flush = [&] {
-    for (const auto& r : st.redis().eval(calls))
+    auto replies = st.redis().eval(calls);
+    std::vector<EvalCall> more;
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      if (replies[i].is_error()) throw std::runtime_error(std::string(replies[i].error()));
+      if (!extra[i]) continue;
+      EvalCall c = std::move(*extra[i]);
+      if (c.args[3] == "?") c.args[3] = std::to_string(reply_int(replies[i].get()));
+      more.push_back(std::move(c));
+      // the repo is dirty again after its breakdown was written
+      more.push_back(calls[i + 1]);
+    }
+    for (const auto& r : st.redis().eval(more))
       if (r.is_error()) throw std::runtime_error(std::string(r.error()));
     calls.clear();
+    extra.clear();
   };
+  static const RedisScript noop(R"lua(return 0)lua");
   while (std::getline(in, line) && line != ".") {
     std::istringstream ls(line);
-    std::string tag, day, id, auth;
+    std::string tag, day, id, auth, path, family;
     if (!(ls >> tag >> day >> id >> auth)) continue;
+    ls >> path >> family;
     auto repo = repo_arg(tag);
     auto d = hubstats::parse_compact(day);
     if (!d) throw std::invalid_argument("bad day " + day);
+    const bool bot = auth == "b";
     const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                     std::chrono::system_clock::now().time_since_epoch())
                                     .count();
-    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms,
-                                                  {{id, auth == "1"}});
-    calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
+    if (path == "-") path.clear();
+    hubstats::scripts::RecordedFile rf{id, auth == "1"};
+    set_breakdown(rf, path, family, bot);
+    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms, {rf});
+    if (bot && !kModuleWritesBreakdowns)  // a bot adds nothing to the day's counters
+      calls.push_back({&noop, {a.keys[0]}, {}});
+    else
+      calls.push_back({&rec, std::move(a.keys), std::move(a.argv)});
+    if (!kModuleWritesBreakdowns && (bot || !path.empty() || !family.empty()))
+      extra.push_back(EvalCall{&breakdown,
+                               {hubstats::keys::day(repo, *d), hubstats::keys::days(repo),
+                                hubstats::keys::paths(repo, *d), hubstats::keys::clients(repo, *d),
+                                hubstats::keys::days(repo) + ":bot:" + day},
+                               {path, family.empty() ? "other" : family, bot ? "1" : "0", "?",
+                                std::to_string(kRetentionS), day, id}});
+    else
+      extra.emplace_back();
     if (g_legacy_index)
       calls.push_back({&idx, {hubstats::keys::index(*d)}, {tag, std::to_string(kRetentionS)}});
     else  // after the record, in the same pipeline, as the module does
       calls.push_back({&sadd, {hubstats::keys::dirty(hubstats::keys::dirty_shard(tag))}, {tag}});
+    extra.emplace_back();
     ++events;
     if (calls.size() >= 2000) flush();
   }
@@ -128,6 +239,20 @@ json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
                       {"anonymous", d.anonymous},
                       {"files", d.files}});
     return {{"stats", rows}};
+  }
+  if (cmd == "files") {
+    auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
+    json rows = json::array();
+    for (const auto& f : st.stats().files(repo_arg(a.at(1)), p, std::stoul(a.at(3))))
+      rows.push_back({{"path", f.path}, {"files", f.files}});
+    return {{"files", rows}};
+  }
+  if (cmd == "clients") {
+    auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
+    json rows = json::array();
+    for (const auto& c : st.stats().clients(repo_arg(a.at(1)), p))
+      rows.push_back({{"client", c.client}, {"downloads", c.downloads}, {"files", c.files}});
+    return {{"clients", rows}};
   }
   if (cmd == "trending" || cmd == "trending-sql") {
     auto type = hubstats::parse_repo_type(a.at(1));
@@ -208,6 +333,8 @@ int main(int argc, char** argv) {
       cfg.fold_interval = std::chrono::milliseconds(std::stoll(next()));
     else if (a == "--fold-in-read")
       fold_in_read = std::stoi(next());
+    else if (a == "--max-paths")
+      cfg.fold.max_paths = std::stoll(next());
     else if (a == "--legacy-index")
       g_legacy_index = true;
     else

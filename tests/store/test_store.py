@@ -583,3 +583,199 @@ def test_trending_reuses_a_residual_read_only_while_the_index_is_unchanged(env):
     expected = add(expected, more_expected)
     assert repl("fold-once")["applied"] > 0
     assert exact(7)
+
+
+# --- Issue 12: per-file and per-client counts and bots fold with the day's counters ---
+
+FAMILIES = ["huggingface_hub", "transformers", "git", "curl", "wget", "browser", "other"]
+PATHS = ["model.safetensors", "config.json", "sub/dir/file.bin", "(git)", "(lfs)",
+         "tokenizer.json"]
+
+
+def breakdown_workload(seed, repos_, days, prefix=""):
+    """Events with paths, client families and bots. Each identity has one family (its
+    sessions count for it); bots have their own identities. Returns the events and the
+    expected {(tag, day, path): files}, {(tag, day, client): (downloads, files)},
+    {(tag, day): bots} and {(tag, day): (downloads, authenticated, anonymous, files)}."""
+    rnd = random.Random(seed)
+    events = []
+    paths, clients, bots = defaultdict(int), defaultdict(lambda: [0, 0]), defaultdict(int)
+    daily = defaultdict(lambda: [0, 0, 0, 0])
+    for tag in repos_:
+        for d in days:
+            for u in range(rnd.randint(0, 4)):
+                ident, auth, fam = f"{prefix}{d}-{u}", rnd.randint(0, 1), rnd.choice(FAMILIES)
+                n = rnd.randint(1, 3)
+                for _ in range(n):
+                    path = rnd.choice(PATHS)
+                    events.append((tag, d, ident, str(auth), path, fam))
+                    paths[(tag, d, path)] += 1
+                    clients[(tag, d, fam)][1] += 1
+                clients[(tag, d, fam)][0] += 1
+                e = daily[(tag, d)]
+                e[0] += 1
+                e[1 if auth else 2] += 1
+                e[3] += n
+            for b in range(rnd.randint(0, 2)):
+                n = rnd.randint(1, 2)
+                for _ in range(n):
+                    events.append((tag, d, f"{prefix}bot-{d}-{b}", "b", rnd.choice(PATHS), "x"))
+                    bots[(tag, d)] += 1
+                    clients[(tag, d, "bot")][1] += 1
+                clients[(tag, d, "bot")][0] += 1
+    rnd.shuffle(events)
+    return events, {
+        "paths": dict(paths), "clients": {k: tuple(v) for k, v in clients.items()},
+        "bots": dict(bots), "daily": {k: tuple(v) for k, v in daily.items()}}
+
+
+def merge_breakdown(a, b):
+    out = {}
+    for kind in ("paths", "clients", "bots", "daily"):
+        m = dict(a[kind])
+        for k, v in b[kind].items():
+            if isinstance(v, tuple):
+                m[k] = tuple(x + y for x, y in zip(m.get(k, (0,) * len(v)), v))
+            else:
+                m[k] = m.get(k, 0) + v
+        out[kind] = m
+    return out
+
+
+def record_breakdown(env, events, opts=()):
+    lines = "".join(" ".join(e) + "\n" for e in events) + ".\n"
+    return env.run("record", stdin=lines, opts=opts)
+
+
+def folded_breakdown(env):
+    paths = {(f"{r[0]}/{r[1]}/{r[2]}", r[3], r[4]): int(r[5]) for r in env._sql(
+        "SELECT repo_type, namespace, name, to_char(day, 'YYYYMMDD'), path, files "
+        "FROM hubstats.daily_paths")}
+    clients = {(f"{r[0]}/{r[1]}/{r[2]}", r[3], r[4]): (int(r[5]), int(r[6])) for r in env._sql(
+        "SELECT repo_type, namespace, name, to_char(day, 'YYYYMMDD'), client, downloads, files "
+        "FROM hubstats.daily_clients")}
+    bots = {(f"{r[0]}/{r[1]}/{r[2]}", r[3]): int(r[4]) for r in env._sql(
+        "SELECT repo_type, namespace, name, to_char(day, 'YYYYMMDD'), bots "
+        "FROM hubstats.daily_downloads WHERE bots > 0")}
+    daily = {k: v for k, v in env.daily().items() if v != (0, 0, 0, 0)}
+    return {"paths": paths, "clients": clients, "bots": bots, "daily": daily}
+
+
+def breakdown_keys_left(env):
+    return [k for k in env.redis_keys() if any(x in k for x in (":p:", ":c:", ":fp:", ":fc:",
+                                                                 ":d:", ":f:"))]
+
+
+@pytest.mark.parametrize("step", ["take", "commit"])
+def test_paths_clients_bots_fold_exactly_once_across_a_crash(env, step):
+    tags = repos(8)
+    events, expected = breakdown_workload(20, tags, PAST + [TODAY])
+    record_breakdown(env, events)
+    assert env.redis_keys("hs:*:p:*") and env.redis_keys("hs:*:c:*")
+    env.run("fold-once", opts=("--crash-after", step, "--batch", "3"), expect_rc=42)
+    # The take moved the paths and clients hashes aside with the day hash.
+    assert env.redis_keys("hs:*:fp:*") and env.redis_keys("hs:*:fc:*")
+    # New events after the take go to fresh hashes: a later generation.
+    late, late_expected = breakdown_workload(21, tags, [PAST[-1], TODAY], prefix="late-")
+    record_breakdown(env, late)
+    expected = merge_breakdown(expected, late_expected)
+    env.run("fold-once")
+    env.run("fold-once")
+    assert folded_breakdown(env) == expected
+    assert breakdown_keys_left(env) == []
+
+
+def test_paths_clients_fold_exactly_once_with_two_folders(env):
+    tags = repos(120, ("model", "dataset"))
+    events, expected = breakdown_workload(22, tags, PAST + [TODAY])
+    record_breakdown(env, events)
+    procs = [env.spawn("fold-loop", "2", opts=("--batch", "8")) for _ in range(2)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert folded_breakdown(env) == expected
+    assert breakdown_keys_left(env) == []
+
+
+def test_path_cap_enforced_at_fold_time_across_generations(env):
+    tag, d = "model/ns/capped", PAST[0]
+    # Generation 1: three paths (a: 3 fetches, b: 2, c: 1) and (git); cap 2 keeps a, b.
+    first = [(tag, d, f"u{i}", "0", p, "curl")
+             for i, p in enumerate(["a", "a", "a", "b", "b", "c", "(git)", "(git)"])]
+    record_breakdown(env, first)
+    env.run("fold-once", opts=("--max-paths", "2"))
+    # Generation 2: a known path adds to its row; new paths d, e go to (other).
+    record_breakdown(env, [(tag, d, f"v{i}", "1", p, "git")
+                           for i, p in enumerate(["b", "d", "e", "e", "(other)"])])
+    env.run("fold-once", opts=("--max-paths", "2"))
+    paths = {k[2]: v for k, v in folded_breakdown(env)["paths"].items()}
+    assert paths == {"a": 3, "b": 3, "(git)": 2, "(other)": 1 + 1 + 2 + 1}
+    # The daily files still count every fetch.
+    assert env.daily()[(tag, d)][3] == 13
+
+
+def expected_files(exp, tag, days):
+    out = defaultdict(int)
+    for (t, d, p), n in exp["paths"].items():
+        if t == tag and d in days:
+            out[p] += n
+    return sorted(({"path": p, "files": n} for p, n in out.items()),
+                  key=lambda r: (-r["files"], r["path"]))
+
+
+def expected_clients(exp, tag, days):
+    out = defaultdict(lambda: [0, 0])
+    for (t, d, c), (dl, fi) in exp["clients"].items():
+        if t == tag and d in days:
+            out[c][0] += dl
+            out[c][1] += fi
+    return sorted(({"client": c, "downloads": v[0], "files": v[1]} for c, v in out.items()),
+                  key=lambda r: (-r["downloads"], r["client"]))
+
+
+def test_files_and_clients_reads_combine_postgres_and_residual_exactly(env):
+    tags = repos(4)
+    events, expected = breakdown_workload(30, tags, PAST + [TODAY])
+    record_breakdown(env, events)
+    two_days = [PAST[-1], TODAY]
+
+    def check(tag):
+        assert env.run("files", tag, "2", "1000")["files"] == expected_files(expected, tag,
+                                                                             two_days)
+        assert env.run("files", tag, "30", "1000")["files"] == expected_files(
+            expected, tag, PAST + [TODAY])
+        assert env.run("clients", tag, "30")["clients"] == expected_clients(
+            expected, tag, PAST + [TODAY])
+        assert env.run("clients", tag, "1")["clients"] == expected_clients(expected, tag,
+                                                                           [TODAY])
+
+    for t in tags:
+        check(t)  # all in Redis
+    # A crash between take and commit: the folding copies are read unless applied.
+    env.run("fold-once", opts=("--crash-after", "take", "--batch", "2"), expect_rc=42)
+    for t in tags:
+        check(t)
+    env.run("fold-once", opts=("--crash-after", "commit", "--batch", "2"), expect_rc=42)
+    for t in tags:
+        check(t)  # applied generations still in Redis are not counted twice
+    late, late_expected = breakdown_workload(31, tags, two_days, prefix="late-")
+    record_breakdown(env, late)
+    expected = merge_breakdown(expected, late_expected)
+    for t in tags:
+        check(t)
+    # A fold between each read's Redis snapshot and its PostgreSQL query: the epoch
+    # check makes it read again, never a double, never a miss.
+    tag = tags[0]
+    r = env.run("files", tag, "30", "1000", opts=("--fold-in-read", "1"))
+    assert r["files"] == expected_files(expected, tag, PAST + [TODAY])
+    record_breakdown(env, [(tag, TODAY, "again", "0", "config.json", "curl")])
+    expected = merge_breakdown(expected, {"paths": {(tag, TODAY, "config.json"): 1},
+                                          "clients": {(tag, TODAY, "curl"): (1, 1)},
+                                          "bots": {}, "daily": {}})
+    r = env.run("clients", tag, "30", opts=("--fold-in-read", "1"))
+    assert r["clients"] == expected_clients(expected, tag, PAST + [TODAY])
+    env.run("fold-once")
+    for t in tags:
+        check(t)
+    r = env.run("files", tag, "30", "2")["files"]
+    assert r == expected_files(expected, tag, PAST + [TODAY])[:2]

@@ -142,6 +142,55 @@ http::Response StatsApi::recent(const http::Request& req, const http::PathParams
   return http::json_response(200, http::to_json_body(j));
 }
 
+http::Response StatsApi::files(const http::Request& req, const http::PathParams& p) {
+  QueryValidator v(req);
+  const auto days = static_cast<int>(v.integer("days", 30, 1, 365));
+  const auto limit = static_cast<std::size_t>(v.integer("limit", 100, 1, 1000));
+  if (!v.ok()) return v.error_response();
+
+  const hubstats::RepoRef ref = repo_from_params(p);
+  const auto repo = catalog_.visible_repo(caller_of(req), ref);
+  if (!repo) return repo_not_found(ref);
+
+  const hubstats::Period period = hubstats::period_ending(today(), days);
+  ordered_json list = ordered_json::array();
+  for (const PathCount& f : store_.files(ref, period, limit)) {
+    if (list.size() >= limit) break;
+    ordered_json e;
+    e["path"] = f.path;
+    e["files"] = f.files;
+    list.push_back(std::move(e));
+  }
+  ordered_json j;
+  j["files"] = std::move(list);
+  j["period"] = period_json(period);
+  return http::json_response(200, http::to_json_body(j));
+}
+
+http::Response StatsApi::clients(const http::Request& req, const http::PathParams& p) {
+  QueryValidator v(req);
+  const auto days = static_cast<int>(v.integer("days", 30, 1, 365));
+  if (!v.ok()) return v.error_response();
+
+  const hubstats::RepoRef ref = repo_from_params(p);
+  const auto repo = catalog_.visible_repo(caller_of(req), ref);
+  if (!repo) return repo_not_found(ref);
+
+  const hubstats::Period period = hubstats::period_ending(today(), days);
+  ordered_json list = ordered_json::array();
+  for (const ClientCount& c : store_.clients(ref, period)) {
+    ordered_json e;
+    e["client"] = c.client;
+    e["downloads"] = c.downloads;
+    e["files"] = c.files;
+    list.push_back(std::move(e));
+  }
+  ordered_json j;
+  j["clients"] = std::move(list);
+  j["period"] = period_json(period);
+  return http::json_response(200, http::to_json_body(j));
+}
+
 http::Response StatsApi::trending(const http::Request& req, const http::PathParams&) {
   QueryValidator v(req);
   const std::string type_name = v.one_of("repo_type", "model", kRepoTypes, kRepoTypePattern);
@@ -198,12 +247,20 @@ void register_stats_routes(http::Router& router, StatsApi& api) {
   router.add_with_api_prefix(
       "GET", "/{type}s/{ns}/{name}/stats/recent",
       [&api](const http::Request& r, const http::PathParams& p) { return api.recent(r, p); });
+  router.add_with_api_prefix(
+      "GET", "/{type}s/{ns}/{name}/stats/files",
+      [&api](const http::Request& r, const http::PathParams& p) { return api.files(r, p); });
+  router.add_with_api_prefix(
+      "GET", "/{type}s/{ns}/{name}/stats/clients",
+      [&api](const http::Request& r, const http::PathParams& p) { return api.clients(r, p); });
   router.add("GET", "/api/trending", [&api](const http::Request& r, const http::PathParams& p) {
     return api.trending(r, p);
   });
   // Public read endpoints: callable from pages on other origins (http.cors.allow_origins).
   router.allow_cors("/{type}s/{ns}/{name}/stats");
   router.allow_cors("/{type}s/{ns}/{name}/stats/recent");
+  router.allow_cors("/{type}s/{ns}/{name}/stats/files");
+  router.allow_cors("/{type}s/{ns}/{name}/stats/clients");
   router.allow_cors("/api/trending");
 }
 

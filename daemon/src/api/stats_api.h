@@ -1,6 +1,7 @@
 // The Statistics API of the specification: per-repo /stats and /stats/recent, and
-// /api/trending. Handlers are synchronous: they call the catalog and the stats store,
-// which bound their own waits and throw Unavailable (answered 503 by the pipeline).
+// /api/trending; per-repo /stats/files and /stats/clients (issue 12). Handlers are synchronous:
+// they call the catalog and the stats store, which bound their own waits and throw Unavailable
+// (answered 503 by the pipeline).
 #pragma once
 
 #include <cstdint>
@@ -29,6 +30,10 @@ class StatsApi {
   void stats_fast(const http::Request& req, const http::PathParams& p, http::FastDone done);
   // GET /{type}s/{ns}/{name}/stats/recent?days=1..365 (30)
   http::Response recent(const http::Request& req, const http::PathParams& p);
+  // GET /{type}s/{ns}/{name}/stats/files?days=1..365 (30)&limit=1..1000 (100)
+  http::Response files(const http::Request& req, const http::PathParams& p);
+  // GET /{type}s/{ns}/{name}/stats/clients?days=1..365 (30)
+  http::Response clients(const http::Request& req, const http::PathParams& p);
   // GET /api/trending?repo_type=model|dataset|space&days=1..90 (7)&limit=1..100 (20)
   http::Response trending(const http::Request& req, const http::PathParams& p);
 

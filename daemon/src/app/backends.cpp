@@ -25,6 +25,7 @@ StoreConfig store_config(const config::Config& c) {
   s.fold.retention_days = static_cast<int>(c.fold.retention.count() / 86'400'000);
   s.fold_interval = c.fold.interval;
   s.fold.redis_fsync_lag = c.fold.redis_fsync_lag;
+  s.fold.max_paths = c.fold.max_paths;
   s.background_fold = c.fold.background;
   s.today_cache_ttl = c.fold.today_cache_ttl;
   return s;

@@ -211,6 +211,10 @@ const std::map<std::string, Setter>& schema() {
        [](Config& c, const std::string& p, const std::string& v) {
          c.fold.retention = to_duration(p, v, milliseconds(86'400'000));
        }},
+      {"fold.max_paths",
+       [](Config& c, const std::string& p, const std::string& v) {
+         c.fold.max_paths = to_int(p, v, 1, 100'000);
+       }},
       {"fold.today_cache_ttl",
        [](Config& c, const std::string& p, const std::string& v) {
          c.fold.today_cache_ttl = to_duration(p, v, milliseconds(0));

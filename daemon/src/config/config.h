@@ -75,6 +75,9 @@ struct Config {
     // How long trending reuses today's live counters of all repos (0: every call).
     // /stats and /stats/recent always read today's counters of their repo from Redis.
     milliseconds today_cache_ttl{1000};
+    // Distinct file paths a repo-day keeps in PostgreSQL besides (git), (lfs), (other);
+    // further paths add to (other).
+    std::int64_t max_paths = 1000;
   } fold;
 
   milliseconds session_window{30 * 60'000};

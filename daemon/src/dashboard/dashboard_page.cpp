@@ -101,6 +101,10 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:12px; }
       <p>Embed in a README: <code id="embed-chart"></code></p>
       <p>Badge (shields.io): <code id="embed-badge"></code></p>
     </div>
+    <div class="grid" style="margin-top:16px">
+      <div class="card"><h2>Top files</h2><table><thead><tr><th>path</th><th class="num">files</th></tr></thead><tbody id="files"></tbody></table><p class="status" id="files-status"></p></div>
+      <div class="card"><h2>Clients</h2><table><thead><tr><th>client</th><th class="num">downloads</th><th class="num">share</th><th class="num">files</th></tr></thead><tbody id="clients"></tbody></table><p class="status" id="clients-status"></p></div>
+    </div>
     <div class="card" style="margin-top:16px">
       <table>
         <thead><tr><th>date</th><th class="num">downloads</th><th class="num">authenticated</th><th class="num">anonymous</th><th class="num">files</th></tr></thead>
@@ -201,6 +205,29 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:12px; }
     $("chart").src = chartUrl;
   }
 
+  // Top files and the client split of the period (bots are the client "bot").
+  function showBreakdowns(files, clients) {
+    const ft = $("files");
+    ft.replaceChildren();
+    for (const f of files.files) {
+      const tr = el("tr");
+      tr.append(el("td", f.path), el("td", fmt(f.files), "num"));
+      ft.append(tr);
+    }
+    $("files-status").textContent = files.files.length ? "" : "no files fetched in this period";
+    const ct = $("clients");
+    ct.replaceChildren();
+    const total = clients.clients.reduce((n, c) => n + c.downloads, 0);
+    for (const c of clients.clients) {
+      const tr = el("tr");
+      const share = total ? (100 * c.downloads / total).toFixed(1) + "%" : "-";
+      tr.append(el("td", c.client), el("td", fmt(c.downloads), "num"), el("td", share, "num"),
+                el("td", fmt(c.files), "num"));
+      ct.append(tr);
+    }
+    $("clients-status").textContent = clients.clients.length ? "" : "no downloads in this period";
+  }
+
   async function showRepo(repo) {
     $("trending-view").hidden = true;
     $("repo-view").hidden = false;
@@ -212,7 +239,10 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:12px; }
     const path = repoPath(repo.type, repo.ns, repo.name);
     const tbody = $("daily");
     try {
-      const [stats, recent] = await Promise.all([api(path + "/stats"), api(path + "/stats/recent?days=" + days)]);
+      const [stats, recent, files, clients] = await Promise.all([
+        api(path + "/stats"), api(path + "/stats/recent?days=" + days),
+        api(path + "/stats/files?limit=10&days=" + days), api(path + "/stats/clients?days=" + days)]);
+      showBreakdowns(files, clients);
       $("repo-downloads").textContent = fmt(stats.downloads);
       $("repo-likes").textContent = fmt(stats.likes);
       let total = 0;
@@ -236,6 +266,8 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:12px; }
       await showChart(base + path + "/stats/chart.svg?days=" + days);
     } catch (err) {
       tbody.replaceChildren();
+      $("files").replaceChildren();
+      $("clients").replaceChildren();
       $("chart").removeAttribute("src");
       $("repo-error").textContent = err.message;
     }

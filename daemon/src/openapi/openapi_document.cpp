@@ -172,6 +172,15 @@ J components() {
   s["RecentStats"] = schema_obj(J{{"stats", array_of(jref("#/components/schemas/DayStats"))},
                                   {"period", jref("#/components/schemas/Period")}},
                                 {"stats", "period"});
+  s["FileCount"] = schema_obj(J{{"path", str}, {"files", integer}}, {"path", "files"});
+  s["FileStats"] = schema_obj(J{{"files", array_of(jref("#/components/schemas/FileCount"))},
+                                {"period", jref("#/components/schemas/Period")}},
+                              {"files", "period"});
+  s["ClientCount"] = schema_obj(J{{"client", str}, {"downloads", integer}, {"files", integer}},
+                                {"client", "downloads", "files"});
+  s["ClientStats"] = schema_obj(J{{"clients", array_of(jref("#/components/schemas/ClientCount"))},
+                                  {"period", jref("#/components/schemas/Period")}},
+                                {"clients", "period"});
   s["TrendingEntry"] =
       schema_obj(J{{"id", str},
                    {"type", J{{"type", "string"}, {"enum", {"model", "dataset", "space"}}}},
@@ -284,6 +293,29 @@ J build() {
            recent_params,
            with_errors(J{{"200", ok("One entry per day, ascending",
                                     jref("#/components/schemas/RecentStats"))}},
+                       {"404 RepoNotFound", "422 ValidationError", "503 Unavailable"})),
+        true);
+  J files_params = repo_params();
+  files_params.push_back(
+      query_int("days", 1, 365, 30, "Period length in days, ending today (UTC)."));
+  files_params.push_back(query_int("limit", 1, 1000, 100, "Maximum entries."));
+  b.add("get", "/{type}s/{ns}/{name}/stats/files",
+        op("getFileStats", "statistics",
+           "Countable fetches per file path in the last `days` days (bots excluded; (git), "
+           "(lfs), (other) are special paths), by files descending, then path",
+           files_params,
+           with_errors(J{{"200", ok("Files", jref("#/components/schemas/FileStats"))}},
+                       {"404 RepoNotFound", "422 ValidationError", "503 Unavailable"})),
+        true);
+  J clients_params = repo_params();
+  clients_params.push_back(
+      query_int("days", 1, 365, 30, "Period length in days, ending today (UTC)."));
+  b.add("get", "/{type}s/{ns}/{name}/stats/clients",
+        op("getClientStats", "statistics",
+           "Download sessions and files per client family in the last `days` days (bots as "
+           "client bot), by downloads descending, then client",
+           clients_params,
+           with_errors(J{{"200", ok("Clients", jref("#/components/schemas/ClientStats"))}},
                        {"404 RepoNotFound", "422 ValidationError", "503 Unavailable"})),
         true);
   b.add("get", "/api/trending",

@@ -91,26 +91,85 @@ namespace {
 constexpr const char* kCommitSql = R"sql(
 WITH applied AS (
   INSERT INTO hubstats.fold_ledger
-    (repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files)
+    (repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files, bots)
   SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[],
-                       $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+                       $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[], $10::bigint[])
   ON CONFLICT DO NOTHING
-  RETURNING repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files
+  RETURNING repo_type, namespace, name, day, gen, downloads, authenticated, anonymous, files,
+            bots
 ), changed AS (
   INSERT INTO hubstats.daily_downloads AS d
-    (repo_type, namespace, name, day, downloads, authenticated, anonymous, files)
-  SELECT repo_type, namespace, name, day, downloads, authenticated, anonymous, files
+    (repo_type, namespace, name, day, downloads, authenticated, anonymous, files, bots)
+  SELECT repo_type, namespace, name, day, downloads, authenticated, anonymous, files, bots
   FROM applied
   ON CONFLICT (repo_type, namespace, name, day) DO UPDATE SET
     downloads = d.downloads + EXCLUDED.downloads,
     authenticated = d.authenticated + EXCLUDED.authenticated,
     anonymous = d.anonymous + EXCLUDED.anonymous,
-    files = d.files + EXCLUDED.files
+    files = d.files + EXCLUDED.files,
+    bots = d.bots + EXCLUDED.bots
   RETURNING repo_type, namespace, name, day, downloads
 )
 SELECT c.repo_type, c.namespace, c.name, c.day::text, c.downloads, g.gens
 FROM changed c CROSS JOIN (SELECT array_to_string(array_agg(gen), ',') AS gens FROM applied) g
 )sql";
+
+// Per-file counts of the generations the counters statement just applied (same
+// transaction: its row locks on daily_downloads serialize commits of a repo-day, and
+// this statement's snapshot, taken after them, sees every path committed before).
+// A path the repo-day already has, or a special one, adds to its row; new paths are
+// admitted, most files first (then by path), while the repo-day has fewer than $7
+// ordinary paths; the rest add to (other).
+constexpr const char* kPathsSql = R"sql(
+WITH input AS (
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[],
+                       $6::bigint[]) AS i(repo_type, namespace, name, day, path, files)
+), special AS (
+  SELECT i.*, i.path IN ('(git)', '(lfs)', '(other)') OR EXISTS (
+      SELECT 1 FROM hubstats.daily_paths p
+      WHERE (p.repo_type, p.namespace, p.name, p.day, p.path) =
+            (i.repo_type, i.namespace, i.name, i.day, i.path)) AS known
+  FROM input i
+), held AS (
+  SELECT p.repo_type, p.namespace, p.name, p.day, count(*) AS n
+  FROM hubstats.daily_paths p
+  JOIN (SELECT DISTINCT repo_type, namespace, name, day FROM input) k
+    USING (repo_type, namespace, name, day)
+  WHERE p.path NOT IN ('(git)', '(lfs)', '(other)')
+  GROUP BY 1, 2, 3, 4
+), ranked AS (
+  SELECT s.*, CASE WHEN s.known THEN 0 ELSE row_number() OVER (
+      PARTITION BY s.repo_type, s.namespace, s.name, s.day, s.known
+      ORDER BY s.files DESC, s.path) END AS rank
+  FROM special s
+)
+INSERT INTO hubstats.daily_paths AS d (repo_type, namespace, name, day, path, files)
+SELECT r.repo_type, r.namespace, r.name, r.day,
+       CASE WHEN r.known OR coalesce(h.n, 0) + r.rank <= $7 THEN r.path ELSE '(other)' END,
+       sum(r.files)
+FROM ranked r LEFT JOIN held h USING (repo_type, namespace, name, day)
+GROUP BY 1, 2, 3, 4, 5
+ON CONFLICT (repo_type, namespace, name, day, path) DO UPDATE SET files = d.files + EXCLUDED.files
+)sql";
+
+// Per-client counts of the generations the counters statement just applied.
+constexpr const char* kClientsSql = R"sql(
+INSERT INTO hubstats.daily_clients AS d (repo_type, namespace, name, day, client, downloads, files)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::date[], $5::text[],
+                     $6::bigint[], $7::bigint[])
+ON CONFLICT (repo_type, namespace, name, day, client) DO UPDATE SET
+  downloads = d.downloads + EXCLUDED.downloads, files = d.files + EXCLUDED.files
+)sql";
+
+std::vector<std::string> split_list(std::string_view g) {
+  std::vector<std::string> out;
+  while (!g.empty()) {
+    auto comma = g.find(',');
+    out.emplace_back(g.substr(0, comma));
+    g = comma == std::string_view::npos ? std::string_view() : g.substr(comma + 1);
+  }
+  return out;
+}
 
 bool same_item(const FoldItem& a, const FoldItem& b) {
   return a.day == b.day && a.repo == b.repo;
@@ -125,12 +184,34 @@ bool item_less(const FoldItem& a, const FoldItem& b) {
 
 }  // namespace
 
+namespace {
+struct ClientRow {
+  std::string name;
+  std::int64_t downloads = 0, files = 0;
+};
+}  // namespace
+
 struct Folder::Taken {
   FoldItem item;
   std::string gen;       // empty: nothing to fold
   bool resumed = false;  // gen was already in flight (not ours): the day hash was not taken
-  std::int64_t downloads = 0, authenticated = 0, anonymous = 0, files = 0;
+  std::int64_t downloads = 0, authenticated = 0, anonymous = 0, files = 0, bots = 0;
+  std::vector<std::pair<std::string, std::int64_t>> paths;  // path -> files
+  std::vector<ClientRow> clients;
 };
+
+namespace {
+
+// "d:<family>" / "f:<family>" fields of a clients hash into per-family rows.
+void add_client_field(std::vector<ClientRow>& out, std::string_view field, std::int64_t n) {
+  if (field.size() < 3 || field[1] != ':' || (field[0] != 'd' && field[0] != 'f')) return;
+  const std::string_view name = field.substr(2);
+  auto it = std::find_if(out.begin(), out.end(), [&](const auto& c) { return c.name == name; });
+  if (it == out.end()) it = out.insert(out.end(), {std::string(name), 0, 0});
+  (field[0] == 'd' ? it->downloads : it->files) += n;
+}
+
+}  // namespace
 
 Folder::Folder(RedisClient& redis, PgPool& pg, FoldOptions opt)
     : redis_(redis),
@@ -154,7 +235,9 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
     const auto& it = items[i];
     calls.push_back(
         {&take_script_,
-         {keys::day(it.repo, it.day), keys::folding(it.repo, it.day), keys::epoch(it.repo)},
+         {keys::day(it.repo, it.day), keys::folding(it.repo, it.day), keys::epoch(it.repo),
+          keys::paths(it.repo, it.day), keys::clients(it.repo, it.day),
+          keys::folding_paths(it.repo, it.day), keys::folding_clients(it.repo, it.day)},
          {gens[i], ttl, start, step}});
   }
   auto replies = redis_.eval(calls);
@@ -163,8 +246,8 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (replies[i].is_error())
       throw Unavailable("redis: fold_take failed: " + std::string(replies[i].error()));
-    Taken t{items[i], {}, false, 0, 0, 0, 0};
-    const redisReply* r = replies[i].get();
+    Taken t{items[i], {}, false, 0, 0, 0, 0, 0, {}, {}};
+    const redisReply* r = reply_at(replies[i].get(), 0);
     for (std::size_t k = 0; k + 1 < reply_len(r); k += 2) {
       auto field = reply_str(reply_at(r, k));
       const redisReply* v = reply_at(r, k + 1);
@@ -179,14 +262,23 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
         t.anonymous = reply_int(v);
       else if (field == keys::kFiles)
         t.files = reply_int(v);
+      else if (field == keys::kBots)
+        t.bots = reply_int(v);
     }
+    const redisReply* p = reply_at(replies[i].get(), 1);
+    for (std::size_t k = 0; k + 1 < reply_len(p); k += 2)
+      if (const std::int64_t n = reply_int(reply_at(p, k + 1)); n > 0)
+        t.paths.emplace_back(reply_str(reply_at(p, k)), n);
+    const redisReply* c = reply_at(replies[i].get(), 2);
+    for (std::size_t k = 0; k + 1 < reply_len(c); k += 2)
+      add_client_field(t.clients, reply_str(reply_at(c, k)), reply_int(reply_at(c, k + 1)));
     out.push_back(std::move(t));
   }
   return out;
 }
 
 std::int64_t Folder::commit(const std::vector<Taken>& taken) {
-  std::vector<std::string> type, ns, name, day, gen, dl, au, an, fi;
+  std::vector<std::string> type, ns, name, day, gen, dl, au, an, fi, bo;
   for (const auto& t : taken) {
     if (t.gen.empty()) continue;
     type.emplace_back(hubstats::to_string(t.item.repo.type));
@@ -198,17 +290,32 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
     au.push_back(std::to_string(t.authenticated));
     an.push_back(std::to_string(t.anonymous));
     fi.push_back(std::to_string(t.files));
+    bo.push_back(std::to_string(t.bots));
   }
   if (gen.empty()) return 0;
   const std::vector<std::optional<std::string>> params = {
       pg_array(type), pg_array(ns), pg_array(name), pg_array(day), pg_array(gen),
-      pg_array(dl),   pg_array(au), pg_array(an),   pg_array(fi)};
+      pg_array(dl),   pg_array(au), pg_array(an),   pg_array(fi),  pg_array(bo)};
   PgResult res;
   for (int attempt = 0;; ++attempt) {
+    auto conn = pg_.acquire();
     try {
-      res = pg_.exec(kCommitSql, params);
+      // One transaction: the counters (and the ledger row that makes them once only),
+      // then the per-file and per-client counts of exactly the generations it applied.
+      conn.exec("BEGIN");
+      res = conn.exec(kCommitSql, params);
+      std::set<std::string, std::less<>> applied;
+      if (res.rows() > 0)
+        for (const auto& g : split_list(res.text(0, 5))) applied.insert(g);
+      commit_breakdowns(conn, taken, applied);
+      conn.exec("COMMIT");
       break;
     } catch (const PgError& e) {
+      try {
+        conn.exec("ROLLBACK");
+      } catch (...) {
+        conn.discard();
+      }
       // Two daemons committing overlapping batches may deadlock; the loser retries.
       if (attempt < 3 && (e.sqlstate == "40P01" || e.sqlstate == "40001")) continue;
       throw;
@@ -222,16 +329,43 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
     if (!t || !d) continue;
     done.rows.push_back({{*t, res.str(i, 1), res.str(i, 2)}, *d, res.i64(i, 4)});
   }
-  if (res.rows() > 0) {
-    std::string_view g = res.text(0, 5);
-    while (!g.empty()) {
-      auto comma = g.find(',');
-      done.gens.emplace_back(g.substr(0, comma));
-      g = comma == std::string_view::npos ? std::string_view() : g.substr(comma + 1);
-    }
-  }
+  if (res.rows() > 0) done.gens = split_list(res.text(0, 5));
   if (listener_ && !done.rows.empty()) listener_(done);
   return static_cast<std::int64_t>(done.rows.size());
+}
+
+void Folder::commit_breakdowns(PgConn& conn, const std::vector<Taken>& taken,
+                               const std::set<std::string, std::less<>>& applied) {
+  std::vector<std::string> type, ns, name, day, path, files;
+  std::vector<std::string> ctype, cns, cname, cday, client, cdl, cfi;
+  for (const auto& t : taken) {
+    if (t.gen.empty() || !applied.count(t.gen)) continue;
+    const std::string ty(hubstats::to_string(t.item.repo.type));
+    const std::string d = hubstats::format_iso(t.item.day);
+    for (const auto& [p, n] : t.paths) {
+      type.push_back(ty);
+      ns.push_back(t.item.repo.ns);
+      name.push_back(t.item.repo.name);
+      day.push_back(d);
+      path.push_back(p);
+      files.push_back(std::to_string(n));
+    }
+    for (const auto& c : t.clients) {
+      ctype.push_back(ty);
+      cns.push_back(t.item.repo.ns);
+      cname.push_back(t.item.repo.name);
+      cday.push_back(d);
+      client.push_back(c.name);
+      cdl.push_back(std::to_string(c.downloads));
+      cfi.push_back(std::to_string(c.files));
+    }
+  }
+  if (!path.empty())
+    conn.exec(kPathsSql, {pg_array(type), pg_array(ns), pg_array(name), pg_array(day),
+                          pg_array(path), pg_array(files), std::to_string(opt_.max_paths)});
+  if (!client.empty())
+    conn.exec(kClientsSql, {pg_array(ctype), pg_array(cns), pg_array(cname), pg_array(cday),
+                            pg_array(client), pg_array(cdl), pg_array(cfi)});
 }
 
 void Folder::finish(const std::vector<Taken>& taken) {
@@ -239,9 +373,12 @@ void Folder::finish(const std::vector<Taken>& taken) {
   for (const auto& t : taken) {
     if (t.gen.empty()) continue;
     const auto& r = t.item.repo;
-    calls.push_back({&finish_script_,
-                     {keys::folding(r, t.item.day), keys::day(r, t.item.day), keys::days(r)},
-                     {t.gen, hubstats::format_compact(t.item.day)}});
+    const Day d = t.item.day;
+    calls.push_back(
+        {&finish_script_,
+         {keys::folding(r, d), keys::day(r, d), keys::days(r), keys::folding_paths(r, d),
+          keys::folding_clients(r, d), keys::paths(r, d), keys::clients(r, d)},
+         {t.gen, hubstats::format_compact(t.item.day)}});
   }
   auto replies = redis_.eval(calls);
   for (const auto& r : replies)

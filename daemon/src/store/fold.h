@@ -1,8 +1,9 @@
 // Folding Redis day hashes into PostgreSQL (docs/architecture.md, "Folding"):
-//   take   EVALSHA fold_take   moves hs:{tag}:d:D aside as :f:D under a fresh gen and
-//          bumps the repo's fold epoch hs:{tag}:e
-//   commit one SQL statement   ledger insert (gen) and, only if inserted, add counts
-//   finish EVALSHA fold_finish drops :f:D if it still carries gen
+//   take   EVALSHA fold_take   moves hs:{tag}:d:D aside as :f:D under a fresh gen (and
+//          :p:D, :c:D as :fp:D, :fc:D) and bumps the repo's fold epoch hs:{tag}:e
+//   commit one transaction     ledger insert (gen) and, only if inserted, add counts,
+//          per-file counts (capped at max_paths) and per-client counts
+//   finish EVALSHA fold_finish drops :f:D, :fp:D, :fc:D if :f:D still carries gen
 // Every step is safe to repeat and to run from several daemons at once; a crash at
 // any point leaves :f:D behind, which the next take returns unchanged.
 // The continuous fold finds its work in the dirty sets (keys::dirty): per shard it
@@ -16,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +29,7 @@
 namespace hubstatsd {
 
 class PgPool;
+class PgConn;
 
 // A fresh fold generation id: a random UUID v4, lower-case hex with dashes.
 std::string new_generation_id();
@@ -75,6 +78,9 @@ struct FoldOptions {
   // Redis crash never brings back a day hash whose counts PostgreSQL already has.
   // 0 with appendfsync always, or without persistence.
   std::chrono::milliseconds redis_fsync_lag{2000};
+  // Distinct file paths a repo-day keeps in hubstats.daily_paths besides the special
+  // (git), (lfs), (other); the rest add to (other) (config fold.max_paths).
+  std::int64_t max_paths = 1000;
   // Test hook, called after each step ("shard" after a dirty set was taken, then per
   // batch "take", "commit", "finish") so crash tests can stop a folder at an exact
   // point. Empty in production.
@@ -118,6 +124,8 @@ class Folder {
   struct ShardWork;
   std::vector<Taken> take(const std::vector<FoldItem>& items);
   std::int64_t commit(const std::vector<Taken>& taken);
+  void commit_breakdowns(PgConn& conn, const std::vector<Taken>& taken,
+                         const std::set<std::string, std::less<>>& applied);
   void finish(const std::vector<Taken>& taken);
   void mark_dirty(const std::vector<FoldItem>& items);
   std::vector<std::vector<Taken>> take_items(std::vector<FoldItem> items);

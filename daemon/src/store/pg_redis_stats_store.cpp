@@ -1,6 +1,7 @@
 #include "store/pg_redis_stats_store.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "http/loop_local.h"
@@ -93,7 +94,71 @@ WHERE repo_type = $1 AND namespace = $2 AND name = $3
   AND (day, gen) IN (SELECT * FROM unnest($6::date[], $7::text[]))
 )sql";
 
+// A repo's per-file (or per-client) sums over a period, then (rows with a gen) which
+// of the given (day, gen) generations are applied: one statement, one snapshot. Client
+// rows come as "d:<family>" and "f:<family>", like the Redis clients hash.
+constexpr const char* kPathsPeriodSql = R"sql(
+SELECT path, sum(files)::bigint, NULL::text FROM hubstats.daily_paths
+WHERE repo_type = $1 AND namespace = $2 AND name = $3 AND day BETWEEN $4::date AND $5::date
+GROUP BY path
+UNION ALL
+SELECT NULL, 0, gen FROM hubstats.fold_ledger
+WHERE repo_type = $1 AND namespace = $2 AND name = $3
+  AND (day, gen) IN (SELECT * FROM unnest($6::date[], $7::text[]))
+)sql";
+
+constexpr const char* kClientsPeriodSql = R"sql(
+SELECT k.field, k.n, NULL::text FROM (
+  SELECT client, sum(downloads)::bigint AS dl, sum(files)::bigint AS fi
+  FROM hubstats.daily_clients
+  WHERE repo_type = $1 AND namespace = $2 AND name = $3 AND day BETWEEN $4::date AND $5::date
+  GROUP BY client) c
+CROSS JOIN LATERAL (VALUES ('d:' || c.client, c.dl), ('f:' || c.client, c.fi)) AS k(field, n)
+UNION ALL
+SELECT NULL, 0, gen FROM hubstats.fold_ledger
+WHERE repo_type = $1 AND namespace = $2 AND name = $3
+  AND (day, gen) IN (SELECT * FROM unnest($6::date[], $7::text[]))
+)sql";
+
+const RedisScript& breakdown_script() {
+  static const RedisScript s(hubstats::scripts::kReadBreakdown);
+  return s;
+}
+
 }  // namespace
+
+// A reader's snapshot of a repo's unfolded paths (or clients) hashes (kReadBreakdown).
+struct PgRedisStatsStore::Breakdown {
+  struct Part {
+    Day day = 0;
+    std::string gen;  // of :f:D; empty when there is none
+    std::vector<std::pair<std::string, std::int64_t>> live, folding;
+  };
+  std::string epoch;
+  std::vector<Part> days;
+
+  static Breakdown parse(const redisReply* r) {
+    Breakdown out;
+    out.epoch = std::string(reply_str(reply_at(r, 0)));
+    auto pairs = [](const redisReply* h) {
+      std::vector<std::pair<std::string, std::int64_t>> v;
+      for (std::size_t k = 0; k + 1 < reply_len(h); k += 2)
+        v.emplace_back(reply_str(reply_at(h, k)), reply_int(reply_at(h, k + 1)));
+      return v;
+    };
+    for (std::size_t i = 1; i + 3 < reply_len(r); i += 4) {
+      auto d = hubstats::parse_compact(reply_str(reply_at(r, i)));
+      if (!d) continue;
+      Part p;
+      p.day = *d;
+      p.gen = std::string(reply_str(reply_at(r, i + 1)));
+      p.live = pairs(reply_at(r, i + 2));
+      p.folding = pairs(reply_at(r, i + 3));
+      out.days.push_back(std::move(p));
+    }
+    return out;
+  }
+};
 
 struct PgRedisStatsStore::Residual {
   struct Part {
@@ -294,6 +359,78 @@ std::vector<DayCounts> PgRedisStatsStore::recent(const RepoRef& repo,
     return zero_fill(period, rows);
   }
   throw Unavailable("folds kept racing the read of " + keys::repo_tag(repo));
+}
+
+std::unordered_map<std::string, std::int64_t> PgRedisStatsStore::breakdown(
+    const RepoRef& repo, const hubstats::Period& period, bool clients) {
+  for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    auto reply =
+        redis_.eval({{&breakdown_script(),
+                      {keys::days(repo), keys::epoch(repo)},
+                      {key_prefix(repo), clients ? "c:" : "p:", clients ? "fc:" : "fp:"}}});
+    check(reply[0], "read_breakdown");
+    const Breakdown b = Breakdown::parse(reply[0].get());
+    if (after_snapshot) after_snapshot();
+    auto p = repo_params(repo);
+    p.push_back(hubstats::format_iso(period.start));
+    p.push_back(hubstats::format_iso(period.end));
+    std::vector<std::string> ds, gs;
+    for (const auto& d : b.days)
+      if (!d.gen.empty()) {
+        ds.push_back(hubstats::format_iso(d.day));
+        gs.push_back(d.gen);
+      }
+    p.push_back(pg_array(ds));
+    p.push_back(pg_array(gs));
+    auto res = pg_.exec(clients ? kClientsPeriodSql : kPathsPeriodSql, p);
+    // A take since the snapshot may have moved hashes we read into PostgreSQL: again.
+    if (!epoch_unchanged(repo, b.epoch)) continue;
+    std::unordered_map<std::string, std::int64_t> out;
+    std::set<std::string> applied;
+    for (int i = 0; i < res.rows(); ++i) {
+      if (!res.is_null(i, 2))
+        applied.insert(res.str(i, 2));
+      else
+        out[res.str(i, 0)] += res.i64(i, 1);
+    }
+    for (const auto& d : b.days) {
+      if (d.day < period.start || d.day > period.end) continue;
+      for (const auto& [k, n] : d.live) out[k] += n;
+      if (!d.gen.empty() && !applied.count(d.gen))
+        for (const auto& [k, n] : d.folding) out[k] += n;
+    }
+    return out;
+  }
+  throw Unavailable("folds kept racing the read of " + keys::repo_tag(repo));
+}
+
+std::vector<PathCount> PgRedisStatsStore::files(const RepoRef& repo, const hubstats::Period& period,
+                                                std::size_t limit) {
+  std::vector<PathCount> out;
+  for (auto& [path, n] : breakdown(repo, period, false))
+    if (n > 0) out.push_back({path, n});
+  std::sort(out.begin(), out.end(), [](const PathCount& a, const PathCount& b) {
+    return a.files != b.files ? a.files > b.files : a.path < b.path;
+  });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
+std::vector<ClientCount> PgRedisStatsStore::clients(const RepoRef& repo,
+                                                    const hubstats::Period& period) {
+  std::map<std::string, ClientCount> by;
+  for (auto& [field, n] : breakdown(repo, period, true)) {
+    if (field.size() < 3 || field[1] != ':') continue;
+    auto& c = by[field.substr(2)];
+    (field[0] == 'd' ? c.downloads : c.files) += n;
+  }
+  std::vector<ClientCount> out;
+  for (auto& [name, c] : by)
+    if (c.downloads > 0 || c.files > 0) out.push_back({name, c.downloads, c.files});
+  std::sort(out.begin(), out.end(), [](const ClientCount& a, const ClientCount& b) {
+    return a.downloads != b.downloads ? a.downloads > b.downloads : a.client < b.client;
+  });
+  return out;
 }
 
 std::vector<std::pair<RepoRef, PgRedisStatsStore::Residual>> PgRedisStatsStore::dirty_residuals(

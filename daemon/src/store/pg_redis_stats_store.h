@@ -77,6 +77,10 @@ class PgRedisStatsStore final : public StatsStore {
   void total_downloads_fast(const hubstats::RepoRef& repo, TotalDone done) override;
   std::vector<DayCounts> recent(const hubstats::RepoRef& repo,
                                 const hubstats::Period& period) override;
+  std::vector<PathCount> files(const hubstats::RepoRef& repo, const hubstats::Period& period,
+                               std::size_t limit) override;
+  std::vector<ClientCount> clients(const hubstats::RepoRef& repo,
+                                   const hubstats::Period& period) override;
   std::vector<TrendingCandidate> trending(
       hubstats::RepoType type, const hubstats::Period& period, std::size_t limit,
       const std::function<bool(const hubstats::RepoRef&)>& keep) override;
@@ -90,6 +94,12 @@ class PgRedisStatsStore final : public StatsStore {
 
  private:
   struct Residual;
+  struct Breakdown;
+  // Per-key sums (path, or "d:<family>"/"f:<family>") of the repo's rows of `table`
+  // in the period plus the unfolded Redis residual, read consistently.
+  std::unordered_map<std::string, std::int64_t> breakdown(const hubstats::RepoRef& repo,
+                                                          const hubstats::Period& period,
+                                                          bool clients);
   Residual read_residual(const hubstats::RepoRef& repo);
   bool epoch_unchanged(const hubstats::RepoRef& repo, const std::string& epoch);
   // The dirty repos of a type with their residual snapshots (trending).

@@ -28,6 +28,17 @@ struct DayCounts {
   std::int64_t files = 0;
 };
 
+// Issue 12 breakdowns over a period (per-file and per-client counts).
+struct PathCount {
+  std::string path;
+  std::int64_t files = 0;
+};
+struct ClientCount {
+  std::string client;  // client family; "bot" for bots
+  std::int64_t downloads = 0;
+  std::int64_t files = 0;
+};
+
 struct TrendingCandidate {
   hubstats::RepoRef repo;
   std::int64_t recent_downloads = 0;  // sessions in the period, today included
@@ -53,6 +64,19 @@ class StatsStore {
   // One entry per day of the period, ascending, zeros where nothing was counted.
   virtual std::vector<DayCounts> recent(const hubstats::RepoRef& repo,
                                         const hubstats::Period& period) = 0;
+
+  // Countable fetches per file path in the period, sorted by files desc, then path;
+  // at most limit entries.
+  virtual std::vector<PathCount> files(const hubstats::RepoRef& /*repo*/,
+                                       const hubstats::Period& /*period*/, std::size_t /*limit*/) {
+    return {};
+  }
+  // Download sessions and files per client family in the period, sorted by downloads
+  // desc, then client.
+  virtual std::vector<ClientCount> clients(const hubstats::RepoRef& /*repo*/,
+                                           const hubstats::Period& /*period*/) {
+    return {};
+  }
 
   // Repos of the type with recent_downloads > 0 in the period, ranked by
   // recent_downloads desc, then downloads desc, then id ("ns/name") asc; only those

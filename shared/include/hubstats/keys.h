@@ -37,6 +37,10 @@ std::string paths(const RepoRef& r, Day d);
 std::string clients(const RepoRef& r, Day d);
 // hs:{model/ns/name}:f:YYYYMMDD        a day hash being folded (renamed from :d:), + field gen
 std::string folding(const RepoRef& r, Day d);
+// hs:{model/ns/name}:fp:YYYYMMDD       the paths hash being folded, taken with :f:D (same gen)
+std::string folding_paths(const RepoRef& r, Day d);
+// hs:{model/ns/name}:fc:YYYYMMDD       the clients hash being folded, taken with :f:D
+std::string folding_clients(const RepoRef& r, Day d);
 // hs:{model/ns/name}:days              set of YYYYMMDD with unfolded counters
 std::string days(const RepoRef& r);
 // hs:{model/ns/name}:e                 fold epoch: bumped by every fold take that moves a day

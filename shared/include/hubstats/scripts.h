@@ -200,28 +200,56 @@ return 1
 // day hash as unfolded can tell its snapshot went stale. A missing epoch starts at a
 // random value (ARGV[3]) and grows by random steps (ARGV[4]): a Redis emptied or
 // restored to an older state does not hand out again an epoch a reader cached.
-// KEYS: day, folding, epoch   ARGV: new_gen, ttl_s, random_start, random_step
+// With the 4 more keys (issue 12), the day's paths and clients hashes move aside in
+// the same step (to folding_paths, folding_clients; they carry no gen of their own:
+// they exist only while the folding hash does, and fold finish drops all three), and
+// the reply is {HGETALL folding, HGETALL folding_paths, HGETALL folding_clients}.
+// KEYS: day, folding, epoch[, paths, clients, folding_paths, folding_clients]
+// ARGV: new_gen, ttl_s, random_start, random_step
 inline constexpr std::string_view kFoldTake = R"lua(
+local more = #KEYS >= 7
 if redis.call('EXISTS', KEYS[2]) == 0 then
-  if redis.call('EXISTS', KEYS[1]) == 0 then return {} end
-  redis.call('RENAME', KEYS[1], KEYS[2])
+  local any = redis.call('EXISTS', KEYS[1])
+  if more then any = any + redis.call('EXISTS', KEYS[4], KEYS[5]) end
+  if any == 0 then
+    if more then return {{}, {}, {}} end
+    return {}
+  end
+  if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end
   redis.call('HSET', KEYS[2], 'gen', ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
+  if more then
+    for i = 4, 5 do
+      if redis.call('EXISTS', KEYS[i]) == 1 then
+        redis.call('RENAME', KEYS[i], KEYS[i + 2])
+        redis.call('EXPIRE', KEYS[i + 2], ARGV[2])
+      else
+        redis.call('DEL', KEYS[i + 2])
+      end
+    end
+  end
   if redis.call('EXISTS', KEYS[3]) == 0 then redis.call('SET', KEYS[3], ARGV[3]) end
   redis.call('INCRBY', KEYS[3], ARGV[4])
   redis.call('EXPIRE', KEYS[3], ARGV[2])
 end
-return redis.call('HGETALL', KEYS[2])
+if not more then return redis.call('HGETALL', KEYS[2]) end
+return {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[6]),
+        redis.call('HGETALL', KEYS[7])}
 )lua";
 
-// Fold step 3, after PostgreSQL committed generation gen: drop the folding hash and
-// forget the day once nothing is left for it.
-// KEYS: folding, day, days   ARGV: gen, YYYYMMDD
+// Fold step 3, after PostgreSQL committed generation gen: drop the folding hash (and
+// the paths and clients hashes taken with it) and forget the day once nothing is left
+// for it.
+// KEYS: folding, day, days[, folding_paths, folding_clients, paths, clients]
+// ARGV: gen, YYYYMMDD
 inline constexpr std::string_view kFoldFinish = R"lua(
 if redis.call('HGET', KEYS[1], 'gen') == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  if #KEYS >= 7 then redis.call('DEL', KEYS[4], KEYS[5]) end
 end
-if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[2]) == 0 then
+local left = redis.call('EXISTS', KEYS[1], KEYS[2])
+if #KEYS >= 7 then left = left + redis.call('EXISTS', KEYS[6], KEYS[7]) end
+if left == 0 then
   redis.call('SREM', KEYS[3], ARGV[2])
 end
 return 1
@@ -264,6 +292,22 @@ for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   local b = redis.call('HMGET', ARGV[1] .. 'f:' .. d, 'downloads', 'authenticated', 'anonymous', 'files', 'gen')
   for i = 1, 4 do out[#out + 1] = a[i] end
   for i = 1, 5 do out[#out + 1] = b[i] end
+end
+return out
+)lua";
+
+// A reader's snapshot of one repo's unfolded per-file or per-client counts (issue 12),
+// atomic: the fold epoch, then for each day of the repo's days set: YYYYMMDD, the
+// folding hash's gen (nil when absent), HGETALL of the live hash (ARGV[2] "p:" or
+// "c:") and HGETALL of its folding copy (ARGV[3] "fp:" or "fc:").
+// KEYS: days, epoch   ARGV: key prefix of the repo, live infix, folding infix
+inline constexpr std::string_view kReadBreakdown = R"lua(
+local out = {redis.call('GET', KEYS[2]) or ''}
+for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  out[#out + 1] = d
+  out[#out + 1] = redis.call('HGET', ARGV[1] .. 'f:' .. d, 'gen') or false
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. ARGV[2] .. d)
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. ARGV[3] .. d)
 end
 return out
 )lua";
