@@ -427,50 +427,52 @@ def test_admin_token_for_unknown_user_exit_3(world):
 
 @pytest.fixture(scope="module")
 def breakdowns(world):
-    """Folded per-file and per-client rows of cliorg/history (2 and 40 days ago)."""
+    """Folded per-file and per-client rows of cliorg/breakdowns (2 and 40 days ago), a
+    repo nothing downloads live (the module counts live fetches per file and client)."""
+    world.admin("repo", "add", "model", "cliorg/breakdowns")
     pg = world.stack.pg
     for ago, path, n in ((2, "model.safetensors", 9), (2, "config.json", 4), (2, "a,b.bin", 4),
                          (40, "old.bin", 50)):
-        pg.psql("INSERT INTO hubstats.daily_paths VALUES ('model', 'cliorg', 'history', "
+        pg.psql("INSERT INTO hubstats.daily_paths VALUES ('model', 'cliorg', 'breakdowns', "
                 f"(now() AT TIME ZONE 'UTC')::date - {ago}, '{path}', {n})")
     for ago, client, dl, files in ((2, "git", 2, 2), (2, "huggingface_hub", 6, 13),
                                    (2, "bot", 1, 3), (40, "wget", 9, 9)):
-        pg.psql("INSERT INTO hubstats.daily_clients VALUES ('model', 'cliorg', 'history', "
+        pg.psql("INSERT INTO hubstats.daily_clients VALUES ('model', 'cliorg', 'breakdowns', "
                 f"(now() AT TIME ZONE 'UTC')::date - {ago}, '{client}', {dl}, {files})")
     return world
 
 
 def test_stats_files_table_json_csv(breakdowns, tmp_path):
     w = breakdowns
-    p = w.cli("stats", "files", "model", "cliorg/history")
+    p = w.cli("stats", "files", "model", "cliorg/breakdowns")
     assert p.returncode == 0, p.stderr
-    assert "model cliorg/history: 30 days" in p.stdout
+    assert "model cliorg/breakdowns: 30 days" in p.stdout
     assert table_rows(p.stdout) == [["model.safetensors", "9"], ["a,b.bin", "4"],
                                     ["config.json", "4"]]
-    p = w.cli("stats", "files", "model", "cliorg/history", "--days", "60", "--limit", "1",
+    p = w.cli("stats", "files", "model", "cliorg/breakdowns", "--days", "60", "--limit", "1",
               "--json")
     assert json.loads(p.stdout) == w.server_json(
-        "/models/cliorg/history/stats/files?days=60&limit=1")
+        "/models/cliorg/breakdowns/stats/files?days=60&limit=1")
     assert json.loads(p.stdout)["files"] == [{"path": "old.bin", "files": 50}]
     out = tmp_path / "files.csv"
-    p = w.cli("stats", "files", "model", "cliorg/history", "--csv", "-o", out)
+    p = w.cli("stats", "files", "model", "cliorg/breakdowns", "--csv", "-o", out)
     assert p.returncode == 0 and p.stdout == "", p.stderr
     assert out.read_text() == 'path,files\nmodel.safetensors,9\n"a,b.bin",4\nconfig.json,4\n'
-    p = w.cli("stats", "files", "model", "cliorg/history", "--csv")
+    p = w.cli("stats", "files", "model", "cliorg/breakdowns", "--csv")
     assert p.stdout == out.read_text()
 
 
 def test_stats_clients_table_json_csv(breakdowns):
     w = breakdowns
-    p = w.cli("stats", "clients", "model", "cliorg/history")
+    p = w.cli("stats", "clients", "model", "cliorg/breakdowns")
     assert p.returncode == 0, p.stderr
     assert table_rows(p.stdout) == [["huggingface_hub", "6", "66.7%", "13"],
                                     ["git", "2", "22.2%", "2"], ["bot", "1", "11.1%", "3"]]
-    p = w.cli("stats", "clients", "model", "cliorg/history", "--days", "1")
+    p = w.cli("stats", "clients", "model", "cliorg/breakdowns", "--days", "1")
     assert p.returncode == 0 and "no downloads in this period" in p.stdout
-    p = w.cli("stats", "clients", "model", "cliorg/history", "--json", "--days", "90")
-    assert json.loads(p.stdout) == w.server_json("/models/cliorg/history/stats/clients?days=90")
-    p = w.cli("stats", "clients", "model", "cliorg/history", "--csv")
+    p = w.cli("stats", "clients", "model", "cliorg/breakdowns", "--json", "--days", "90")
+    assert json.loads(p.stdout) == w.server_json("/models/cliorg/breakdowns/stats/clients?days=90")
+    p = w.cli("stats", "clients", "model", "cliorg/breakdowns", "--csv")
     assert p.stdout == "client,downloads,files\nhuggingface_hub,6,13\ngit,2,2\nbot,1,3\n"
 
 

@@ -125,12 +125,13 @@ def test_repo_page_shows_chart_table_and_csv(stack, tmp_path):
     # Top files and the client split of the period (issue 12): PostgreSQL (a folded
     # past day) plus today's Redis residual.
     assert rows(dom, "files") == [[p, fmt(n)] for p, n in stack.files(30)]
-    assert rows(dom, "files")[0] == ["model.safetensors", "10"]
+    # config.json: 6 seeded on a past day + 5 live fetches through nginx today.
+    assert rows(dom, "files")[0] == ["config.json", "11"]
     clients = stack.clients(30)
     total = sum(c[1] for c in clients)
     assert rows(dom, "clients") == [[c, fmt(dl), f"{100 * dl / total:.1f}%", fmt(fi)]
                                     for c, dl, fi in clients]
-    assert [r[0] for r in rows(dom, "clients")] == ["git", "huggingface_hub", "bot", "curl"]
+    assert [r[0] for r in rows(dom, "clients")] == ["other", "git", "huggingface_hub", "bot", "curl"]
     shot = screenshot(tmp_path, url, "dashboard-repo.png")
     assert shot.exists()
 

@@ -128,7 +128,8 @@ template <class F>
 void set_breakdown(F& f, std::string_view path, std::string_view family, bool bot) {
   if constexpr (kHasBreakdown<F>) {
     if (!path.empty()) f.path = path;
-    f.family = family_letter(family.empty() ? "other" : family);
+    // The module files every bot under family bot (whatever library it names).
+    f.family = family_letter(bot ? "bot" : family.empty() ? "other" : family);
     f.bot = bot;
   }
 }

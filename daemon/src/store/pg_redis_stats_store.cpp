@@ -1,5 +1,8 @@
 #include "store/pg_redis_stats_store.h"
 
+#include <random>
+#include <thread>
+#include <chrono>
 #include <algorithm>
 #include <map>
 #include <set>
@@ -34,6 +37,16 @@ std::vector<DayCounts> zero_fill(const hubstats::Period& period,
 }
 
 namespace {
+
+// A read whose snapshot a fold overtook tries again: at once the first time, then after a
+// short random pause that grows (1 ms to 32 ms), so folds running back to back on a hot
+// repo cannot starve it (kReadAttempts bounds the whole wait to about a quarter second).
+void race_backoff(int attempt) {
+  thread_local std::minstd_rand rng{std::random_device{}()};
+  if (attempt < 2) return;
+  const int cap = 1 << std::min(attempt - 1, 5);
+  std::this_thread::sleep_for(std::chrono::microseconds(500 + rng() % (cap * 1000)));
+}
 
 void check(const RedisReply& r, const char* what) {
   if (r.is_error())
@@ -248,6 +261,7 @@ std::int64_t PgRedisStatsStore::total_downloads(const RepoRef& repo) {
   const bool use_cache =
       opt_.total_cache_ttl.count() > 0 && !pg_.failed_within(std::chrono::seconds(10));
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    if (attempt > 0) race_backoff(attempt);
     const Residual r = read_residual(repo);
     const std::int64_t live = r.live_downloads();
     const auto now = std::chrono::steady_clock::now();
@@ -330,6 +344,7 @@ void PgRedisStatsStore::total_downloads_fast(const RepoRef& repo, TotalDone done
 std::vector<DayCounts> PgRedisStatsStore::recent(const RepoRef& repo,
                                                  const hubstats::Period& period) {
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    if (attempt > 0) race_backoff(attempt);
     const Residual r = read_residual(repo);
     if (after_snapshot) after_snapshot();
     auto p = repo_params(repo);
@@ -364,6 +379,7 @@ std::vector<DayCounts> PgRedisStatsStore::recent(const RepoRef& repo,
 std::unordered_map<std::string, std::int64_t> PgRedisStatsStore::breakdown(
     const RepoRef& repo, const hubstats::Period& period, bool clients) {
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    if (attempt > 0) race_backoff(attempt);
     auto reply =
         redis_.eval({{&breakdown_script(),
                       {keys::days(repo), keys::epoch(repo)},
@@ -565,6 +581,7 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending(
     }
   }
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    if (attempt > 0) race_backoff(attempt);
     // 1. The residual of every dirty repo (atomic per repo, with its epoch).
     auto snaps = dirty_residuals(type);
     if (after_snapshot) after_snapshot();
@@ -611,6 +628,7 @@ std::vector<TrendingCandidate> PgRedisStatsStore::trending_sql(
     const std::function<bool(const RepoRef&)>& keep) {
   const std::string type_s(hubstats::to_string(type));
   for (int attempt = 0; attempt < kReadAttempts; ++attempt) {
+    if (attempt > 0) race_backoff(attempt);
     auto snaps = dirty_residuals(type);
     if (after_snapshot) after_snapshot();
     struct Row {

@@ -53,7 +53,7 @@ class PgRedisStatsStore final : public StatsStore {
  public:
   // How often a read retries when folds keep taking the repo's day hashes under it
   // before it answers Unavailable.
-  static constexpr int kReadAttempts = 8;
+  static constexpr int kReadAttempts = 12;
   // Test hook: called between a read's Redis snapshot and its PostgreSQL query, where
   // a fold committing makes the read count a day hash twice unless it checks the epoch.
   std::function<void()> after_snapshot;
