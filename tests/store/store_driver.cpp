@@ -40,6 +40,7 @@
 #include <string>
 #include <vector>
 
+#include "hubstats/clients.h"
 #include "hubstats/keys.h"
 #include "hubstats/scripts.h"
 #include "store/migrator.h"
@@ -103,25 +104,12 @@ constexpr bool kHasBreakdown = requires(F f) {
 };
 constexpr bool kModuleWritesBreakdowns = kHasBreakdown<hubstats::scripts::RecordedFile>;
 
-// The family letter of the module's record script: 'a' + index in the contract's list.
+// The family letter of the module's record script: 'a' + the family's index.
 char family_letter(std::string_view family) {
-  static constexpr std::string_view kFamilies[] = {"huggingface_hub",
-                                                   "transformers",
-                                                   "diffusers",
-                                                   "datasets",
-                                                   "sentence-transformers",
-                                                   "git",
-                                                   "git-lfs",
-                                                   "curl",
-                                                   "wget",
-                                                   "aria2",
-                                                   "python-requests",
-                                                   "browser",
-                                                   "bot",
-                                                   "other"};
-  for (std::size_t i = 0; i < std::size(kFamilies); ++i)
-    if (kFamilies[i] == family) return static_cast<char>('a' + i);
-  return static_cast<char>('a' + std::size(kFamilies) - 1);
+  for (int i = 0; i < hubstats::kClientFamilies; ++i)
+    if (hubstats::family_name(static_cast<hubstats::ClientFamily>(i)) == family)
+      return static_cast<char>('a' + i);
+  return static_cast<char>('a' + static_cast<int>(hubstats::ClientFamily::kOther));
 }
 
 template <class F>

@@ -1,27 +1,11 @@
 #include "http/message.h"
 
+#include "http/header_text.h"
 #include "http/json_body.h"
 
 namespace hubstatsd::http {
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -49,12 +33,12 @@ std::string_view Request::cookie(std::string_view name) const {
   std::string_view rest = header("cookie");
   while (!rest.empty()) {
     std::size_t semi = rest.find(';');
-    std::string_view pair = trim(rest.substr(0, semi));
+    std::string_view pair = trim_ows(rest.substr(0, semi));
     rest = semi == std::string_view::npos ? std::string_view{} : rest.substr(semi + 1);
     std::size_t eq = pair.find('=');
     if (eq == std::string_view::npos) continue;
-    if (trim(pair.substr(0, eq)) != name) continue;
-    std::string_view value = trim(pair.substr(eq + 1));
+    if (trim_ows(pair.substr(0, eq)) != name) continue;
+    std::string_view value = trim_ows(pair.substr(eq + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }
@@ -64,9 +48,9 @@ std::string_view Request::cookie(std::string_view name) const {
 }
 
 std::string_view Request::bearer_token() const {
-  std::string_view auth = trim(header("authorization"));
+  std::string_view auth = trim_ows(header("authorization"));
   if (auth.size() < 7 || !iequals(auth.substr(0, 6), "bearer") || auth[6] != ' ') return {};
-  return trim(auth.substr(7));
+  return trim_ows(auth.substr(7));
 }
 
 std::string_view Response::header(std::string_view name) const {
