@@ -281,6 +281,23 @@ void RedisSink::schedule_flush() {
   }
 }
 
+std::vector<std::shared_ptr<RedisSink::Outgoing>> RedisSink::batch_waiting() {
+  std::vector<std::shared_ptr<Outgoing>> out;
+  if (waiting_.empty()) return out;
+  std::vector<RecordBatch> batches =
+      group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch,
+                    settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
+  out.reserve(batches.size());
+  for (auto& b : batches) {
+    auto o = std::make_shared<Outgoing>();
+    outbox_events_ += b.events.size();
+    o->batch = std::make_shared<RecordBatch>(std::move(b));
+    outbox_.push_back(o);
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 // Hands the outbox's unsent batches, then every waiting event, to hiredis: one
 // record_batch per batch, then one SADD per dirty shard naming the batches' repos.
 void RedisSink::send_waiting() {
@@ -300,16 +317,9 @@ void RedisSink::send_waiting() {
   for (const auto& o : outbox_) {
     if (o->state == Outgoing::State::kQueued && !(ok = send_record(o))) break;
   }
-  if (ok && !waiting_.empty()) {
-    std::vector<RecordBatch> batches =
-        group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch,
-                      settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
-    for (auto& b : batches) {
-      auto o = std::make_shared<Outgoing>();
-      outbox_events_ += b.events.size();
-      o->batch = std::make_shared<RecordBatch>(std::move(b));
-      outbox_.push_back(o);
-      // A context going away leaves the rest queued for the next connection.
+  if (ok) {
+    // A context going away leaves the rest queued for the next connection.
+    for (const auto& o : batch_waiting()) {
       if (ok) ok = send_record(o);
     }
   }
@@ -621,18 +631,7 @@ void RedisSink::shutdown() noexcept {
     for (auto& o : outbox_) {
       if (o->state != Outgoing::State::kDone && !o->replay) left.push_back(o);
     }
-    if (!waiting_.empty()) {
-      std::vector<RecordBatch> batches =
-          group_batches(waiting_, waiting_.size(), key_cache_, kMaxRecordBatch,
-                        settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
-      for (auto& b : batches) {
-        auto o = std::make_shared<Outgoing>();
-        outbox_events_ += b.events.size();
-        o->batch = std::make_shared<RecordBatch>(std::move(b));
-        outbox_.push_back(o);
-        left.push_back(o);
-      }
-    }
+    for (auto& o : batch_waiting()) left.push_back(std::move(o));
     if (!left.empty()) {
       std::vector<std::shared_ptr<RecordBatch>> batches;
       for (const auto& o : left) batches.push_back(o->batch);

@@ -85,6 +85,9 @@ class RedisSink {
   void on_io_timeout();
   void schedule_reconnect();
   void send_waiting();
+  // Groups the waiting events into batches of the current stream, appends them to the
+  // outbox (unsent) and returns them.
+  std::vector<std::shared_ptr<Outgoing>> batch_waiting();
   void schedule_flush();
   bool send(Pending p, const std::string& resp);
   void finish(Outgoing& o);
