@@ -10,7 +10,9 @@ so the client's speed does not matter.
 Variants of the current script: with batch ids (what the module sends), without
 (stream ''), and with ids plus the dirty-set SADD the module pipelines after each
 flush's batches. Events carry a path (one of 8 files) and a client family (one of 3),
-as the per-file and per-client counts need. --prev SCRIPTS_H measures the
+as the per-file and per-client counts need (the module sums them per batch into one
+breakdown-log record). --v2 SCRIPTS_H measures the kRecordBatch of commit c75bf62
+(a path per event, summed in Lua into the paths and clients hashes). --prev SCRIPTS_H measures the
 kRecordBatch of another checkout with batch ids but before per-file and per-client
 counts (e.g. commit 78e15a8: 5 keys, no families or paths) in the same run, the
 variants interleaved run by run.
@@ -61,15 +63,26 @@ return new
 """
 
 
-def script(name, path=SCRIPTS_H):
+def script(name, path=None):
+    path = path or SCRIPTS_H
     m = re.search(r"\b%s = R\"lua\((.*?)\)lua\";" % re.escape(name), Path(path).read_text(), re.S)
     return m.group(1)
 
 
 PREV = [None]  # scripts.h of the previous checkout (--prev)
+V2 = [None]  # scripts.h of a checkout whose events each carry a path (--v2, e.g. c75bf62)
 PATHS = ["config.json", "model.safetensors", "tokenizer.json", "README.md",
          "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
          "generation_config.json", "(git)"]
+
+
+FAMILIES = ["transformers", "curl", "git"]
+
+
+def keys7(bucket):
+    return (f"hs:{TAG}:d:{DAY}", f"hs:{TAG}:days", f"hs:{TAG}:s:{WINDOW_MS}:{bucket}",
+            f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{TAG}:b", f"hs:{TAG}:p:{DAY}",
+            f"hs:{TAG}:c:{DAY}")
 
 
 def resp(*args):
@@ -106,7 +119,8 @@ def run(variant, batch, hex_len, events, tmp):
         sock = socket.create_connection(("127.0.0.1", rs.port))
         rc = rs.client()
         body = {"keys": KEY_PER_SESSION,
-                "prev": script("kRecordBatch", PREV[0]) if PREV[0] else None}.get(
+                "prev": script("kRecordBatch", PREV[0]) if PREV[0] else None,
+                "v2": script("kRecordBatch", V2[0]) if V2[0] else None}.get(
                     variant) or script("kRecordBatch")
         sha = rc.execute("SCRIPT", "LOAD", body)
         rc.close()
@@ -132,20 +146,40 @@ def run(variant, batch, hex_len, events, tmp):
                                  f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{TAG}:b",
                                  WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
                                  *part, *[now] * len(part)))
+        elif variant == "v2":  # per-event paths and global family letters (c75bf62)
+            now = time.time_ns() // 1_000_000
+            bucket = now // WINDOW_MS
+            stream = "%08x%08x" % (now // 1000, 42)
+            for seq, k in enumerate(range(0, events, batch), 1):
+                part = ids[k:k + batch]
+                paths = [PATHS[(k + j) % len(PATHS)] for j in range(len(part))]
+                fams = "".join("bhf"[(k + j) % 3] for j in range(len(part)))
+                cmds.append(resp("EVALSHA", sha, 7, *keys7(bucket),
+                                 WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
+                                 fams, 1000, *part, *[now] * len(part), *paths))
         else:  # "noid", "id", "id+dirty": the current script, per-event times
             now = time.time_ns() // 1_000_000
             bucket = now // WINDOW_MS
             stream = "%08x%08x" % (now // 1000, 42) if variant != "noid" else ""
             for seq, k in enumerate(range(0, events, batch), 1):
                 part = ids[k:k + batch]
-                paths = [PATHS[(k + j) % len(PATHS)] for j in range(len(part))]
-                fams = "".join("bhf"[(k + j) % 3] for j in range(len(part)))
-                cmds.append(resp("EVALSHA", sha, 7, f"hs:{TAG}:d:{DAY}", f"hs:{TAG}:days",
-                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket}",
-                                 f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{TAG}:b",
-                                 f"hs:{TAG}:p:{DAY}", f"hs:{TAG}:c:{DAY}",
+                # What the module sends: the batch's distinct families and paths summed
+                # into one breakdown-log record; one letter per event names its family.
+                paths, fams, letters = {}, {}, []
+                for j in range(len(part)):
+                    p = PATHS[(k + j) % len(PATHS)]
+                    paths[p] = paths.get(p, 0) + 1
+                    f = FAMILIES[(k + j) % len(FAMILIES)]
+                    if f not in fams:
+                        fams[f] = [chr(97 + len(fams)), 0]
+                    fams[f][1] += 1
+                    letters.append(fams[f][0])
+                rec = "".join(f"f{f}\t{n}\n" for f, (_, n) in fams.items()) + \
+                    "".join(f"p{p}\t{n}\n" for p, n in paths.items())
+                cmds.append(resp("EVALSHA", sha, 8, *keys7(bucket), f"hs:{TAG}:x:{DAY}",
                                  WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
-                                 fams, 1000, *part, *[now] * len(part), *paths))
+                                 "".join(letters), 1000, len(fams), 1 << 20, *part,
+                                 *[now] * len(part), rec))
                 if variant == "id+dirty":
                     cmds.append(resp("SADD", "hs:{dirty:3}", TAG[1:-1]))
         before = cpu(rs.pid)
@@ -171,12 +205,15 @@ def main():
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--prev", default=None, help="scripts.h of a previous checkout")
+    ap.add_argument("--v2", default=None,
+                    help="scripts.h of a checkout whose events each carry a path (c75bf62)")
     ap.add_argument("--only-ids", action="store_true",
                     help="only the batch-id comparison (prev / noid / id / id+dirty)")
     args = ap.parse_args()
-    PREV[0] = args.prev
+    PREV[0], V2[0] = args.prev, args.v2
     ids_variants = [(v, b, 16) for b in (1, 16, 64) for v in
-                    (["prev"] if args.prev else []) + ["noid", "id", "id+dirty"]]
+                    (["prev"] if args.prev else []) + (["v2"] if args.v2 else []) +
+                    ["noid", "id", "id+dirty"]]
     variants = ids_variants if args.only_ids else ids_variants + [
         ("keys", 64, 16), ("keys", 256, 16), ("set", 1, 16)]
     print(f"{args.events} events with new identities per run, median of {args.repeat} runs; "

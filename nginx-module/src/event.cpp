@@ -58,8 +58,9 @@ Command record_batch_command(const std::vector<Event>& events, const RecordSetti
   for (const Event& e : events) {
     files.push_back({e.identity_hex, e.authenticated, e.time_ms, e.path, e.family, e.bot});
   }
-  auto a = scripts::record_batch_args(first.repo, first.day, s.window_ms, s.retention_s,
-                                      first.time_ms, files, id.stream, id.seq, s.max_paths);
+  auto a =
+      scripts::record_batch_args(first.repo, first.day, s.window_ms, s.retention_s, first.time_ms,
+                                 files, id.stream, id.seq, s.max_paths, s.compact_bytes);
   Command c =
       script_head(how, scripts::kRecordBatch, record_batch_sha(), static_cast<int>(a.keys.size()));
   for (auto& k : a.keys) c.push_back(std::move(k));
@@ -120,6 +121,7 @@ RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
   k.batches = keys::batches(repo);
   k.paths = keys::paths(repo, d);
   k.clients = keys::clients(repo, d);
+  k.log = keys::breakdown_log(repo, d);
   k.dirty_shard = keys::dirty_shard(k.tag);
   k.compact_day = format_compact(d);
   k.day_number = d;
@@ -130,7 +132,8 @@ RecordArgs::RecordArgs(const RecordSettings& s)
     : window(s.window_ms),
       window_ms(std::to_string(s.window_ms)),
       retention_s(std::to_string(s.retention_s)),
-      max_paths(std::to_string(s.max_paths)) {}
+      max_paths(std::to_string(s.max_paths)),
+      compact_bytes(std::to_string(s.compact_bytes)) {}
 
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how) {
   const RepoDayKeys& k = *b.keys;
@@ -141,19 +144,23 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   const std::size_t n = b.events.size();
   std::string arg;  // scratch for the formatted arguments
   arg.reserve(k.sessions_prefix.size() + 48);
-  std::size_t size = 240 + script.size() + k.day.size() + k.days.size() + k.batches.size() +
-                     k.paths.size() + k.clients.size() + 2 * k.sessions_prefix.size() +
-                     a.window_ms.size() + a.retention_s.size() + a.max_paths.size() +
-                     k.compact_day.size() + b.id.stream.size() + 4 * n;
-  for (const Event& e : b.events) size += e.identity_hex.size() + e.path.size() + 40;
+  scripts::BatchBreakdown parts;
+  for (const Event& e : b.events) parts.add(e.family, e.path, e.bot);
+  const std::string record = parts.record();
+  std::size_t size = 280 + script.size() + k.day.size() + k.days.size() + k.batches.size() +
+                     k.paths.size() + k.clients.size() + k.log.size() +
+                     2 * k.sessions_prefix.size() + a.window_ms.size() + a.retention_s.size() +
+                     a.max_paths.size() + a.compact_bytes.size() + k.compact_day.size() +
+                     b.id.stream.size() + 4 * n + record.size();
+  for (const Event& e : b.events) size += e.identity_hex.size() + 30;
   std::string out;
   out.reserve(size);
   out += '*';
-  append_uint(out, 3 + 7 + 8 + 3 * n);
+  append_uint(out, 3 + 8 + 11 + 2 * n);
   out += "\r\n";
   append_bulk(out, verb);
   append_bulk(out, script);
-  append_bulk(out, "7");
+  append_bulk(out, "8");
   append_bulk(out, k.day);
   append_bulk(out, k.days);
   for (const std::int64_t bk : {b.bucket, b.bucket - 1}) {
@@ -166,6 +173,7 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   append_bulk(out, k.batches);
   append_bulk(out, k.paths);
   append_bulk(out, k.clients);
+  append_bulk(out, k.log);
   append_bulk(out, a.window_ms);
   append_bulk(out, a.retention_s);
   append_bulk(out, k.compact_day);
@@ -178,19 +186,19 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   out += "\r\n";
   for (const Event& e : b.events) out += e.bot ? '2' : e.authenticated ? '1' : '0';
   out += "\r\n";
-  out += '$';
-  append_uint(out, n);
-  out += "\r\n";
-  for (const Event& e : b.events) out += e.family;
-  out += "\r\n";
+  append_bulk(out, parts.letters());
   append_bulk(out, a.max_paths);
+  arg.clear();
+  append_uint(arg, parts.families().size());
+  append_bulk(out, arg);
+  append_bulk(out, a.compact_bytes);
   for (const Event& e : b.events) append_bulk(out, e.identity_hex);
   for (const Event& e : b.events) {
     arg.clear();
     append_int(arg, e.time_ms);
     append_bulk(out, arg);
   }
-  for (const Event& e : b.events) append_bulk(out, e.path);
+  append_bulk(out, record);
   return out;
 }
 

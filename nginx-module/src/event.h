@@ -15,6 +15,7 @@
 
 #include "hubstats/day.h"
 #include "hubstats/repo.h"
+#include "hubstats/scripts.h"
 
 namespace hubstats::module {
 
@@ -60,7 +61,8 @@ class BatchNumbering {
 struct RecordSettings {
   std::int64_t window_ms = 30 * 60 * 1000;
   std::int64_t retention_s = 14 * 86400;
-  std::int64_t max_paths = 1000;  // hubstats_max_paths
+  std::int64_t max_paths = 1000;                           // hubstats_max_paths
+  std::int64_t compact_bytes = scripts::kCompactLogBytes;  // breakdown log compaction
 };
 
 // How to name a script in a command: EVALSHA <sha> (normal) or EVAL <body>
@@ -69,9 +71,10 @@ enum class ScriptCall { kEvalSha, kEval };
 
 using Command = std::vector<std::string>;
 
-// EVALSHA|EVAL record_batch 7 day days sessions(bucket) sessions(bucket-1) batches
-//   paths clients window_ms retention_s YYYYMMDD stream seq flags families max_paths
-//   identity_1..n time_ms_1..n path_1..n:
+// EVALSHA|EVAL record_batch 8 day days sessions(bucket) sessions(bucket-1) batches
+//   paths clients log window_ms retention_s YYYYMMDD stream seq flags families
+//   max_paths F compact_bytes identity_1..n time_ms_1..n record (the batch's distinct
+//   families and paths with their files, scripts::BatchBreakdown::record):
 //   every event must be of one repo, day and session bucket (events.front()'s).
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,
                              const BatchId& id, ScriptCall how);
@@ -94,6 +97,7 @@ struct RepoDayKeys {
   std::string batches;          // keys::batches
   std::string paths;            // keys::paths
   std::string clients;          // keys::clients
+  std::string log;              // keys::breakdown_log
   int dirty_shard = 0;          // keys::dirty_shard(tag)
   std::string compact_day;      // YYYYMMDD
   Day day_number = 0;
@@ -145,6 +149,7 @@ struct RecordArgs {
   std::string window_ms;
   std::string retention_s;
   std::string max_paths;
+  std::string compact_bytes;
   explicit RecordArgs(const RecordSettings& s);
 };
 

@@ -22,6 +22,7 @@
 #include "hubstats/duration.h"
 #include "hubstats/identity.h"
 #include "hubstats/repo.h"
+#include "hubstats/scripts.h"
 #include "ngx_includes.h"
 #include "redis_address.h"
 #include "redis_sink.h"
@@ -55,6 +56,7 @@ struct MainConf {
   off_t spool_max;
   off_t min_range;              // hubstats_min_range
   ngx_int_t max_paths;          // hubstats_max_paths
+  ssize_t breakdown_log_max;    // hubstats_breakdown_log_max
   ngx_uint_t bots_mode;         // hubstats_bots: kBotsApart (default) or kBotsCount
   hubstats::BotPatterns* bots;  // built-in + the operator's file; owned by the cycle pool
   ngx_flag_t spool_set;         // the directive was given
@@ -172,6 +174,22 @@ char* set_max_paths(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
     return ngx_conf_error_ptr();
   }
   mcf->max_paths = n;
+  return NGX_CONF_OK;
+}
+
+char* set_breakdown_log_max(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* mcf = static_cast<MainConf*>(conf);
+  if (mcf->breakdown_log_max != NGX_CONF_UNSET) return const_cast<char*>("is duplicate");
+  ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
+  const ssize_t n = ngx_parse_size(&value[1]);
+  if (n == NGX_ERROR || n < 1 || n > 512 * 1024 * 1024) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "%V: invalid size \"%V\" (expected 1..512m bytes of breakdown log per "
+                       "repo and day)",
+                       &cmd->name, &value[1]);
+    return ngx_conf_error_ptr();
+  }
+  mcf->breakdown_log_max = n;
   return NGX_CONF_OK;
 }
 
@@ -404,6 +422,7 @@ void* create_main_conf(ngx_conf_t* cf) noexcept {
   mcf->spool_max = NGX_CONF_UNSET;
   mcf->min_range = NGX_CONF_UNSET;
   mcf->max_paths = NGX_CONF_UNSET;
+  mcf->breakdown_log_max = NGX_CONF_UNSET;
   return mcf;
 }
 
@@ -420,6 +439,7 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   if (mcf->spool_max == NGX_CONF_UNSET) mcf->spool_max = kDefaultSpoolMax;
   if (mcf->min_range == NGX_CONF_UNSET) mcf->min_range = hubstats::kDefaultMinRange;
   ngx_conf_init_value(mcf->max_paths, 1000);
+  ngx_conf_init_value(mcf->breakdown_log_max, hubstats::scripts::kCompactLogBytes);
   if (mcf->bots_mode == kBotsUnset) mcf->bots_mode = kBotsApart;
   if (!mcf->spool_set) {
     mcf->spool.data = reinterpret_cast<u_char*>(const_cast<char*>(kDefaultSpool));
@@ -776,6 +796,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
     s.record.window_ms = static_cast<std::int64_t>(mcf->window);
     s.record.retention_s = static_cast<std::int64_t>(mcf->retention / 1000);
     s.record.max_paths = static_cast<std::int64_t>(mcf->max_paths);
+    s.record.compact_bytes = static_cast<std::int64_t>(mcf->breakdown_log_max);
     s.connect_timeout = mcf->connect_timeout;
     s.command_timeout = mcf->command_timeout;
     s.backoff_min = mcf->backoff_min;
@@ -825,6 +846,8 @@ ngx_command_t commands[] = {
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats_max_paths"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_max_paths,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("hubstats_breakdown_log_max"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1,
+     set_breakdown_log_max, NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats_bots"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_bots,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats"),

@@ -83,7 +83,7 @@ TEST(EventCommands, RecordBatchCommandAndResp) {
   const Command c = record_batch_command(events, s, id, ScriptCall::kEvalSha);
   const Command want{"EVALSHA",
                      scripts::sha1_hex(scripts::kRecordBatch),
-                     "7",
+                     "8",
                      "hs:{model/ns/m}:d:20250115",
                      "hs:{model/ns/m}:days",
                      "hs:{model/ns/m}:s:5000:347388482",
@@ -91,23 +91,24 @@ TEST(EventCommands, RecordBatchCommandAndResp) {
                      "hs:{model/ns/m}:b",
                      "hs:{model/ns/m}:p:20250115",
                      "hs:{model/ns/m}:c:20250115",
+                     "hs:{model/ns/m}:x:20250115",
                      "5000",
                      "7200",
                      "20250115",
                      "6787a38c0000002a",
                      "17",
                      "120",
-                     "bmf",
+                     "abc",
                      "50",
+                     "3",
+                     std::to_string(scripts::kCompactLogBytes),
                      "aa",
                      "bb",
                      "aa",
                      "1736942412345",
                      "1736942412345",
                      "1736942414345",
-                     "model.safetensors",
-                     "sub/dir/f.bin",
-                     "(git)"};
+                     "ftransformers\t1\nfbot\t1\nfgit\t1\npmodel.safetensors\t1\np(git)\t1\n"};
   EXPECT_EQ(c, want);
   const RecordBatch b{std::make_shared<RepoDayKeys>(RepoDayKeys::of(events[0].repo, d)), events, id,
                       347388482};

@@ -70,6 +70,14 @@ std::string folding_clients(const RepoRef& r, Day d) {
   return tagged(r) + ":fc:" + format_compact(d);
 }
 
+std::string breakdown_log(const RepoRef& r, Day d) {
+  return tagged(r) + ":x:" + format_compact(d);
+}
+
+std::string folding_breakdown_log(const RepoRef& r, Day d) {
+  return tagged(r) + ":fx:" + format_compact(d);
+}
+
 std::string days(const RepoRef& r) {
   return tagged(r) + ":days";
 }

@@ -3,9 +3,10 @@
 access rules (a private repo is a 404 byte-identical to a missing one) and exact counts
 combining PostgreSQL and the unfolded Redis residual across the daemon's folds.
 
-The per-file and per-client Redis hashes are written here as the module's record
-script writes them (I12-CONTRACT.md: hs:{tag}:p:D, hs:{tag}:c:D, the days set and the
-repo's dirty shard), until the module side lands."""
+The per-file and per-client counts are written here as the module's record script
+writes them (docs/redis-keys.md: a record of the breakdown log hs:{tag}:x:D, or the
+hashes hs:{tag}:p:D and hs:{tag}:c:D a compaction leaves; the days set and the repo's
+dirty shard)."""
 import datetime
 
 import pytest
@@ -21,16 +22,25 @@ def fnv1a(s: str) -> int:
     return h
 
 
-def write(stack, tag, day, paths=None, clients=None, bots=0):
+def write(stack, tag, day, paths=None, clients=None, bots=0, as_log=True):
     """Adds per-file counts {path: files} and per-client counts {family: (downloads,
-    files)} for the repo-day, like the module's record script."""
+    files)} for the repo-day, like the module's record script: as one record of the
+    breakdown log (what every batch appends), or into the hashes (what a compaction of
+    the log leaves, as_log=False)."""
     d = f"{day:%Y%m%d}"
     with stack.redis.client() as r:
-        for p, n in (paths or {}).items():
-            r.execute("HINCRBY", f"hs:{{{tag}}}:p:{d}", p, n)
-        for fam, (dl, fi) in (clients or {}).items():
-            r.execute("HINCRBY", f"hs:{{{tag}}}:c:{d}", f"d:{fam}", dl)
-            r.execute("HINCRBY", f"hs:{{{tag}}}:c:{d}", f"f:{fam}", fi)
+        if as_log:
+            fams = list((clients or {}).items())
+            rec = "".join(f"f{fam}\t{fi}\n" for fam, (_, fi) in fams) + \
+                "".join(f"p{p}\t{n}\n" for p, n in (paths or {}).items()) + \
+                "d" + ",".join(str(dl) for _, (dl, _) in fams) + "\n"
+            r.execute("APPEND", f"hs:{{{tag}}}:x:{d}", rec)
+        else:
+            for p, n in (paths or {}).items():
+                r.execute("HINCRBY", f"hs:{{{tag}}}:p:{d}", p, n)
+            for fam, (dl, fi) in (clients or {}).items():
+                r.execute("HINCRBY", f"hs:{{{tag}}}:c:{d}", f"d:{fam}", dl)
+                r.execute("HINCRBY", f"hs:{{{tag}}}:c:{d}", f"f:{fam}", fi)
         if bots:
             r.execute("HINCRBY", f"hs:{{{tag}}}:d:{d}", "bots", bots)
         r.execute("SADD", f"hs:{{{tag}}}:days", d)
@@ -44,7 +54,7 @@ def fold(stack):
 
 def unfolded(stack, tag):
     with stack.redis.client() as r:
-        return r.keys(f"hs:{{{tag}}}:[pcf]*:*")
+        return r.keys(f"hs:{{{tag}}}:[pcfx]*:*")
 
 
 @pytest.fixture
@@ -66,7 +76,7 @@ def test_files_and_clients_exact_sorted_across_folds(stack, repos):
     write(stack, tag, TODAY, {"model.safetensors": 5, "config.json": 7, "(git)": 2},
           {"git": (2, 2), "huggingface_hub": (3, 12), "bot": (1, 4)}, bots=4)
     write(stack, tag, day2, {"model.safetensors": 2, "a.bin": 7},
-          {"curl": (3, 9), "git": (1, 1)})
+          {"curl": (3, 9), "git": (1, 1)}, as_log=False)
     write(stack, tag, old, {"old.bin": 100}, {"wget": (50, 100)})
     # Sorted by files descending, then path (bytewise).
     files_30 = [{"path": "a.bin", "files": 7}, {"path": "config.json", "files": 7},

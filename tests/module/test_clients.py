@@ -16,6 +16,7 @@ import requests
 
 import hub
 from hub import MODEL, Client
+from harness import breakdown_log
 from harness.gitrepo import FcgiWrap, git, make_bare_repo
 
 R = "/models/demo/tiny-model/resolve/main"
@@ -38,12 +39,15 @@ def counted(rclient, ng) -> dict:
 
 
 def by_day(rclient, repo, kind) -> dict:
-    """Sum of a repo's :p: (paths) or :c: (clients) hashes over its days."""
+    """Sum of a repo's per-file ("p") or per-client ("c") counts over its days: its
+    :p: or :c: hashes plus its breakdown logs (:x:)."""
     t, ns, nm = repo
     out = {}
-    for k in rclient.keys(f"hs:{{{t}/{ns}/{nm}}}:{kind}:*"):
-        for f, v in rclient.hgetall(k).items():
-            out[f] = out.get(f, 0) + int(v)
+    days = {k.rsplit(":", 1)[1] for x in (kind, "x")
+            for k in rclient.keys(f"hs:{{{t}/{ns}/{nm}}}:{x}:*")}
+    for d in days:
+        for f, n in breakdown_log.merged(rclient, f"{t}/{ns}/{nm}", d, kind).items():
+            out[f] = out.get(f, 0) + n
     return out
 
 
@@ -190,7 +194,9 @@ def test_operator_bot_patterns_file(make_nginx, redis, rclient, secret_file, hub
 
 
 def test_path_cap_sends_new_paths_to_other(make_nginx, redis, rclient, secret_file, hub_root):
-    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="hubstats_max_paths 2;"))
+    # A breakdown log of 1 byte is compacted into the capped hashes after every batch.
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root,
+                                  main_extra="hubstats_max_paths 2; hubstats_breakdown_log_max 1;"))
     ua, ip = "curl/7.88.1", "10.24.0.1"
     for path in ("config.json", "README.md", "model.safetensors", "config.json",
                  "model.safetensors", "README.md"):

@@ -29,6 +29,7 @@ def test_valid_config_with_every_directive(tmp_path, secret_file):
         hubstats_flush_interval 2ms;
         hubstats_min_range 512k;
         hubstats_max_paths 200;
+        hubstats_breakdown_log_max 256k;
         hubstats_bots count;
         map $uri $count_it {{ default 1; ~/skip/ 0; }}
         server {{
@@ -59,6 +60,9 @@ def test_valid_config_with_every_directive(tmp_path, secret_file):
     ("hubstats_min_range", "hubstats_min_range lots;", r"invalid size"),
     ("hubstats_max_paths", "hubstats_max_paths -1;", r"invalid number"),
     ("hubstats_max_paths", "hubstats_max_paths 2000000;", r"invalid number"),
+    ("hubstats_breakdown_log_max", "hubstats_breakdown_log_max 0;", r"invalid size"),
+    ("hubstats_breakdown_log_max", "hubstats_breakdown_log_max 1g;", r"invalid size"),
+    ("hubstats_breakdown_log_max", "hubstats_breakdown_log_max lots;", r"invalid size"),
     ("hubstats_bots", "hubstats_bots /nonexistent/bots.txt;", r"cannot read bot patterns"),
 ])
 def test_bad_values_name_the_directive(tmp_path, good, directive, line, pattern):

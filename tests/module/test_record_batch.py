@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from harness import breakdown_log
 from harness.paths import SOURCE_DIR
 from harness.redis import RedisServer
 
@@ -58,6 +59,10 @@ def paths_key(repo, day):
     return f"hs:{{{repo}}}:p:{day}"
 
 
+def log_key(repo, day):
+    return f"hs:{{{repo}}}:x:{day}"
+
+
 def clients_key(repo, day):
     return f"hs:{{{repo}}}:c:{day}"
 
@@ -74,20 +79,35 @@ def full(ev):
 
 
 def record(rc, sha, repo, day, now, events, window=WINDOW_MS, stream="", seq=0, times=None,
-           max_paths=1000):
+           max_paths=1000, compact=1):
     """Runs kRecordBatch as the module sends it; events are (identity, authenticated)
     or (identity, authenticated, path, family letter, bot), each at its time in
     `times` (default: all at now, which picks the bucket)."""
     bucket = now // window
     times = times or [now] * len(events)
     evs = [full(e) for e in events]
-    return rc.execute("EVALSHA", sha, 7, day_key(repo, day), days_key(repo),
+    # The module sums the batch's families and non-bot paths (scripts::BatchBreakdown)
+    # into one breakdown-log record: each once with its files, in order of first event;
+    # one letter per event names its family in that list. compact: the log size past
+    # which the script compacts the log into the hashes (1: after every batch).
+    fams, letters, paths = {}, [], {}
+    for _, _, path, fam, bot in evs:
+        name = FAMILIES[ord(fam) - ord("a")]
+        if name not in fams:
+            fams[name] = [chr(ord("a") + len(fams)), 0]
+        fams[name][1] += 1
+        letters.append(fams[name][0])
+        if not bot:
+            paths[path] = paths.get(path, 0) + 1
+    rec = "".join(f"f{name}\t{n}\n" for name, (_, n) in fams.items()) + \
+        "".join(f"p{path}\t{n}\n" for path, n in paths.items())
+    return rc.execute("EVALSHA", sha, 8, day_key(repo, day), days_key(repo),
                       sessions_key(repo, window, bucket), sessions_key(repo, window, bucket - 1),
-                      batches_key(repo), paths_key(repo, day), clients_key(repo, day), window,
-                      RETENTION_S, day, stream, seq,
+                      batches_key(repo), paths_key(repo, day), clients_key(repo, day),
+                      log_key(repo, day), window, RETENTION_S, day, stream, seq,
                       "".join("2" if b else "1" if a else "0" for _, a, _, _, b in evs),
-                      "".join(f for _, _, _, f, _ in evs), max_paths,
-                      *[e[0] for e in evs], *times, *[e[2] for e in evs])
+                      "".join(letters), max_paths, len(fams), compact,
+                      *[e[0] for e in evs], *times, rec)
 
 
 class Model:
@@ -96,7 +116,8 @@ class Model:
     def __init__(self, max_paths=1000):
         self.start = {}     # (repo, identity) -> start ms of its latest session
         self.counters = {}  # (repo, day) -> {field: n}; a fold removes the entry
-        self.paths = {}     # (repo, day) -> {path: files}
+        self.paths = {}     # (repo, day) -> {path: files}, past the cap in (other)
+        self.raw_paths = {}  # (repo, day) -> {path: files}, no cap (the breakdown log)
         self.clients = {}   # (repo, day) -> {"d:fam"|"f:fam": n}
         self.max_paths = max_paths
 
@@ -121,6 +142,9 @@ class Model:
             else:
                 batch_paths[path] = batch_paths.get(path, 0) + 1
             c["files"] = c.get("files", 0) + (0 if bot else 1)
+        raw = self.raw_paths.setdefault((repo, day), {})
+        for path, n in batch_paths.items():
+            raw[path] = raw.get(path, 0) + n
         p = self.paths.setdefault((repo, day), {})
         for path, n in batch_paths.items():
             if path in p or path in SPECIAL or \
@@ -190,8 +214,11 @@ def shas(rc):
             for name in ("kRecordBatch", "kFoldTake", "kFoldFinish")}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_batches_count_like_the_model(rc, shas, seed):
+@pytest.mark.parametrize("seed,compact", [(1, 1), (2, 1), (3, 10**9), (4, 10**9)])
+def test_batches_count_like_the_model(rc, shas, seed, compact):
+    """compact 1: every batch's breakdown record is compacted into the hashes at once,
+    so the hashes follow the cap exactly like the model; 10**9: the records stay in
+    the breakdown log, which holds the uncapped sums (the fold applies the cap)."""
     rng = random.Random(seed)
     model = Model(max_paths=4)
     # Times start at the real clock and run ahead of it: up to two minutes per flush,
@@ -212,11 +239,11 @@ def test_batches_count_like_the_model(rc, shas, seed):
             seq += 1
             last_seq[repo] = seq
             assert record(rc, shas["kRecordBatch"], repo, day, now, evs,
-                          stream=stream, seq=seq, max_paths=4) == want, batch
+                          stream=stream, seq=seq, max_paths=4, compact=compact) == want, batch
             if rng.random() < 0.2:  # the reply was lost: the same batch again
                 resent += 1
                 assert record(rc, shas["kRecordBatch"], repo, day, now, evs,
-                              stream=stream, seq=seq, max_paths=4) == -1
+                              stream=stream, seq=seq, max_paths=4, compact=compact) == -1
         if rng.random() < 0.25:  # the daemon folds a day between two flushes
             gen += 1
             repo, day = rng.choice(REPOS), rng.choice(DAYS)
@@ -230,14 +257,19 @@ def test_batches_count_like_the_model(rc, shas, seed):
         repo, day = k[k.index("{") + 1:k.index("}")], k.rsplit(":", 1)[1]
         got[(repo, day)] = {f: int(v) for f, v in rc.hgetall(k).items()}
     assert got == {k: v for k, v in model.counters.items() if v}
-    # Per-file and per-client hashes (the fold scripts here move only the day hash).
-    for name, key, want in (("paths", paths_key, model.paths), ("clients", clients_key,
-                                                                 model.clients)):
-        for (repo, day), fields in want.items():
-            stored = {f: int(v) for f, v in rc.hgetall(key(repo, day)).items()}
-            assert stored == fields, (name, repo, day)
-            if name == "paths":
-                assert sum(1 for f in stored if f not in SPECIAL) <= 4
+    # Per-file and per-client counts (the fold scripts here move only the day hash).
+    for (repo, day), fields in model.clients.items():
+        if compact == 1:
+            assert rc.execute("EXISTS", log_key(repo, day)) == 0
+            paths = {f: int(v) for f, v in rc.hgetall(paths_key(repo, day)).items()}
+            clients = {f: int(v) for f, v in rc.hgetall(clients_key(repo, day)).items()}
+            assert paths == model.paths[(repo, day)], (repo, day)
+            assert sum(1 for f in paths if f not in SPECIAL) <= 4
+        else:
+            assert rc.execute("EXISTS", paths_key(repo, day), clients_key(repo, day)) == 0
+            paths, clients = breakdown_log.parse(rc.execute("GET", log_key(repo, day)))
+            assert paths == {k: v for k, v in model.raw_paths[(repo, day)].items() if v}
+        assert clients == {k: v for k, v in fields.items() if v}, (repo, day)
     assert any("(other)" in p for p in model.paths.values())  # the cap was reached
     # Every day hash is in its repo's days set (a fold removed it, the next batch
     # re-added it), and every key has a TTL.
@@ -417,3 +449,41 @@ def test_bots_paths_and_clients(rc, shas):
     for d in DAYS:
         assert 0 < rc.pttl(paths_key(REPOS[1], d)) <= RETENTION_S * 1000
     assert rc.hgetall(clients_key(repo, DAYS[1])) == {"d:bot": "1", "f:bot": "1"}
+
+
+def test_breakdown_log_is_compacted_into_the_hashes_past_its_size(rc, shas):
+    """Records pile up in the breakdown log (with the retention TTL) while no fold
+    takes it; the batch that takes it past compact_bytes adds the whole log to the
+    hashes, the path cap applied there, and drops it."""
+    sha, repo, day, now = shas["kRecordBatch"], REPOS[0], DAYS[0], now_ms()
+    big = 10**9
+    assert record(rc, sha, repo, day, now, [("a", False, "x.bin", "b", False),
+                                            ("b", True, "y.bin", "h", False)],
+                  max_paths=2, compact=big) == 2
+    assert record(rc, sha, repo, day, now, [("a", False, "z.bin", "b", False),
+                                            ("c", False, "(git)", "f", False),
+                                            ("bot", False, "x.bin", "m", True)],
+                  max_paths=2, compact=big) == 2
+    assert 0 < rc.pttl(log_key(repo, day)) <= RETENTION_S * 1000
+    assert rc.execute("EXISTS", paths_key(repo, day), clients_key(repo, day)) == 0
+    log = rc.execute("GET", log_key(repo, day))
+    assert breakdown_log.parse(log) == (
+        {"x.bin": 1, "y.bin": 1, "z.bin": 1, "(git)": 1},
+        {"f:transformers": 2, "d:transformers": 1, "f:curl": 1, "d:curl": 1, "f:git": 1,
+         "d:git": 1, "f:bot": 1, "d:bot": 1})
+    # Past the size: everything so far goes to the hashes at once.
+    assert record(rc, sha, repo, day, now, [("b", True, "x.bin", "h", False)],
+                  max_paths=2, compact=len(log)) == 0
+    assert rc.execute("EXISTS", log_key(repo, day)) == 0
+    assert rc.hgetall(paths_key(repo, day)) == {
+        "x.bin": "2", "y.bin": "1", "(other)": "1", "(git)": "1"}
+    assert rc.hgetall(clients_key(repo, day)) == {
+        "f:transformers": "2", "d:transformers": "1", "f:curl": "2", "d:curl": "1",
+        "f:git": "1", "d:git": "1", "f:bot": "1", "d:bot": "1"}
+    for k in (paths_key(repo, day), clients_key(repo, day)):
+        assert 0 < rc.pttl(k) <= RETENTION_S * 1000, k
+    # The next batch starts a new log.
+    assert record(rc, sha, repo, day, now, [("d", False, "x.bin", "b", False)],
+                  max_paths=2, compact=big) == 1
+    assert breakdown_log.parse(rc.execute("GET", log_key(repo, day))) == (
+        {"x.bin": 1}, {"f:transformers": 1, "d:transformers": 1})

@@ -663,7 +663,7 @@ def folded_breakdown(env):
 
 def breakdown_keys_left(env):
     return [k for k in env.redis_keys() if any(x in k for x in (":p:", ":c:", ":fp:", ":fc:",
-                                                                 ":d:", ":f:"))]
+                                                                 ":x:", ":fx:", ":d:", ":f:"))]
 
 
 @pytest.mark.parametrize("step", ["take", "commit"])
@@ -671,10 +671,10 @@ def test_paths_clients_bots_fold_exactly_once_across_a_crash(env, step):
     tags = repos(8)
     events, expected = breakdown_workload(20, tags, PAST + [TODAY])
     record_breakdown(env, events)
-    assert env.redis_keys("hs:*:p:*") and env.redis_keys("hs:*:c:*")
+    assert env.redis_keys("hs:*:x:*")
     env.run("fold-once", opts=("--crash-after", step, "--batch", "3"), expect_rc=42)
-    # The take moved the paths and clients hashes aside with the day hash.
-    assert env.redis_keys("hs:*:fp:*") and env.redis_keys("hs:*:fc:*")
+    # The take moved the breakdown logs aside with the day hash.
+    assert env.redis_keys("hs:*:fx:*")
     # New events after the take go to fresh hashes: a later generation.
     late, late_expected = breakdown_workload(21, tags, [PAST[-1], TODAY], prefix="late-")
     record_breakdown(env, late)

@@ -8,6 +8,7 @@
 #include <future>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <stdexcept>
 
 #include "hubstats/keys.h"
@@ -237,7 +238,8 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
         {&take_script_,
          {keys::day(it.repo, it.day), keys::folding(it.repo, it.day), keys::epoch(it.repo),
           keys::paths(it.repo, it.day), keys::clients(it.repo, it.day),
-          keys::folding_paths(it.repo, it.day), keys::folding_clients(it.repo, it.day)},
+          keys::folding_paths(it.repo, it.day), keys::folding_clients(it.repo, it.day),
+          keys::breakdown_log(it.repo, it.day), keys::folding_breakdown_log(it.repo, it.day)},
          {gens[i], ttl, start, step}});
   }
   auto replies = redis_.eval(calls);
@@ -265,13 +267,19 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
       else if (field == keys::kBots)
         t.bots = reply_int(v);
     }
+    // The paths and clients hashes (what compactions left) plus the breakdown log.
+    auto log = hubstats::scripts::parse_breakdown_log(reply_str(reply_at(replies[i].get(), 3)));
+    std::unordered_map<std::string, std::int64_t> paths;
     const redisReply* p = reply_at(replies[i].get(), 1);
     for (std::size_t k = 0; k + 1 < reply_len(p); k += 2)
-      if (const std::int64_t n = reply_int(reply_at(p, k + 1)); n > 0)
-        t.paths.emplace_back(reply_str(reply_at(p, k)), n);
+      paths[std::string(reply_str(reply_at(p, k)))] += reply_int(reply_at(p, k + 1));
+    for (const auto& [path, n] : log.paths) paths[path] += n;
+    for (auto& [path, n] : paths)
+      if (n > 0) t.paths.emplace_back(path, n);
     const redisReply* c = reply_at(replies[i].get(), 2);
     for (std::size_t k = 0; k + 1 < reply_len(c); k += 2)
       add_client_field(t.clients, reply_str(reply_at(c, k)), reply_int(reply_at(c, k + 1)));
+    for (const auto& [field, n] : log.clients) add_client_field(t.clients, field, n);
     out.push_back(std::move(t));
   }
   return out;
@@ -377,7 +385,8 @@ void Folder::finish(const std::vector<Taken>& taken) {
     calls.push_back(
         {&finish_script_,
          {keys::folding(r, d), keys::day(r, d), keys::days(r), keys::folding_paths(r, d),
-          keys::folding_clients(r, d), keys::paths(r, d), keys::clients(r, d)},
+          keys::folding_clients(r, d), keys::paths(r, d), keys::clients(r, d),
+          keys::folding_breakdown_log(r, d), keys::breakdown_log(r, d)},
          {t.gen, hubstats::format_compact(t.item.day)}});
   }
   auto replies = redis_.eval(calls);

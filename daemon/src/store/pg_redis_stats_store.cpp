@@ -140,7 +140,8 @@ const RedisScript& breakdown_script() {
 
 }  // namespace
 
-// A reader's snapshot of a repo's unfolded paths (or clients) hashes (kReadBreakdown).
+// A reader's snapshot of a repo's unfolded paths (or clients) hashes and breakdown
+// logs (kReadBreakdown).
 struct PgRedisStatsStore::Breakdown {
   struct Part {
     Day day = 0;
@@ -150,23 +151,27 @@ struct PgRedisStatsStore::Breakdown {
   std::string epoch;
   std::vector<Part> days;
 
-  static Breakdown parse(const redisReply* r) {
+  // clients: read the client fields of the logs, else their paths.
+  static Breakdown parse(const redisReply* r, bool clients) {
     Breakdown out;
     out.epoch = std::string(reply_str(reply_at(r, 0)));
-    auto pairs = [](const redisReply* h) {
+    auto pairs = [&](const redisReply* h, const redisReply* log) {
       std::vector<std::pair<std::string, std::int64_t>> v;
       for (std::size_t k = 0; k + 1 < reply_len(h); k += 2)
         v.emplace_back(reply_str(reply_at(h, k)), reply_int(reply_at(h, k + 1)));
+      auto fields = hubstats::scripts::parse_breakdown_log(reply_str(log));
+      auto& more = clients ? fields.clients : fields.paths;
+      v.insert(v.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
       return v;
     };
-    for (std::size_t i = 1; i + 3 < reply_len(r); i += 4) {
+    for (std::size_t i = 1; i + 5 < reply_len(r); i += 6) {
       auto d = hubstats::parse_compact(reply_str(reply_at(r, i)));
       if (!d) continue;
       Part p;
       p.day = *d;
       p.gen = std::string(reply_str(reply_at(r, i + 1)));
-      p.live = pairs(reply_at(r, i + 2));
-      p.folding = pairs(reply_at(r, i + 3));
+      p.live = pairs(reply_at(r, i + 2), reply_at(r, i + 4));
+      p.folding = pairs(reply_at(r, i + 3), reply_at(r, i + 5));
       out.days.push_back(std::move(p));
     }
     return out;
@@ -385,7 +390,7 @@ std::unordered_map<std::string, std::int64_t> PgRedisStatsStore::breakdown(
                       {keys::days(repo), keys::epoch(repo)},
                       {key_prefix(repo), clients ? "c:" : "p:", clients ? "fc:" : "fp:"}}});
     check(reply[0], "read_breakdown");
-    const Breakdown b = Breakdown::parse(reply[0].get());
+    const Breakdown b = Breakdown::parse(reply[0].get(), clients);
     if (after_snapshot) after_snapshot();
     auto p = repo_params(repo);
     p.push_back(hubstats::format_iso(period.start));

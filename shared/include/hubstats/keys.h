@@ -41,6 +41,12 @@ std::string folding(const RepoRef& r, Day d);
 std::string folding_paths(const RepoRef& r, Day d);
 // hs:{model/ns/name}:fc:YYYYMMDD       the clients hash being folded, taken with :f:D
 std::string folding_clients(const RepoRef& r, Day d);
+// hs:{model/ns/name}:x:YYYYMMDD        breakdown log: each batch's per-file and per-client
+//   counts appended as one record (scripts::BatchBreakdown); compacted into :p: and :c:
+//   when it grows past scripts::kCompactLogBytes
+std::string breakdown_log(const RepoRef& r, Day d);
+// hs:{model/ns/name}:fx:YYYYMMDD       the breakdown log being folded, taken with :f:D
+std::string folding_breakdown_log(const RepoRef& r, Day d);
 // hs:{model/ns/name}:days              set of YYYYMMDD with unfolded counters
 std::string days(const RepoRef& r);
 // hs:{model/ns/name}:e                 fold epoch: bumped by every fold take that moves a day

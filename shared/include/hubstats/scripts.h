@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "hubstats/day.h"
@@ -33,18 +34,27 @@ namespace hubstats::scripts {
 // Bots (flag '2') are judged with the same session rules but add nothing to
 // downloads, authenticated, anonymous or files: their files add to the day hash's
 // `bots`, their sessions and files to the clients hash as family bot.
-// Per-file counts (keys::paths): each non-bot event adds 1 to its path field. A path
-// not yet in the hash is added only while the hash holds fewer than max_paths fields
-// other than the special ones ((git), (lfs), (other)); past the cap it adds to
-// (other). Per-client counts (keys::clients): d:<family> += sessions opened,
-// f:<family> += files. Both are summed per batch in Lua and written with one HMGET
-// and one HSET per hash (one HINCRBY for a batch of one client field; one HLEN only
-// when a path is new to the hash, for the cap), whatever the number of distinct paths
-// and families: each redis.call costs about as much as a few events.
-// KEYS: day, days, sessions(bucket), sessions(bucket - 1), batches, paths, clients
+// Per-file and per-client counts: the writer sums its batch (BatchBreakdown) into the
+// text of one breakdown-log record: an "f<family>\t<files>" line per distinct family
+// (bots included: family bot) and a "p<path>\t<files>" line per distinct non-bot
+// path. Each event names its family by a letter ('a' + its index among those lines);
+// the script counts the sessions each family opened and ends the record with a line
+// "d<n_1>,...,<n_F>" (positional, so no name is repeated), then APPENDs it to the
+// day's log (keys::breakdown_log): one call per batch whatever the number of paths
+// and families, because every redis.call and every Lua number costs Redis about as
+// much as several events. The fold and the readers parse the log in hubstatsd
+// (parse_breakdown_log). When the log passes compact_bytes (a fold that has not run
+// for long), the script compacts it into the paths hash (keys::paths: path -> files;
+// a path not yet in the hash is added only while the hash holds fewer than max_paths
+// fields other than the special ones (git), (lfs), (other); past the cap it adds to
+// (other)) and the clients hash (keys::clients: d:<family> sessions, f:<family>
+// files), so Redis memory stays bounded. The fold enforces the path cap again.
+// KEYS: day, days, sessions(bucket), sessions(bucket - 1), batches, paths, clients,
+//       breakdown log
 // ARGV: window_ms, retention_s, YYYYMMDD, stream, seq, flags (one '0' anonymous |
-//       '1' authenticated | '2' bot per event), families (one letter per event,
-//       'a' + ClientFamily), max_paths, identity_1..n, time_ms_1..n, path_1..n
+//       '1' authenticated | '2' bot per event; its length is the number of events n),
+//       families (one letter per event), max_paths, F (distinct families),
+//       compact_bytes, identity_1..n, time_ms_1..n, the record without its d line
 // Returns the number of events that opened a new download session (bots included),
 // or -1 when the batch id was already applied.
 // The bucket hash expires when its last session ends and the next bucket stops
@@ -54,16 +64,15 @@ namespace hubstats::scripts {
 // existing day hash lacks files; a hash that so far holds only bots has files 0, so
 // its first people re-set the TTL, harmless), not refreshed per event: a day hash
 // is written during (about) its own day only, so retention counts from its first
-// event, and the days set's TTL is never shorter than a day hash's. The clients
-// hash gets the same TTL when this call creates the day hash (every call writes
-// both), the paths hash when this call creates it (HLEN 0; bots-only calls write no
-// paths). A fold RENAMEs the
-// hashes away; the next batch recreates them and so re-adds the day to the days set
-// (fold finish may have removed it).
+// event, and the days set's TTL is never shorter than a day hash's. The log gets
+// the retention TTL when this call creates it, the hashes when a compaction creates
+// them. A fold RENAMEs the day hash and the log away; the next batch recreates them
+// and so re-adds the day to the days set (fold finish may have removed it).
 inline constexpr std::string_view kRecordBatch = R"lua(
-local w, files = tonumber(ARGV[1]), (#ARGV - 8) / 3
+local w, files = tonumber(ARGV[1]), #ARGV[6]
 if files < 1 then return 0 end
-local flags, fams, t0, p0 = ARGV[6], ARGV[7], 8 + files, 8 + 2 * files
+local flags, fams, nf = ARGV[6], ARGV[7], tonumber(ARGV[9])
+local t0 = 10 + files
 local last = tonumber(ARGV[t0 + files])
 local stream = ARGV[4]
 if stream ~= '' then
@@ -78,27 +87,21 @@ if stream ~= '' then
     redis.call('EXPIRE', KEYS[5], ARGV[2])
   end
 end
-local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 9, t0))
-local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 9, t0))
-local opened, started, auth, botnew, bots = {}, {}, 0, 0, 0
-local fd, ff, paths, plist = {}, {}, {}, {}
+local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 11, t0))
+local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 11, t0))
+local opened, started, auth, botnew, bots, fd = {}, {}, 0, 0, 0, {}
+for k = 1, nf do fd[k] = 0 end
 for i = 1, files do
-  local id, fl, fam = ARGV[8 + i], string.byte(flags, i), string.byte(fams, i) - 96
-  ff[fam] = (ff[fam] or 0) + 1
-  if fl == 50 then
-    bots = bots + 1
-  else
-    local p = ARGV[p0 + i]
-    local c = paths[p]
-    if c then paths[p] = c + 1 else paths[p] = 1; plist[#plist + 1] = p end
-  end
+  local id, fl = ARGV[10 + i], string.byte(flags, i)
+  if fl == 50 then bots = bots + 1 end
   if not (cur[i] or started[id]) then
     local p = prev[i]
     if not p or tonumber(ARGV[t0 + i]) - tonumber(p) >= w then
       started[id] = true
       opened[#opened + 1] = id
       opened[#opened + 1] = ARGV[t0 + i]
-      fd[fam] = (fd[fam] or 0) + 1
+      local fam = string.byte(fams, i) - 96
+      fd[fam] = fd[fam] + 1
       if fl == 50 then botnew = botnew + 1 elseif fl == 49 then auth = auth + 1 end
     end
   end
@@ -114,72 +117,82 @@ if new > 0 then
 end
 if bots > 0 then redis.call('HINCRBY', KEYS[1], 'bots', bots) end
 local counted = files - bots
-local fresh = redis.call('HINCRBY', KEYS[1], 'files', counted) == counted
-if fresh then
+if redis.call('HINCRBY', KEYS[1], 'files', counted) == counted then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('SADD', KEYS[2], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
 end
-local names = {'huggingface_hub', 'transformers', 'diffusers', 'datasets',
-  'sentence-transformers', 'git', 'git-lfs', 'curl', 'wget', 'aria2', 'python-requests',
-  'browser', 'bot', 'other'}
-local cf, cn = {}, {}
-for fam, n in pairs(ff) do cf[#cf + 1] = 'f:' .. (names[fam] or 'other'); cn[#cn + 1] = n end
-for fam, n in pairs(fd) do cf[#cf + 1] = 'd:' .. (names[fam] or 'other'); cn[#cn + 1] = n end
-if #cf == 1 then
-  redis.call('HINCRBY', KEYS[7], cf[1], cn[1])
-else
-  local old, set = redis.call('HMGET', KEYS[7], unpack(cf)), {}
-  for j = 1, #cf do
-    set[#set + 1] = cf[j]
-    set[#set + 1] = (tonumber(old[j]) or 0) + cn[j]
-  end
-  redis.call('HSET', KEYS[7], unpack(set))
-end
-if fresh then redis.call('EXPIRE', KEYS[7], ARGV[2]) end
-local single = #plist == 1 and plist[1]
-if single and (single == '(git)' or single == '(lfs)' or single == '(other)') then
-  -- A batch of one special path (a clone, LFS): no cap to check.
-  if redis.call('HINCRBY', KEYS[6], single, paths[single]) == paths[single] and
-      redis.call('HLEN', KEYS[6]) == 1 then
-    redis.call('EXPIRE', KEYS[6], ARGV[2])
-  end
-elseif single and redis.call('HINCRBY', KEYS[6], single, paths[single]) > paths[single] then
-  -- A batch of one path already counted today: one HINCRBY (the common case).
-elseif #plist > 0 then
-  -- Undo the probe of a new single path; the general case decides about the cap.
-  if single then redis.call('HDEL', KEYS[6], single) end
-  local have = redis.call('HMGET', KEYS[6], '(git)', '(lfs)', '(other)', unpack(plist))
-  local room, len = nil, nil
-  local other, pset = 0, {}
-  for j, p in ipairs(plist) do
-    local n, o = paths[p], have[3 + j]
-    local special = p == '(git)' or p == '(lfs)' or p == '(other)'
-    if not o and not special and not room then
-      len = redis.call('HLEN', KEYS[6])
-      room = tonumber(ARGV[8]) - len
-      for k = 1, 3 do if have[k] then room = room + 1 end end
-    end
-    if p == '(other)' then
-      other = other + n
-    elseif o or special or room > 0 then
-      if not o and not special then room = room - 1 end
-      pset[#pset + 1] = p
-      pset[#pset + 1] = (tonumber(o) or 0) + n
+local rec = ARGV[t0 + files + 1] .. 'd' .. table.concat(fd, ',') .. '\n'
+local len = redis.call('APPEND', KEYS[8], rec)
+if len == #rec then redis.call('EXPIRE', KEYS[8], ARGV[2]) end
+if len > tonumber(ARGV[10]) then
+  -- Compaction: sum the whole log, add it to the hashes, drop it.
+  local paths, plist, cl, clist, names = {}, {}, {}, {}, {}
+  for line in string.gmatch(redis.call('GET', KEYS[8]), '[^\n]+') do
+    local kind = string.sub(line, 1, 1)
+    if kind == 'd' then
+      local k = 0
+      for n in string.gmatch(string.sub(line, 2), '[^,]+') do
+        k = k + 1
+        n = tonumber(n)
+        if n > 0 then
+          local f = 'd:' .. names[k]
+          if not cl[f] then cl[f] = 0; clist[#clist + 1] = f end
+          cl[f] = cl[f] + n
+        end
+      end
+      names = {}
     else
-      other = other + n
+      local tab = string.find(line, '\t', 2, true)
+      local name, n = string.sub(line, 2, tab - 1), tonumber(string.sub(line, tab + 1))
+      if kind == 'f' then
+        names[#names + 1] = name
+        local f = 'f:' .. name
+        if not cl[f] then cl[f] = 0; clist[#clist + 1] = f end
+        cl[f] = cl[f] + n
+      else
+        if not paths[name] then paths[name] = 0; plist[#plist + 1] = name end
+        paths[name] = paths[name] + n
+      end
     end
   end
-  if other > 0 then
-    pset[#pset + 1] = '(other)'
-    pset[#pset + 1] = (tonumber(have[3]) or 0) + other
+  redis.call('DEL', KEYS[8])
+  if #clist > 0 then
+    local fresh = redis.call('EXISTS', KEYS[7]) == 0
+    local old, set = redis.call('HMGET', KEYS[7], unpack(clist)), {}
+    for j, f in ipairs(clist) do
+      set[#set + 1] = f
+      set[#set + 1] = (tonumber(old[j]) or 0) + cl[f]
+    end
+    redis.call('HSET', KEYS[7], unpack(set))
+    if fresh then redis.call('EXPIRE', KEYS[7], ARGV[2]) end
   end
-  -- A hash none of whose fields were seen may be new: it gets the TTL.
-  local seen = have[1] or have[2] or have[3]
-  for j = 1, #plist do seen = seen or have[3 + j] end
-  if not seen and not len then len = redis.call('HLEN', KEYS[6]) end
-  redis.call('HSET', KEYS[6], unpack(pset))
-  if len == 0 then redis.call('EXPIRE', KEYS[6], ARGV[2]) end
+  if #plist > 0 then
+    local len0 = redis.call('HLEN', KEYS[6])
+    local have = redis.call('HMGET', KEYS[6], '(git)', '(lfs)', '(other)', unpack(plist))
+    local room = tonumber(ARGV[8]) - len0
+    for k = 1, 3 do if have[k] then room = room + 1 end end
+    local other, pset = 0, {}
+    for j, p in ipairs(plist) do
+      local n, o = paths[p], have[3 + j]
+      local special = p == '(git)' or p == '(lfs)' or p == '(other)'
+      if p == '(other)' then
+        other = other + n
+      elseif o or special or room > 0 then
+        if not o and not special then room = room - 1 end
+        pset[#pset + 1] = p
+        pset[#pset + 1] = (tonumber(o) or 0) + n
+      else
+        other = other + n
+      end
+    end
+    if other > 0 then
+      pset[#pset + 1] = '(other)'
+      pset[#pset + 1] = (tonumber(have[3]) or 0) + other
+    end
+    redis.call('HSET', KEYS[6], unpack(pset))
+    if len0 == 0 then redis.call('EXPIRE', KEYS[6], ARGV[2]) end
+  end
 end
 return new
 )lua";
@@ -200,31 +213,34 @@ return 1
 // day hash as unfolded can tell its snapshot went stale. A missing epoch starts at a
 // random value (ARGV[3]) and grows by random steps (ARGV[4]): a Redis emptied or
 // restored to an older state does not hand out again an epoch a reader cached.
-// With the 4 more keys (issue 12), the day's paths and clients hashes move aside in
-// the same step (to folding_paths, folding_clients; they carry no gen of their own:
-// they exist only while the folding hash does, and fold finish drops all three), and
-// the reply is {HGETALL folding, HGETALL folding_paths, HGETALL folding_clients}.
-// KEYS: day, folding, epoch[, paths, clients, folding_paths, folding_clients]
+// With the 6 more keys (issues 12), the day's paths and clients hashes and its
+// breakdown log move aside in the same step (to folding_paths, folding_clients,
+// folding_log; they carry no gen of their own: they exist only while the folding
+// hash does, and fold finish drops them all), and the reply is {HGETALL folding,
+// HGETALL folding_paths, HGETALL folding_clients, GET folding_log or ''}.
+// KEYS: day, folding, epoch[, paths, clients, folding_paths, folding_clients, log,
+//       folding_log]
 // ARGV: new_gen, ttl_s, random_start, random_step
 inline constexpr std::string_view kFoldTake = R"lua(
-local more = #KEYS >= 7
+local more = #KEYS >= 9
 if redis.call('EXISTS', KEYS[2]) == 0 then
   local any = redis.call('EXISTS', KEYS[1])
-  if more then any = any + redis.call('EXISTS', KEYS[4], KEYS[5]) end
+  if more then any = any + redis.call('EXISTS', KEYS[4], KEYS[5], KEYS[8]) end
   if any == 0 then
-    if more then return {{}, {}, {}} end
+    if more then return {{}, {}, {}, ''} end
     return {}
   end
   if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RENAME', KEYS[1], KEYS[2]) end
   redis.call('HSET', KEYS[2], 'gen', ARGV[1])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
   if more then
-    for i = 4, 5 do
+    for _, i in ipairs({4, 5, 8}) do
+      local to = i == 8 and 9 or i + 2
       if redis.call('EXISTS', KEYS[i]) == 1 then
-        redis.call('RENAME', KEYS[i], KEYS[i + 2])
-        redis.call('EXPIRE', KEYS[i + 2], ARGV[2])
+        redis.call('RENAME', KEYS[i], KEYS[to])
+        redis.call('EXPIRE', KEYS[to], ARGV[2])
       else
-        redis.call('DEL', KEYS[i + 2])
+        redis.call('DEL', KEYS[to])
       end
     end
   end
@@ -234,21 +250,23 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
 end
 if not more then return redis.call('HGETALL', KEYS[2]) end
 return {redis.call('HGETALL', KEYS[2]), redis.call('HGETALL', KEYS[6]),
-        redis.call('HGETALL', KEYS[7])}
+        redis.call('HGETALL', KEYS[7]), redis.call('GET', KEYS[9]) or ''}
 )lua";
 
 // Fold step 3, after PostgreSQL committed generation gen: drop the folding hash (and
-// the paths and clients hashes taken with it) and forget the day once nothing is left
-// for it.
-// KEYS: folding, day, days[, folding_paths, folding_clients, paths, clients]
+// the paths and clients hashes and the log taken with it) and forget the day once
+// nothing is left for it.
+// KEYS: folding, day, days[, folding_paths, folding_clients, paths, clients,
+//       folding_log, log]
 // ARGV: gen, YYYYMMDD
 inline constexpr std::string_view kFoldFinish = R"lua(
+local more = #KEYS >= 9
 if redis.call('HGET', KEYS[1], 'gen') == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  if #KEYS >= 7 then redis.call('DEL', KEYS[4], KEYS[5]) end
+  if more then redis.call('DEL', KEYS[4], KEYS[5], KEYS[8]) end
 end
 local left = redis.call('EXISTS', KEYS[1], KEYS[2])
-if #KEYS >= 7 then left = left + redis.call('EXISTS', KEYS[6], KEYS[7]) end
+if more then left = left + redis.call('EXISTS', KEYS[6], KEYS[7], KEYS[9]) end
 if left == 0 then
   redis.call('SREM', KEYS[3], ARGV[2])
 end
@@ -299,7 +317,8 @@ return out
 // A reader's snapshot of one repo's unfolded per-file or per-client counts (issue 12),
 // atomic: the fold epoch, then for each day of the repo's days set: YYYYMMDD, the
 // folding hash's gen (nil when absent), HGETALL of the live hash (ARGV[2] "p:" or
-// "c:") and HGETALL of its folding copy (ARGV[3] "fp:" or "fc:").
+// "c:"), HGETALL of its folding copy (ARGV[3] "fp:" or "fc:"), and the live and the
+// folding breakdown logs ("x:", "fx:"; '' when absent), which the reader parses.
 // KEYS: days, epoch   ARGV: key prefix of the repo, live infix, folding infix
 inline constexpr std::string_view kReadBreakdown = R"lua(
 local out = {redis.call('GET', KEYS[2]) or ''}
@@ -308,9 +327,51 @@ for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   out[#out + 1] = redis.call('HGET', ARGV[1] .. 'f:' .. d, 'gen') or false
   out[#out + 1] = redis.call('HGETALL', ARGV[1] .. ARGV[2] .. d)
   out[#out + 1] = redis.call('HGETALL', ARGV[1] .. ARGV[3] .. d)
+  out[#out + 1] = redis.call('GET', ARGV[1] .. 'x:' .. d) or ''
+  out[#out + 1] = redis.call('GET', ARGV[1] .. 'fx:' .. d) or ''
 end
 return out
 )lua";
+
+// The per-file and per-client part of a kRecordBatch call, summed by the writer:
+// each distinct family of the batch (in order of first event) with its files, one
+// letter per event naming its family in that list, and each distinct path of the
+// batch's non-bot events with its files. A path holding a tab, CR or LF (the log's
+// separators) counts as "(other)".
+class BatchBreakdown {
+ public:
+  // family: 'a' + ClientFamily, as events carry it.
+  void add(char family, std::string_view path, bool bot);
+  const std::string& letters() const { return letters_; }
+  // (name, files) of each family, then of each path.
+  const std::vector<std::pair<std::string_view, std::int64_t>>& families() const {
+    return families_;
+  }
+  const std::vector<std::pair<std::string_view, std::int64_t>>& paths() const { return paths_; }
+  // The breakdown-log record without its d line: "f<family>\t<files>\n" per family,
+  // then "p<path>\t<files>\n" per path.
+  std::string record() const;
+
+ private:
+  std::string letters_;
+  char family_of_[32] = {};  // family letter -> 'a' + index in families_, 0: none yet
+  std::vector<std::pair<std::string_view, std::int64_t>> families_;
+  std::vector<std::pair<std::string_view, std::int64_t>> paths_;
+  std::size_t last_path_ = 0;  // runs of one path are the common case
+};
+
+// A breakdown log (keys::breakdown_log) as the fields of the hashes it stands for:
+// paths (path -> files) and client fields ("d:<family>" -> sessions, "f:<family>" ->
+// files), each summed over the log's records, in order of first appearance. A
+// malformed line is skipped.
+struct BreakdownFields {
+  std::vector<std::pair<std::string, std::int64_t>> paths, clients;
+};
+BreakdownFields parse_breakdown_log(std::string_view log);
+
+// Past this size the record script compacts a breakdown log into the hashes (a fold
+// empties it every fold.interval, so only a fold that has stopped lets it grow).
+inline constexpr std::int64_t kCompactLogBytes = 1 << 20;
 
 // The KEYS and ARGV of one kRecordBatch call: events (identity, authenticated,
 // request time) of one repo and day, each judged at its time_ms, or at now_ms when
@@ -332,7 +393,8 @@ struct ScriptArgs {
 ScriptArgs record_batch_args(const RepoRef& repo, Day day, std::int64_t window_ms,
                              std::int64_t retention_s, std::int64_t now_ms,
                              const std::vector<RecordedFile>& files, std::string_view stream = {},
-                             std::uint64_t seq = 0, std::int64_t max_paths = kDefaultMaxPaths);
+                             std::uint64_t seq = 0, std::int64_t max_paths = kDefaultMaxPaths,
+                             std::int64_t compact_bytes = kCompactLogBytes);
 
 // Lower-case hex SHA1 of a script body, as EVALSHA expects.
 std::string sha1_hex(std::string_view script);
