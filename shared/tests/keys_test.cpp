@@ -113,7 +113,7 @@ TEST(Scripts, Sha1MatchesKnownVector) {
 // event, bots in their family but in no path; each event's letter names its family.
 TEST(Scripts, BatchBreakdownSumsFamiliesAndPathsOnce) {
   scripts::BatchBreakdown b;
-  b.add('b', "config.json", false);        // transformers
+  b.add('b', "config.json", false);  // transformers
   b.add('b', "config.json", false);
   b.add('h', "model.safetensors", false);  // curl
   b.add('m', "model.safetensors", true);   // bot: family only
