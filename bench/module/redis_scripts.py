@@ -70,6 +70,7 @@ def script(name, path=None):
 
 
 PREV = [None]  # scripts.h of the previous checkout (--prev)
+FOLD_EVERY = [500]  # batches between two folds of the breakdown log (--fold-every)
 V2 = [None]  # scripts.h of a checkout whose events each carry a path (--v2, e.g. c75bf62)
 PATHS = ["config.json", "model.safetensors", "tokenizer.json", "README.md",
          "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors",
@@ -113,8 +114,17 @@ def drain(sock, replies):
         buf = buf[buf.rfind(b"\r\n") + 2:]
 
 
+def pin(pid, cpu):
+    """Keeps Redis and this client on different CPUs (when there are two), so that the
+    variants do not differ by where the scheduler happened to put them."""
+    if len(os.sched_getaffinity(0)) >= 2:
+        os.sched_setaffinity(pid, {cpu})
+
+
 def run(variant, batch, hex_len, events, tmp):
     rs = RedisServer(tmp)
+    pin(rs.pid, 1)
+    pin(0, 0)
     try:
         sock = socket.create_connection(("127.0.0.1", rs.port))
         rc = rs.client()
@@ -182,6 +192,11 @@ def run(variant, batch, hex_len, events, tmp):
                                  *[now] * len(part), rec))
                 if variant == "id+dirty":
                     cmds.append(resp("SADD", "hs:{dirty:3}", TAG[1:-1]))
+                if FOLD_EVERY[0] and seq % FOLD_EVERY[0] == 0:
+                    # The daemon's fold takes the breakdown log every fold.interval (a
+                    # RENAME; here a DEL). Without it the log passes its 1 MiB limit
+                    # and Redis compacts it (--fold-every 0 measures that mode).
+                    cmds.append(resp("DEL", f"hs:{TAG}:x:{DAY}"))
         before = cpu(rs.pid)
         chunk = 200  # commands per write, like a module flush under load
         for k in range(0, len(cmds), chunk):
@@ -207,10 +222,13 @@ def main():
     ap.add_argument("--prev", default=None, help="scripts.h of a previous checkout")
     ap.add_argument("--v2", default=None,
                     help="scripts.h of a checkout whose events each carry a path (c75bf62)")
+    ap.add_argument("--fold-every", type=int, default=500,
+                    help="batches between two folds of the breakdown log (0: never, so "
+                    "Redis compacts it past 1 MiB)")
     ap.add_argument("--only-ids", action="store_true",
                     help="only the batch-id comparison (prev / noid / id / id+dirty)")
     args = ap.parse_args()
-    PREV[0], V2[0] = args.prev, args.v2
+    PREV[0], V2[0], FOLD_EVERY[0] = args.prev, args.v2, args.fold_every
     ids_variants = [(v, b, 16) for b in (1, 16, 64) for v in
                     (["prev"] if args.prev else []) + (["v2"] if args.v2 else []) +
                     ["noid", "id", "id+dirty"]]
