@@ -24,8 +24,8 @@
 #include <thread>
 #include <csignal>
 
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 #include "store/migrator.h"
 #include "store/store.h"
 

@@ -1,5 +1,5 @@
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 
 #include <gtest/gtest.h>
 

@@ -41,8 +41,8 @@
 #include <vector>
 
 #include "hubstats/clients.h"
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 #include "store/migrator.h"
 #include "store/store.h"
 

@@ -19,7 +19,7 @@
 #include "catalog/kohakuhub_catalog.h"
 #include "config/config.h"
 #include "extras/extras.h"
-#include "hubstats/keys.h"
+#include "hubstats/contract/keys.h"
 #include "http/pipeline.h"
 #include "http/router.h"
 #include "http/server.h"

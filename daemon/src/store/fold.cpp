@@ -10,8 +10,8 @@
 #include <set>
 #include <stdexcept>
 
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 #include "store/pg_pool.h"
 #include "metrics/counters.h"
 #include "store/stats_store.h"

@@ -8,8 +8,8 @@
 #include <set>
 
 #include "http/loop_local.h"
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 #include "log/logger.h"
 #include "store/async_redis.h"
 

@@ -1,10 +1,10 @@
 #include "store/redis_client.h"
 
-#include <boost/asio/ip/address.hpp>
 #include <charconv>
 #include <stdexcept>
 
-#include "hubstats/scripts.h"
+#include "hubstats/contract/redis_address.h"
+#include "hubstats/contract/scripts.h"
 #include "metrics/counters.h"
 #include "store/stats_store.h"
 
@@ -47,32 +47,16 @@ std::vector<std::string> evalsha_argv(const EvalCall& call) {
 }  // namespace
 
 RedisEndpoint RedisEndpoint::parse(std::string_view a) {
-  const std::string quoted = "\"" + std::string(a) + "\"";
+  std::string why;
+  const auto addr = hubstats::contract::parse_redis_address(a, &why);
+  if (!addr) throw std::invalid_argument("bad address \"" + std::string(a) + "\" (" + why + ")");
   RedisEndpoint ep;
-  if (a.starts_with("unix:")) {
-    ep.unix_path = std::string(a.substr(5));
-    if (ep.unix_path.empty() || ep.unix_path[0] != '/')
-      throw std::invalid_argument("bad address " + quoted + " (unix:/absolute/path)");
-    return ep;
+  if (addr->is_unix) {
+    ep.unix_path = addr->host;
+  } else {
+    ep.host = addr->host;
+    ep.port = addr->port;
   }
-  const auto colon = a.rfind(':');
-  if (colon == std::string_view::npos)
-    throw std::invalid_argument("bad address " + quoted + " (ip:port, [ipv6]:port or unix:/path)");
-  std::string_view host = a.substr(0, colon);
-  const bool bracketed = host.size() >= 2 && host.front() == '[' && host.back() == ']';
-  if (bracketed) host = host.substr(1, host.size() - 2);
-  boost::system::error_code ec;
-  const auto ip = boost::asio::ip::make_address(std::string(host), ec);
-  if (ec)
-    throw std::invalid_argument("bad address " + quoted +
-                                " (an IP literal is required: name lookups would block)");
-  if (ip.is_v6() && !bracketed)  // "::1:6379" could be read two ways
-    throw std::invalid_argument("bad address " + quoted + " (write IPv6 as [addr]:port)");
-  ep.host = std::string(host);
-  const auto ps = a.substr(colon + 1);
-  auto [p, perr] = std::from_chars(ps.data(), ps.data() + ps.size(), ep.port);
-  if (perr != std::errc() || p != ps.data() + ps.size() || ep.port < 1 || ep.port > 65535)
-    throw std::invalid_argument("bad port in address " + quoted);
   return ep;
 }
 

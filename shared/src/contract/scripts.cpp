@@ -1,8 +1,8 @@
-#include "hubstats/scripts.h"
+#include "hubstats/contract/scripts.h"
 
 #include <openssl/sha.h>
 
-#include "hubstats/keys.h"
+#include "hubstats/contract/keys.h"
 
 namespace hubstats::scripts {
 

@@ -1,8 +1,8 @@
-#include "redis_address.h"
+#include "hubstats/contract/redis_address.h"
 
 #include <arpa/inet.h>
 
-namespace hubstats::module {
+namespace hubstats::contract {
 
 namespace {
 
@@ -22,13 +22,18 @@ std::optional<int> parse_port(std::string_view s) {
   return port;
 }
 
+std::optional<RedisAddress> fail(std::string* why, const char* reason) {
+  if (why) *why = reason;
+  return std::nullopt;
+}
+
 }  // namespace
 
-std::optional<RedisAddress> parse_redis_address(std::string_view text) {
+std::optional<RedisAddress> parse_redis_address(std::string_view text, std::string* why) {
   constexpr std::string_view kUnix = "unix:";
   if (text.substr(0, kUnix.size()) == kUnix) {
     const std::string_view path = text.substr(kUnix.size());
-    if (path.empty() || path.front() != '/') return std::nullopt;
+    if (path.empty() || path.front() != '/') return fail(why, "unix:/absolute/path");
     return RedisAddress{true, std::string(path), 0};
   }
   std::string_view host;
@@ -36,21 +41,25 @@ std::optional<RedisAddress> parse_redis_address(std::string_view text) {
   if (!text.empty() && text.front() == '[') {  // [v6]:port
     const auto close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return std::nullopt;
+      return fail(why, "ip:port, [ipv6]:port or unix:/path");
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
   } else {
     const auto colon = text.rfind(':');
-    if (colon == std::string_view::npos) return std::nullopt;
+    if (colon == std::string_view::npos) return fail(why, "ip:port, [ipv6]:port or unix:/path");
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
-    if (host.find(':') != std::string_view::npos) return std::nullopt;  // v6 needs brackets
+    // "::1:6379" could be read two ways
+    if (host.find(':') != std::string_view::npos) return fail(why, "write IPv6 as [addr]:port");
+  }
+  std::string h(host);
+  if (h.empty() || !is_ip_literal(h)) {
+    return fail(why, "an IP literal is required: name lookups would block");
   }
   auto p = parse_port(port);
-  std::string h(host);
-  if (!p || h.empty() || !is_ip_literal(h)) return std::nullopt;
+  if (!p) return fail(why, "the port must be 1..65535");
   return RedisAddress{false, std::move(h), *p};
 }
 
-}  // namespace hubstats::module
+}  // namespace hubstats::contract

@@ -1,8 +1,8 @@
-#include "redis_address.h"
+#include "hubstats/contract/redis_address.h"
 
 #include <gtest/gtest.h>
 
-using hubstats::module::parse_redis_address;
+using hubstats::contract::parse_redis_address;
 
 TEST(RedisAddress, AcceptsIpv4WithPort) {
   auto a = parse_redis_address("127.0.0.1:6379");

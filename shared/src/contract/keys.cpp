@@ -1,4 +1,4 @@
-#include "hubstats/keys.h"
+#include "hubstats/contract/keys.h"
 
 namespace hubstats::keys {
 
