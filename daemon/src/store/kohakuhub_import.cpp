@@ -6,7 +6,7 @@
 #include <tuple>
 #include <vector>
 
-#include "store/pg_pool.h"
+#include "db/pg_pool.h"
 
 namespace hubstatsd {
 
