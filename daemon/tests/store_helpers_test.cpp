@@ -6,6 +6,7 @@
 #include <set>
 
 #include "fold/folder.h"
+#include "fold/random_ids.h"
 #include "db/migrator.h"
 #include "db/pg_pool.h"
 #include "store/pg_redis_stats_reader.h"

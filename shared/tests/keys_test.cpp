@@ -111,3 +111,16 @@ TEST(Scripts, Sha1MatchesKnownVector) {
 
 }  // namespace
 }  // namespace hubstats
+
+TEST(Keys, ClientFieldsOfAClientsHash) {
+  auto d = hubstats::keys::parse_client_field("d:git");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->family, "git");
+  EXPECT_TRUE(d->sessions);
+  auto f = hubstats::keys::parse_client_field("f:huggingface_hub");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->family, "huggingface_hub");
+  EXPECT_FALSE(f->sessions);
+  for (const char* bad : {"", "d:", "x:git", "dgit", "d-git"})
+    EXPECT_FALSE(hubstats::keys::parse_client_field(bad)) << bad;
+}

@@ -89,6 +89,14 @@ const redisReply* reply_at(const redisReply* r, std::size_t i) {
   return i < reply_len(r) ? r->element[i] : nullptr;
 }
 
+std::vector<std::pair<std::string, std::int64_t>> reply_int_pairs(const redisReply* r) {
+  std::vector<std::pair<std::string, std::int64_t>> out;
+  out.reserve(reply_len(r) / 2);
+  for (std::size_t k = 0; k + 1 < reply_len(r); k += 2)
+    out.emplace_back(reply_str(reply_at(r, k)), reply_int(reply_at(r, k + 1)));
+  return out;
+}
+
 RedisScript::RedisScript(std::string_view b) : body(b), sha(hubstats::scripts::sha1_hex(b)) {}
 
 RedisClient::RedisClient(RedisConfig cfg)

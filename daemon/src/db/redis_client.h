@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace hubstatsd {
@@ -42,7 +43,6 @@ class RedisReply {
   explicit RedisReply(redisReply* r) : r_(r) {}
   const redisReply* get() const { return r_.get(); }
   bool is_error() const { return r_ && r_->type == REDIS_REPLY_ERROR; }
-  bool is_nil() const { return !r_ || r_->type == REDIS_REPLY_NIL; }
   std::string_view error() const;
 
  private:
@@ -58,6 +58,8 @@ std::string_view reply_str(const redisReply* r);  // "" unless string/status
 std::int64_t reply_int(const redisReply* r);
 std::size_t reply_len(const redisReply* r);  // array length, 0 otherwise
 const redisReply* reply_at(const redisReply* r, std::size_t i);
+// A flat field/value array (HGETALL) as (field, integer value) pairs.
+std::vector<std::pair<std::string, std::int64_t>> reply_int_pairs(const redisReply* r);
 
 // A Lua script known by its SHA1, loaded on demand (NOSCRIPT fallback).
 struct RedisScript {

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/unavailable.h"
 #include "hubstats/day.h"
 #include "hubstats/repo.h"
 #include "db/redis_client.h"
@@ -30,10 +31,6 @@ namespace hubstatsd {
 
 class PgPool;
 class PgConn;
-
-// A fresh fold generation id: a random UUID v4, lower-case hex with dashes.
-std::string new_generation_id();
-std::string format_uuid_v4(std::array<unsigned char, 16> bytes);  // sets version/variant bits
 
 struct FoldItem {
   hubstats::RepoRef repo;

@@ -153,20 +153,14 @@ struct PgRedisStatsReader::Breakdown {
   static Breakdown parse(const redisReply* r) {
     Breakdown out;
     out.epoch = std::string(reply_str(reply_at(r, 0)));
-    auto pairs = [](const redisReply* h) {
-      std::vector<std::pair<std::string, std::int64_t>> v;
-      for (std::size_t k = 0; k + 1 < reply_len(h); k += 2)
-        v.emplace_back(reply_str(reply_at(h, k)), reply_int(reply_at(h, k + 1)));
-      return v;
-    };
     for (std::size_t i = 1; i + 3 < reply_len(r); i += 4) {
       auto d = hubstats::parse_compact(reply_str(reply_at(r, i)));
       if (!d) continue;
       Part p;
       p.day = *d;
       p.gen = std::string(reply_str(reply_at(r, i + 1)));
-      p.live = pairs(reply_at(r, i + 2));
-      p.folding = pairs(reply_at(r, i + 3));
+      p.live = reply_int_pairs(reply_at(r, i + 2));
+      p.folding = reply_int_pairs(reply_at(r, i + 3));
       out.days.push_back(std::move(p));
     }
     return out;
@@ -437,9 +431,10 @@ std::vector<ClientCount> PgRedisStatsReader::clients(const RepoRef& repo,
                                                      const hubstats::Period& period) {
   std::map<std::string, ClientCount> by;
   for (auto& [field, n] : breakdown(repo, period, true)) {
-    if (field.size() < 3 || field[1] != ':') continue;
-    auto& c = by[field.substr(2)];
-    (field[0] == 'd' ? c.downloads : c.files) += n;
+    const auto f = keys::parse_client_field(field);
+    if (!f) continue;
+    auto& c = by[std::string(f->family)];
+    (f->sessions ? c.downloads : c.files) += n;
   }
   std::vector<ClientCount> out;
   for (auto& [name, c] : by)

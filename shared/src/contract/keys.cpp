@@ -33,6 +33,12 @@ std::optional<RepoRef> parse_repo_tag(std::string_view tag) {
   return RepoRef{*type, std::string(ns), std::string(name)};
 }
 
+std::optional<ClientField> parse_client_field(std::string_view field) noexcept {
+  if (field.size() < 3 || field[1] != ':' || (field[0] != 'd' && field[0] != 'f'))
+    return std::nullopt;
+  return ClientField{field.substr(2), field[0] == 'd'};
+}
+
 std::string sessions_prefix(const RepoRef& r) {
   return tagged(r) + ":s:";
 }

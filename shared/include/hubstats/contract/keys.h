@@ -35,6 +35,12 @@ std::string day(const RepoRef& r, Day d);
 std::string paths(const RepoRef& r, Day d);
 // hs:{model/ns/name}:c:YYYYMMDD        hash: d:<family> -> sessions, f:<family> -> files
 std::string clients(const RepoRef& r, Day d);
+// A field of a clients hash: "d:<family>" counts download sessions, "f:<family>" files.
+struct ClientField {
+  std::string_view family;
+  bool sessions = false;  // "d:" (else "f:")
+};
+std::optional<ClientField> parse_client_field(std::string_view field) noexcept;
 // hs:{model/ns/name}:f:YYYYMMDD        a day hash being folded (renamed from :d:), + field gen
 std::string folding(const RepoRef& r, Day d);
 // hs:{model/ns/name}:fp:YYYYMMDD       the paths hash being folded, taken with :f:D (same gen)
