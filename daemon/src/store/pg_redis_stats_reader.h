@@ -44,11 +44,6 @@ struct StatsReaderOptions {
   std::size_t total_cache_max = 200'000;  // repos; the cache is cleared when full
 };
 
-// Sums rows per day into one entry per day of the period, ascending, zeros elsewhere.
-// Rows outside the period are ignored.
-std::vector<DayCounts> zero_fill(const hubstats::Period& period,
-                                 const std::vector<DayCounts>& rows);
-
 class PgRedisStatsReader final : public StatsReader {
  public:
   // How often a read retries when folds keep taking the repo's day hashes under it

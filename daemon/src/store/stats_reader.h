@@ -41,6 +41,12 @@ struct TrendingCandidate {
   std::int64_t downloads = 0;         // all time
 };
 
+// Sums rows per day into one entry per day of the period, ascending, zeros elsewhere.
+// Rows outside the period are ignored. (What recent() returns, and what its callers
+// apply to any reader's answer.)
+std::vector<DayCounts> zero_fill(const hubstats::Period& period,
+                                 const std::vector<DayCounts>& rows);
+
 class StatsReader {
  public:
   virtual ~StatsReader() = default;

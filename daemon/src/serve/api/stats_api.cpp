@@ -114,16 +114,10 @@ http::Response StatsApi::recent(const http::Request& req, const http::PathParams
   const hubstats::Period period = hubstats::period_ending(today(), days);
   // The store promises one row per day; zero-fill anyway so the response always lists
   // every day of the period exactly once, ascending.
-  std::map<hubstats::Day, DayCounts> by_day;
-  for (const DayCounts& d : store_.recent(ref, period)) {
-    if (d.day >= period.start && d.day <= period.end) by_day[d.day] = d;
-  }
   ordered_json stats = ordered_json::array();
-  for (hubstats::Day d = period.start; d <= period.end; ++d) {
-    const auto it = by_day.find(d);
-    const DayCounts c = it == by_day.end() ? DayCounts{d} : it->second;
+  for (const DayCounts& c : zero_fill(period, store_.recent(ref, period))) {
     ordered_json row;
-    row["date"] = hubstats::format_iso(d);
+    row["date"] = hubstats::format_iso(c.day);
     row["downloads"] = c.downloads;
     row["authenticated"] = c.authenticated;
     row["anonymous"] = c.anonymous;

@@ -1,7 +1,5 @@
 #include "serve/pictures/pictures_api.h"
 
-#include <map>
-
 #include "serve/api/query_validation.h"
 #include "serve/api/catalog_routes.h"
 #include "serve/http/json_body.h"
@@ -36,15 +34,7 @@ constexpr std::string_view kBadgePeriodPattern = "^(all|1d|7d|30d|365d)$";
 std::vector<DayCounts> PicturesApi::daily(const hubstats::RepoRef& ref,
                                           const hubstats::Period& period) {
   // As /stats/recent: exactly one entry per day of the period, ascending.
-  std::map<hubstats::Day, DayCounts> by_day;
-  for (const DayCounts& d : store_.recent(ref, period))
-    if (d.day >= period.start && d.day <= period.end) by_day[d.day] = d;
-  std::vector<DayCounts> out;
-  for (hubstats::Day d = period.start; d <= period.end; ++d) {
-    const auto it = by_day.find(d);
-    out.push_back(it == by_day.end() ? DayCounts{d} : it->second);
-  }
-  return out;
+  return zero_fill(period, store_.recent(ref, period));
 }
 
 http::Response PicturesApi::chart(const http::Request& req, const http::PathParams& p) {
