@@ -7,6 +7,9 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include <new>
+#include <vector>
+
 #include "base/counters.h"
 
 namespace hubstatsd {
@@ -16,17 +19,20 @@ namespace net = boost::asio;
 namespace {
 
 void append_command(std::string& out, std::initializer_list<std::string_view> argv) {
-  // RESP: *<argc>\r\n then $<len>\r\n<arg>\r\n per argument.
-  out += '*';
-  out += std::to_string(argv.size());
-  out += "\r\n";
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
   for (std::string_view a : argv) {
-    out += '$';
-    out += std::to_string(a.size());
-    out += "\r\n";
-    out += a;
-    out += "\r\n";
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
   }
+  char* cmd = nullptr;
+  const int n =
+      redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  if (n < 0) throw std::bad_alloc();
+  out.append(cmd, static_cast<std::size_t>(n));
+  redisFreeCommand(cmd);
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "serve/api/catalog_routes.h"
 
+#include "serve/api/caller.h"
+
 #include <nlohmann/json.hpp>
 
 #include "serve/api/query_validation.h"
@@ -88,18 +90,10 @@ hubstats::RepoType type_field(const ordered_json& body) {
 
 }  // namespace
 
-Caller authenticate_request(Catalog& catalog, const http::Request& req) {
-  const std::string_view token = req.bearer_token();
-  const std::string_view name = catalog.session_cookie_name();
-  const std::string_view cookie = name.empty() ? std::string_view{} : req.cookie(name);
-  if (token.empty() && cookie.empty()) return Caller{};
-  return catalog.authenticate(token, cookie);
-}
-
 // ---- likes ----
 
 http::Response CatalogApi::like(const http::Request& req, const http::PathParams& p) {
-  const Caller caller = authenticate_request(catalog_, req);
+  const Caller caller = caller_of(catalog_, req);
   if (!caller.authenticated()) return http::detail_response(401, "Not authenticated");
   const hubstats::RepoRef ref = api::repo_from_params(p);
   const auto repo = catalog_.visible_repo(caller, ref);
@@ -114,7 +108,7 @@ http::Response CatalogApi::like(const http::Request& req, const http::PathParams
 }
 
 http::Response CatalogApi::unlike(const http::Request& req, const http::PathParams& p) {
-  const Caller caller = authenticate_request(catalog_, req);
+  const Caller caller = caller_of(catalog_, req);
   if (!caller.authenticated()) return http::detail_response(401, "Not authenticated");
   const hubstats::RepoRef ref = api::repo_from_params(p);
   const auto repo = catalog_.visible_repo(caller, ref);
@@ -129,7 +123,7 @@ http::Response CatalogApi::unlike(const http::Request& req, const http::PathPara
 }
 
 http::Response CatalogApi::liked(const http::Request& req, const http::PathParams& p) {
-  const Caller caller = authenticate_request(catalog_, req);
+  const Caller caller = caller_of(catalog_, req);
   const hubstats::RepoRef ref = api::repo_from_params(p);
   const auto repo = catalog_.visible_repo(caller, ref);
   if (!repo) return api::repo_not_found(ref);
@@ -142,7 +136,7 @@ http::Response CatalogApi::likers(const http::Request& req, const http::PathPara
   api::QueryValidator v(req);
   const auto limit = v.integer("limit", kDefaultLimit, 1, kMaxLimit);
   if (!v.ok()) return v.error_response();
-  const Caller caller = authenticate_request(catalog_, req);
+  const Caller caller = caller_of(catalog_, req);
   const hubstats::RepoRef ref = api::repo_from_params(p);
   const auto repo = catalog_.visible_repo(caller, ref);
   if (!repo) return api::repo_not_found(ref);
@@ -161,7 +155,7 @@ http::Response CatalogApi::user_likes(const http::Request& req, const http::Path
   api::QueryValidator v(req);
   const auto limit = v.integer("limit", kDefaultLimit, 1, kMaxLimit);
   if (!v.ok()) return v.error_response();
-  const Caller caller = authenticate_request(catalog_, req);
+  const Caller caller = caller_of(catalog_, req);
   const auto likes = catalog_.likes()->user_likes(
       p.find("user")->second, static_cast<std::size_t>(limit),
       [&](const RepoInfo& repo) { return catalog_.can_read(caller, repo); });

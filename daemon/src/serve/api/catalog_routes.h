@@ -10,10 +10,6 @@
 
 namespace hubstatsd {
 
-// The caller of a request: Bearer token, else the backend's session cookie.
-// Invalid credentials give anonymous.
-Caller authenticate_request(Catalog& catalog, const http::Request& req);
-
 class CatalogApi {
  public:
   explicit CatalogApi(Catalog& catalog) : catalog_(catalog) {}

@@ -4,6 +4,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "serve/api/caller.h"
 #include "serve/api/query_validation.h"
 #include "serve/http/json_body.h"
 
@@ -50,15 +51,6 @@ http::Response repo_not_found(const hubstats::RepoRef& repo) {
   return res;
 }
 
-Caller StatsApi::caller_of(const http::Request& req) {
-  const std::string_view token = req.bearer_token();
-  const std::string_view cookie_name = catalog_.session_cookie_name();
-  const std::string_view cookie =
-      cookie_name.empty() ? std::string_view{} : req.cookie(cookie_name);
-  if (token.empty() && cookie.empty()) return Caller{};
-  return catalog_.authenticate(token, cookie);
-}
-
 hubstats::Day StatsApi::today() const {
   return hubstats::day_of(clock_());
 }
@@ -76,7 +68,7 @@ http::Response stats_response(std::int64_t downloads, std::int64_t likes) {
 
 http::Response StatsApi::stats(const http::Request& req, const http::PathParams& p) {
   const hubstats::RepoRef ref = repo_from_params(p);
-  const auto repo = catalog_.visible_repo(caller_of(req), ref);
+  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
   if (!repo) return repo_not_found(ref);
   return stats_response(store_.total_downloads(ref), repo->likes);
 }
@@ -108,7 +100,7 @@ http::Response StatsApi::recent(const http::Request& req, const http::PathParams
   if (!v.ok()) return v.error_response();
 
   const hubstats::RepoRef ref = repo_from_params(p);
-  const auto repo = catalog_.visible_repo(caller_of(req), ref);
+  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
   if (!repo) return repo_not_found(ref);
 
   const hubstats::Period period = hubstats::period_ending(today(), days);
@@ -137,7 +129,7 @@ http::Response StatsApi::files(const http::Request& req, const http::PathParams&
   if (!v.ok()) return v.error_response();
 
   const hubstats::RepoRef ref = repo_from_params(p);
-  const auto repo = catalog_.visible_repo(caller_of(req), ref);
+  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
   if (!repo) return repo_not_found(ref);
 
   const hubstats::Period period = hubstats::period_ending(today(), days);
@@ -161,7 +153,7 @@ http::Response StatsApi::clients(const http::Request& req, const http::PathParam
   if (!v.ok()) return v.error_response();
 
   const hubstats::RepoRef ref = repo_from_params(p);
-  const auto repo = catalog_.visible_repo(caller_of(req), ref);
+  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
   if (!repo) return repo_not_found(ref);
 
   const hubstats::Period period = hubstats::period_ending(today(), days);
@@ -188,7 +180,7 @@ http::Response StatsApi::trending(const http::Request& req, const http::PathPara
 
   const hubstats::RepoType type = *hubstats::parse_repo_type(type_name);
   const hubstats::Period period = hubstats::period_ending(today(), days);
-  const Caller caller = caller_of(req);
+  const Caller caller = caller_of(catalog_, req);
 
   // Visibility (and existence in the catalog) is decided before the limit, inside the
   // store's ranking; remember what the catalog said for building the entries.

@@ -35,7 +35,6 @@ class StatsApi {
   http::Response trending(const http::Request& req, const http::PathParams& p);
 
  private:
-  Caller caller_of(const http::Request& req);
   hubstats::Day today() const;
 
   Catalog& catalog_;

@@ -1,7 +1,7 @@
 #include "serve/pictures/pictures_api.h"
 
 #include "serve/api/query_validation.h"
-#include "serve/api/catalog_routes.h"
+#include "serve/api/caller.h"
 #include "serve/http/json_body.h"
 #include "serve/pictures/human_count.h"
 #include "serve/pictures/svg_chart.h"
@@ -43,7 +43,7 @@ http::Response PicturesApi::chart(const http::Request& req, const http::PathPara
   if (!v.ok()) return v.error_response();
 
   const hubstats::RepoRef ref = api::repo_from_params(p);
-  const auto repo = catalog_.visible_repo(authenticate_request(catalog_, req), ref);
+  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
   if (!repo) return api::repo_not_found(ref);
 
   const hubstats::Period period = hubstats::period_ending(today(), days);
@@ -76,7 +76,7 @@ http::Response PicturesApi::badge(const http::Request& req, const http::PathPara
     if (bp.name == name) period = bp;
 
   const hubstats::RepoRef ref = api::repo_from_params(p);
-  const auto repo = catalog_.visible_repo(authenticate_request(catalog_, req), ref);
+  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
   if (!repo) return api::repo_not_found(ref);
 
   std::int64_t count = 0;
