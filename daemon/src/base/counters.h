@@ -16,7 +16,7 @@ struct Counters {
   std::atomic<std::uint64_t> redis_errors{0};
   // The same for PostgreSQL, plus statements the server rejected.
   std::atomic<std::uint64_t> postgres_errors{0};
-  // Background fold passes (Folder::fold_all) started and ended, and failed ones.
+  // Background fold passes (Folder::fold_dirty) started and ended, and failed ones.
   std::atomic<std::uint64_t> fold_runs{0};
   std::atomic<std::uint64_t> fold_errors{0};
   // (repo, day) rows those passes applied to PostgreSQL.
