@@ -138,5 +138,7 @@ namespace hubstatsd {
 // A PostgreSQL array literal in text form ({"a","b"}) for passing a whole column as one
 // parameter (unnest($1::text[])); elements are quoted and escaped.
 std::string pg_array(const std::vector<std::string>& items);
+// The items of a text column built with array_to_string(..., ','): "a,b" -> {a, b}.
+std::vector<std::string> split_commas(std::string_view list);
 
 }  // namespace hubstatsd

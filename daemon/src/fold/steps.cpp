@@ -107,7 +107,7 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
       res = conn.exec(kCommitSql, params);
       std::set<std::string, std::less<>> applied;
       if (res.rows() > 0)
-        for (const auto& g : split_list(res.text(0, 5))) applied.insert(g);
+        for (const auto& g : split_commas(res.text(0, 5))) applied.insert(g);
       commit_breakdowns(conn, taken, applied);
       conn.exec("COMMIT");
       break;
@@ -130,7 +130,7 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
     if (!t || !d) continue;
     done.rows.push_back({{*t, res.str(i, 1), res.str(i, 2)}, *d, res.i64(i, 4)});
   }
-  if (res.rows() > 0) done.gens = split_list(res.text(0, 5));
+  if (res.rows() > 0) done.gens = split_commas(res.text(0, 5));
   if (listener_ && !done.rows.empty()) listener_(done);
   return static_cast<std::int64_t>(done.rows.size());
 }

@@ -16,16 +16,6 @@ namespace hubstatsd {
 
 namespace fold_detail {
 
-inline std::vector<std::string> split_list(std::string_view g) {
-  std::vector<std::string> out;
-  while (!g.empty()) {
-    auto comma = g.find(',');
-    out.emplace_back(g.substr(0, comma));
-    g = comma == std::string_view::npos ? std::string_view() : g.substr(comma + 1);
-  }
-  return out;
-}
-
 inline bool same_item(const FoldItem& a, const FoldItem& b) {
   return a.day == b.day && a.repo == b.repo;
 }

@@ -59,16 +59,6 @@ inline EvalCall residual_call(const RepoRef& r) {
   return {&residual_script(), {keys::days(r), keys::epoch(r)}, {key_prefix(r)}};
 }
 
-inline std::vector<std::string> split_commas(std::string_view s) {
-  std::vector<std::string> out;
-  while (!s.empty()) {
-    auto comma = s.find(',');
-    out.emplace_back(s.substr(0, comma));
-    s = comma == std::string_view::npos ? std::string_view() : s.substr(comma + 1);
-  }
-  return out;
-}
-
 // The folded total of a repo and which of the given (day, gen) generations are applied,
 // in ONE statement, so both come from the same database snapshot. Anything else that
 // belongs to a repo's all-time total in PostgreSQL (e.g. an imported baseline) must be
