@@ -16,6 +16,8 @@ Storage::Storage(StorageConfig cfg)
   so.today_cache_ttl = cfg_.today_cache_ttl;
   so.trending_refresh = cfg_.trending_refresh;
   reader_ = std::make_unique<PgRedisStatsReader>(*redis_, *pg_, *folder_, so);
+  continuous_fold_ = std::make_unique<ContinuousFold>(
+      *folder_, [this] { return today(); }, cfg_.fold_interval, cfg_.fold_backoff_max);
 }
 
 Storage::~Storage() {
@@ -26,63 +28,17 @@ std::vector<std::string> Storage::migrate() {
   return hubstatsd::migrate(*pg_);
 }
 
-FoldStats Storage::fold_pass(const std::atomic<bool>& stop) {
-  folder_->drain_legacy_indexes(today());
-  return folder_->fold_dirty(stop);
-}
-
 FoldStats Storage::fold_once() {
-  const std::atomic<bool> never{false};
-  auto st = fold_pass(never);
-  folder_->prune_ledger();
-  return st;
-}
-
-void Storage::fold_loop() {
-  std::unique_lock lk(mu_);
-  std::chrono::milliseconds backoff{0};
-  while (!stop_) {
-    lk.unlock();
-    try {
-      const FoldStats s = fold_pass(stop_);
-      if (backoff.count() > 0) log::info("fold pass succeeded again");
-      backoff = std::chrono::milliseconds(0);
-      if (s.taken > 0)
-        log::debug("fold pass", {{"taken", std::to_string(s.taken)},
-                                 {"applied", std::to_string(s.applied)},
-                                 {"repos", std::to_string(s.repos)}});
-      if (std::chrono::steady_clock::now() - last_prune_ > std::chrono::hours(1)) {
-        folder_->prune_ledger();
-        last_prune_ = std::chrono::steady_clock::now();
-      }
-    } catch (const std::exception& e) {
-      // Nothing is lost: dirty and taken sets stay in Redis until a pass succeeds.
-      backoff = std::min(cfg_.fold_backoff_max,
-                         backoff.count() ? backoff * 2 : std::chrono::milliseconds(1000));
-      log::warn("fold pass failed",
-                {{"error", e.what()}, {"retry_in_ms", std::to_string(backoff.count())}});
-    }
-    lk.lock();
-    cv_.wait_for(lk, backoff.count() ? backoff : cfg_.fold_interval,
-                 [this] { return stop_.load(); });
-  }
+  return continuous_fold_->once();
 }
 
 void Storage::start_background_fold() {
-  std::lock_guard lk(mu_);
-  stop_ = false;
   reader_->start();
-  if (cfg_.background_fold && !fold_thread_.joinable())
-    fold_thread_ = std::thread([this] { fold_loop(); });
+  if (cfg_.background_fold) continuous_fold_->start();
 }
 
 void Storage::stop() {
-  {
-    std::lock_guard lk(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (fold_thread_.joinable()) fold_thread_.join();
+  continuous_fold_->stop();
   reader_->stop();
 }
 

@@ -1,20 +1,18 @@
 // Owner of the storage side of hubstatsd: the PostgreSQL pool, the Redis client, the
-// folder, the StatsReader and the background threads (periodic fold, trending index).
+// folder and its continuous fold (fold/), and the StatsReader with its trending index
+// thread (store/). app/ builds one and hands its parts to the catalog and serve/.
 // Connections open lazily, so constructing a Storage never blocks on a server.
 #pragma once
 
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/clock.h"
+#include "fold/continuous_fold.h"
 #include "fold/folder.h"
 #include "db/pg_pool.h"
 #include "store/pg_redis_stats_reader.h"
@@ -53,11 +51,9 @@ class Storage {
   // Stops both threads; the fold stops between batches. Idempotent.
   void stop();
 
-  // One continuous-fold pass (legacy day indexes drained first) plus ledger pruning
-  // (CLI `hubstatsd fold --once`, tests). Throws Unavailable.
+  // One continuous-fold pass plus ledger pruning (CLI `hubstatsd fold --once`, tests).
+  // Throws Unavailable.
   FoldStats fold_once();
-  // The pass of the continuous fold: drain legacy day indexes, fold every dirty shard.
-  FoldStats fold_pass(const std::atomic<bool>& stop);
 
   PgRedisStatsReader& reader() { return *reader_; }
   PgPool& pg() { return *pg_; }
@@ -67,20 +63,13 @@ class Storage {
   const StorageConfig& config() const { return cfg_; }
 
  private:
-  void fold_loop();
-
   StorageConfig cfg_;
   std::function<std::int64_t()> clock_;
   std::unique_ptr<PgPool> pg_;
   std::unique_ptr<RedisClient> redis_;
   std::unique_ptr<Folder> folder_;
   std::unique_ptr<PgRedisStatsReader> reader_;
-
-  std::thread fold_thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::atomic<bool> stop_{false};
-  std::chrono::steady_clock::time_point last_prune_{};
+  std::unique_ptr<ContinuousFold> continuous_fold_;  // stopped and destroyed first
 };
 
 }  // namespace hubstatsd
