@@ -1,6 +1,6 @@
-// Process-wide counters of backend events (Redis and PostgreSQL errors, fold passes)
-// for /metrics. Plain relaxed atomics, so the store can bump them from any thread
-// without knowing anything about the exposition format.
+// Process-wide counters of backend events (Redis and PostgreSQL errors, fold passes).
+// They live in base/ so db/ and fold/ bump them without including serve/ (which reads
+// them for /metrics). Plain relaxed atomics: any thread may bump them.
 #pragma once
 
 #include <atomic>

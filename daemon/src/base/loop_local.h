@@ -2,7 +2,8 @@
 // non-blocking fast path): objects bound to the calling thread's event loop, such as a
 // non-blocking backend connection. Each io thread runs its own io_context; an object
 // made here is only ever used from that thread, and is destroyed on it when its loop
-// ends (before the io_context goes away).
+// ends (before the io_context goes away). serve/http fills the slot; the store's fast
+// path uses it, so it lives in base/, below both.
 #pragma once
 
 #include <functional>

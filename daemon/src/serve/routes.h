@@ -1,8 +1,8 @@
-// The operator and user kit served next to the Statistics API: /metrics, the chart.svg
-// and badge pictures, /dashboard and /openapi.json. commands.cpp wires it with:
-//   serve::SiteRoutes extras(router, catalog, stats_store);
-//   extras.register_routes(router);
-//   http::Pipeline pipeline(router, &extras.request_observer());
+// The routes served around the Statistics API (once called "extras"): /metrics, the
+// chart.svg and badge pictures, /dashboard and /openapi.json. app/commands.cpp wires:
+//   serve::SiteRoutes site(router, catalog, storage.reader());
+//   site.register_routes(router);
+//   http::Pipeline pipeline(router, &site.request_observer());
 #pragma once
 
 #include "catalog/catalog.h"
