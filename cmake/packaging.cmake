@@ -159,7 +159,7 @@ set(CPACK_DEBIAN_DAEMON_DESCRIPTION
 set(daemon_depends "adduser" "procps")
 if(NOT HUBSTATS_DPKG_SHLIBDEPS)
   list(APPEND daemon_depends "libc6" "libstdc++6" "libpq5" "libhiredis0.14" "libyaml-cpp0.7"
-    "libsodium23" "libssl3" "libsystemd0")
+    "libsodium23" "libssl3" "libsystemd0" "libuuid1" "libspdlog1.10" "libfmt9")
 endif()
 string(REPLACE ";" ", " CPACK_DEBIAN_DAEMON_PACKAGE_DEPENDS "${daemon_depends}")
 set(CPACK_DEBIAN_DAEMON_PACKAGE_SUGGESTS "postgresql, redis-server, libnginx-mod-http-hubstats")

@@ -3,11 +3,11 @@
 // threads, and rendering a scrape. Ratios go to docs/benchmarks.md.
 #include <benchmark/benchmark.h>
 
-#include "http/pipeline.h"
-#include "http/router.h"
+#include "serve/http/pipeline.h"
+#include "serve/http/router.h"
 #include "log/logger.h"
-#include "metrics/exposition.h"
-#include "metrics/http_metrics.h"
+#include "serve/metrics/exposition.h"
+#include "serve/metrics/http_metrics.h"
 
 namespace {
 

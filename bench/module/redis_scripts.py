@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE.parents[1] / "tests"))
 
 from harness.redis import RedisServer  # noqa: E402
 
-SCRIPTS_H = HERE.parents[1] / "shared/include/hubstats/scripts.h"
+SCRIPTS_H = HERE.parents[1] / "shared/include/hubstats/contract/scripts.h"
 TAG = "{model/demo/tiny-model}"
 DAY = "20261126"
 WINDOW_MS, RETENTION_S = 1_800_000, 14 * 86400

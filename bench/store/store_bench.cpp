@@ -1,4 +1,4 @@
-// Store benchmarks against real PostgreSQL and Redis (started by bench/store/run.sh):
+// Storage benchmarks against real PostgreSQL and Redis (started by bench/store/run.sh):
 //  1. /api/trending core: the in-memory TrendingIndex vs SQL GROUP BY, with
 //     --repos repos x --days days of history in hubstats.daily_downloads.
 //  2. The continuous fold of --dirty dirty repo-days (pipelined take/finish, batched
@@ -24,13 +24,13 @@
 #include <thread>
 #include <csignal>
 
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
-#include "store/migrator.h"
-#include "store/store.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
+#include "db/migrator.h"
+#include "store/storage.h"
 
 using namespace hubstatsd;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -46,8 +46,8 @@ std::int64_t wall_ms() {
       .count();
 }
 
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+double ms_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
 }
 
 // CPU seconds used so far by redis-server (INFO cpu) and by this process.
@@ -105,7 +105,7 @@ template <class F>
 double p50(int iterations, F&& f) {
   std::vector<double> t;
   for (int i = 0; i < iterations; ++i) {
-    auto s = Clock::now();
+    auto s = SteadyClock::now();
     f(i);
     t.push_back(ms_since(s));
   }
@@ -165,7 +165,7 @@ int main(int argc, char** argv) {
   }
   const std::int64_t now = 1736942400;  // 2025-01-15 12:00 UTC
   const hubstats::Day today = hubstats::day_of(now);
-  StoreConfig cfg;
+  StorageConfig cfg;
   cfg.redis.address = redis;
   cfg.pg.dsn = pg;
   cfg.pg.statement_timeout = std::chrono::minutes(10);  // the SQL baseline is slow
@@ -174,11 +174,11 @@ int main(int argc, char** argv) {
   cfg.fold.redis_fsync_lag = std::chrono::milliseconds(fsync_lag_ms);
   cfg.today_cache_ttl = std::chrono::milliseconds(1000);
   cfg.clock = [now] { return now; };
-  Store st(cfg);
+  Storage st(cfg);
   migrate(st.pg());
 
   // History: repos x days in PostgreSQL, generated server-side.
-  auto t0 = Clock::now();
+  auto t0 = SteadyClock::now();
   st.pg().exec("TRUNCATE hubstats.daily_downloads, hubstats.fold_ledger");
   st.pg().exec(
       "INSERT INTO hubstats.daily_downloads "
@@ -206,8 +206,8 @@ int main(int argc, char** argv) {
     st.redis().eval(calls);
   }
 
-  auto& stats = st.stats();
-  t0 = Clock::now();
+  auto& stats = st.reader();
+  t0 = SteadyClock::now();
   stats.load_trending_index_now();
   std::printf("index_load_s %.2f\n", ms_since(t0) / 1000);
 
@@ -279,7 +279,7 @@ int main(int argc, char** argv) {
     std::atomic<bool> stop{false};
     st.redis().command({"CONFIG", "RESETSTAT"});
     const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
-    t0 = Clock::now();
+    t0 = SteadyClock::now();
     auto s = folder.fold_dirty(stop);
     const double secs = ms_since(t0) / 1000;
     (alt ? b_s : a_s).push_back(secs);
@@ -303,7 +303,7 @@ int main(int argc, char** argv) {
       RedisScript rec(hubstats::scripts::kRecordBatch), idx(kDirtyAdd);
       const int per_tick = std::max(1, rate / 100);
       std::uint64_t n = 0;
-      auto next = Clock::now();
+      auto next = SteadyClock::now();
       for (;;) {
         std::vector<EvalCall> calls;
         const std::int64_t now_ms = wall_ms();
@@ -330,11 +330,11 @@ int main(int argc, char** argv) {
     for (int phase = 0; phase < 4; ++phase) {
       const bool folding = phase % 2 == 1;
       const double redis0 = redis_cpu(st.redis()), self0 = self_cpu(), pg0 = tree_cpu(pg_pid);
-      const auto start = Clock::now();
+      const auto start = SteadyClock::now();
       std::int64_t applied = 0;
       int passes = 0;
       while (ms_since(start) < steady_seconds * 1000.0) {
-        const auto pass = Clock::now();
+        const auto pass = SteadyClock::now();
         if (folding) {
           applied += folder.fold_dirty(stop).applied;
           ++passes;

@@ -14,10 +14,10 @@
 #include <boost/beast/http.hpp>
 #include <boost/range/iterator_range.hpp>
 
-#include "http/beast_convert.h"
-#include "http/cors.h"
-#include "http/request_checks.h"
-#include "http/router.h"
+#include "serve/http/beast_convert.h"
+#include "serve/http/cors.h"
+#include "serve/http/request_checks.h"
+#include "serve/http/router.h"
 
 namespace bhttp = boost::beast::http;
 using namespace hubstatsd::http;

@@ -7,7 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=${FUZZ_OUT:-/tmp/hubstatsd-fuzz}
 mkdir -p "$out/corpus"
-src="$root/daemon/src/http"
+src="$root/daemon/src/serve/http"
 clang++ -std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I"$root/daemon/src" "$here/http_request_fuzz.cpp" "$src/request_checks.cpp" \
   "$src/message.cpp" "$src/beast_convert.cpp" "$src/router.cpp" "$src/cors.cpp" \

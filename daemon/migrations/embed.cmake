@@ -3,7 +3,7 @@
 file(GLOB files RELATIVE ${DIR} ${DIR}/*.sql)
 list(SORT files)
 set(body "// Generated from daemon/migrations by embed.cmake. Do not edit.\n")
-string(APPEND body "#include \"store/migrator.h\"\n\nnamespace hubstatsd {\n\n")
+string(APPEND body "#include \"db/migrator.h\"\n\nnamespace hubstatsd {\n\n")
 string(APPEND body "const std::vector<Migration>& embedded_migrations() {\n")
 string(APPEND body "  static const std::vector<Migration> all = {\n")
 foreach(f ${files})

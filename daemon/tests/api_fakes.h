@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "catalog/catalog.h"
-#include "store/stats_store.h"
+#include "store/stats_reader.h"
 
 namespace hubstatsd::testing {
 
@@ -49,7 +49,7 @@ class FakeCatalog : public Catalog {
   }
 };
 
-class FakeStore : public StatsStore {
+class FakeStore : public StatsReader {
  public:
   std::map<std::string, std::int64_t> totals;          // by id
   std::map<std::string, std::vector<DayCounts>> days;  // rows as the store would return them

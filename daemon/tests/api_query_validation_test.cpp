@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "api/query_validation.h"
+#include "serve/api/query_validation.h"
 
 using hubstatsd::api::parse_lax_int;
 using hubstatsd::api::QueryValidator;

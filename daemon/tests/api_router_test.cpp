@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 
-#include "http/message.h"
-#include "http/pipeline.h"
-#include "http/router.h"
+#include "serve/http/message.h"
+#include "serve/http/pipeline.h"
+#include "serve/http/router.h"
 
 using namespace hubstatsd::http;
 

@@ -11,16 +11,17 @@
 
 #include <boost/asio/post.hpp>
 
-#include "http/loop_local.h"
-#include "http/pipeline.h"
-#include "http/router.h"
-#include "http/server.h"
-#include "store/stats_store.h"
+#include "base/loop_local.h"
+#include "serve/http/pipeline.h"
+#include "serve/http/router.h"
+#include "serve/http/server.h"
+#include "store/stats_reader.h"
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using namespace hubstatsd::http;
+using hubstatsd::current_loop;
 
 namespace {
 

@@ -2,10 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/stats_api.h"
+#include "serve/api/stats_api.h"
 #include "api_fakes.h"
-#include "http/pipeline.h"
-#include "http/router.h"
+#include "serve/http/pipeline.h"
+#include "serve/http/router.h"
 
 using hubstats::RepoType;
 using hubstatsd::DayCounts;

@@ -8,6 +8,7 @@
 #include "catalog/caching_catalog.h"
 #include "catalog/token.h"
 #include "catalog/ttl_cache.h"
+#include "hubstats/contract/keys.h"
 
 namespace hubstatsd {
 namespace {
@@ -121,7 +122,7 @@ struct FakeSource : CatalogSource {
   }
   std::optional<RepoInfo> repo(const hubstats::RepoRef& ref) override {
     ++repo_queries;
-    auto it = repos.find(repo_cache_key(ref));
+    auto it = repos.find(hubstats::keys::repo_tag(ref));
     if (it == repos.end()) return std::nullopt;
     return it->second;
   }
@@ -134,7 +135,7 @@ struct FakeSource : CatalogSource {
     RepoInfo r;
     r.ref = {hubstats::RepoType::kModel, ns, name};
     r.is_private = priv;
-    repos[repo_cache_key(r.ref)] = r;
+    repos[hubstats::keys::repo_tag(r.ref)] = r;
   }
 };
 

@@ -5,11 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "api/stats_api.h"
+#include "serve/api/stats_api.h"
 #include "catalog/admin.h"
-#include "catalog/catalog_routes.h"
+#include "serve/api/catalog_routes.h"
 #include "catalog/likes.h"
-#include "http/router.h"
+#include "serve/http/router.h"
 
 namespace hubstatsd {
 namespace {

@@ -28,7 +28,6 @@ TEST(Config, EmptyFileGivesDefaults) {
   EXPECT_EQ(c.listen.address, "127.0.0.1");
   EXPECT_EQ(c.listen.port, 8090);
   EXPECT_EQ(c.fold.interval, 5s);
-  EXPECT_EQ(c.session_window, 30min);
   EXPECT_TRUE(c.catalog.IsNull() || !c.catalog.IsDefined());
 }
 
@@ -56,7 +55,6 @@ log: {level: debug, format: json, file: /tmp/x.log}
   EXPECT_EQ(c.postgres.statement_timeout, 1500ms);
   EXPECT_FALSE(c.fold.background);
   EXPECT_EQ(c.fold.retention, std::chrono::hours(24 * 14));
-  EXPECT_EQ(c.session_window, 15min);
   EXPECT_EQ(c.catalog["backend"].as<std::string>(), "builtin");
   EXPECT_EQ(c.log.level, hubstatsd::log::Level::kDebug);
   EXPECT_EQ(c.log.format, hubstatsd::log::Format::kJson);
@@ -168,4 +166,14 @@ TEST(Config, FoldMaxPaths) {
   EXPECT_EQ(parse_config("fold: {max_paths: 50}").fold.max_paths, 50);
   EXPECT_NE(error_of("fold: {max_paths: 0}").find("fold.max_paths"), std::string::npos);
   EXPECT_NE(error_of("fold: {max_paths: lots}").find("fold.max_paths"), std::string::npos);
+}
+
+TEST(Config, RetiredSessionWindowIsIgnoredWithAWarningNamingIt) {
+  const Config c = parse_config("session_window: 30m\nlisten: {port: 9000}\n");
+  EXPECT_EQ(c.listen.port, 9000);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("session_window"), std::string::npos) << c.warnings[0];
+  EXPECT_TRUE(parse_config("").warnings.empty());
+  // Other unknown keys still fail.
+  EXPECT_NE(error_of("session_windows: 30m\n").find("unknown key"), std::string::npos);
 }

@@ -11,13 +11,13 @@
 
 #include "api_fakes.h"
 #include "catalog/caching_catalog.h"
-#include "http/pipeline.h"
-#include "http/router.h"
-#include "metrics/counters.h"
-#include "metrics/exposition.h"
-#include "metrics/http_metrics.h"
-#include "metrics/metrics_endpoint.h"
-#include "store/stats_store.h"
+#include "serve/http/pipeline.h"
+#include "serve/http/router.h"
+#include "base/counters.h"
+#include "serve/metrics/exposition.h"
+#include "serve/metrics/http_metrics.h"
+#include "serve/metrics/metrics_endpoint.h"
+#include "store/stats_reader.h"
 
 namespace hubstatsd {
 namespace {

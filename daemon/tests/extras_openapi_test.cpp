@@ -6,16 +6,16 @@
 
 #include <functional>
 
-#include "api/stats_api.h"
+#include "serve/api/stats_api.h"
 #include "api_fakes.h"
 #include "catalog/catalog_config.h"
-#include "catalog/catalog_routes.h"
+#include "serve/api/catalog_routes.h"
 #include "catalog/make_catalog.h"
-#include "dashboard/dashboard_page.h"
-#include "extras/extras.h"
-#include "http/pipeline.h"
-#include "openapi/openapi_document.h"
-#include "store/pg_pool.h"
+#include "serve/dashboard/dashboard_page.h"
+#include "serve/routes.h"
+#include "serve/http/pipeline.h"
+#include "serve/openapi/openapi_document.h"
+#include "db/pg_pool.h"
 
 namespace hubstatsd {
 namespace {
@@ -46,7 +46,7 @@ struct FullRouter {
   http::Router router;
   std::optional<api::StatsApi> stats;
   std::optional<CatalogApi> catalog_api;
-  std::optional<extras::Extras> extras;
+  std::optional<serve::SiteRoutes> extras;
 };
 
 TEST(OpenApi, DocumentsExactlyTheRouterRoutes) {

@@ -5,13 +5,13 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
-#include "api/stats_api.h"
+#include "serve/api/stats_api.h"
 #include "api_fakes.h"
-#include "http/pipeline.h"
-#include "http/router.h"
-#include "pictures/human_count.h"
-#include "pictures/pictures_api.h"
-#include "pictures/svg_chart.h"
+#include "serve/http/pipeline.h"
+#include "serve/http/router.h"
+#include "serve/pictures/human_count.h"
+#include "serve/pictures/pictures_api.h"
+#include "serve/pictures/svg_chart.h"
 
 namespace hubstatsd {
 namespace {

@@ -1,7 +1,7 @@
 // Framing (RFC 9112 §6) and request-target (§3.2) rules, without sockets.
 #include <gtest/gtest.h>
 
-#include "http/request_checks.h"
+#include "serve/http/request_checks.h"
 
 using namespace hubstatsd::http;
 

@@ -20,7 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
-#include "store/async_redis.h"
+#include "db/async_redis.h"
 
 namespace net = boost::asio;
 using tcp = net::ip::tcp;

@@ -5,11 +5,12 @@
 #include <regex>
 #include <set>
 
-#include "store/fold.h"
-#include "store/migrator.h"
-#include "store/pg_pool.h"
-#include "store/pg_redis_stats_store.h"
-#include "store/redis_client.h"
+#include "fold/folder.h"
+#include "fold/random_ids.h"
+#include "db/migrator.h"
+#include "db/pg_pool.h"
+#include "store/pg_redis_stats_reader.h"
+#include "db/redis_client.h"
 
 namespace hubstatsd {
 namespace {

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 
 namespace hubstats::module {
 

@@ -15,7 +15,7 @@
 
 #include "hubstats/day.h"
 #include "hubstats/repo.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/scripts.h"
 
 namespace hubstats::module {
 

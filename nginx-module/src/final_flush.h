@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "event.h"
-#include "redis_address.h"
+#include "hubstats/contract/redis_address.h"
 
 namespace hubstats::module {
+
+using hubstats::contract::RedisAddress;
 
 // What became of one batch.
 enum class Delivery {

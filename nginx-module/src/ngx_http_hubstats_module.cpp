@@ -18,13 +18,13 @@
 #include "event.h"
 #include "hubstats/classify.h"
 #include "hubstats/clients.h"
+#include "hubstats/contract/redis_address.h"
 #include "hubstats/day.h"
 #include "hubstats/duration.h"
 #include "hubstats/identity.h"
 #include "hubstats/repo.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/scripts.h"
 #include "ngx_includes.h"
-#include "redis_address.h"
 #include "redis_sink.h"
 
 extern "C" {
@@ -285,7 +285,7 @@ char* set_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   if (mcf->redis.data) return const_cast<char*>("is duplicate");
   ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
   try {
-    if (!hubstats::module::parse_redis_address(sv(value[1]))) {
+    if (!hubstats::contract::parse_redis_address(sv(value[1]))) {
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                          "%V: invalid address \"%V\": use an IP address with a port "
                          "(127.0.0.1:6379, [::1]:6379) or unix:/path; host names are not "
@@ -789,7 +789,7 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
   // Cache manager/loader processes run init_process too but serve no requests.
   if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
   try {
-    auto addr = hubstats::module::parse_redis_address(sv(mcf->redis));
+    auto addr = hubstats::contract::parse_redis_address(sv(mcf->redis));
     if (!addr) return NGX_ERROR;  // validated at config time
     hubstats::module::SinkSettings s;
     s.address = std::move(*addr);

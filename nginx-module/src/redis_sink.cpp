@@ -14,7 +14,7 @@
 #include "final_flush.h"
 #include "spool_format.h"
 #include "hubstats/day.h"
-#include "hubstats/keys.h"
+#include "hubstats/contract/keys.h"
 
 namespace hubstats::module {
 

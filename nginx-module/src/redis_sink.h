@@ -17,14 +17,16 @@
 
 #include "counters.h"
 #include "event.h"
+#include "hubstats/contract/redis_address.h"
 #include "ngx_includes.h"
-#include "redis_address.h"
 #include "spool_files.h"
 
 struct redisAsyncContext;
 struct redisReply;
 
 namespace hubstats::module {
+
+using hubstats::contract::RedisAddress;
 
 struct SinkSettings {
   RedisAddress address;

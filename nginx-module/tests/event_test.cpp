@@ -2,8 +2,8 @@
 
 #include <gtest/gtest.h>
 
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 
 using namespace hubstats;
 using namespace hubstats::module;

@@ -1,5 +1,5 @@
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
 
 #include <gtest/gtest.h>
 
@@ -153,3 +153,16 @@ TEST(Scripts, ParseBreakdownLogSumsRecords) {
 
 }  // namespace
 }  // namespace hubstats
+
+TEST(Keys, ClientFieldsOfAClientsHash) {
+  auto d = hubstats::keys::parse_client_field("d:git");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->family, "git");
+  EXPECT_TRUE(d->sessions);
+  auto f = hubstats::keys::parse_client_field("f:huggingface_hub");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->family, "huggingface_hub");
+  EXPECT_FALSE(f->sessions);
+  for (const char* bad : {"", "d:", "x:git", "dgit", "d-git"})
+    EXPECT_FALSE(hubstats::keys::parse_client_field(bad)) << bad;
+}

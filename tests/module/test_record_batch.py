@@ -19,7 +19,7 @@ from harness import breakdown_log
 from harness.paths import SOURCE_DIR
 from harness.redis import RedisServer
 
-SCRIPTS_H = SOURCE_DIR / "shared/include/hubstats/scripts.h"
+SCRIPTS_H = SOURCE_DIR / "shared/include/hubstats/contract/scripts.h"
 WINDOW_MS = 600_000
 RETENTION_S = 3600
 REPOS = ["model/demo/a", "dataset/org/b.v2"]

@@ -41,10 +41,10 @@
 #include <vector>
 
 #include "hubstats/clients.h"
-#include "hubstats/keys.h"
-#include "hubstats/scripts.h"
-#include "store/migrator.h"
-#include "store/store.h"
+#include "hubstats/contract/keys.h"
+#include "hubstats/contract/scripts.h"
+#include "db/migrator.h"
+#include "store/storage.h"
 
 using namespace hubstatsd;
 using json = nlohmann::json;
@@ -122,7 +122,7 @@ void set_breakdown(F& f, std::string_view path, std::string_view family, bool bo
   }
 }
 
-json record(Store& st, std::istream& in) {
+json record(Storage& st, std::istream& in) {
   static const RedisScript rec(hubstats::scripts::kRecordBatch);
   static const RedisScript idx(hubstats::scripts::kIndex);
   static const RedisScript sadd(R"lua(return redis.call('SADD', KEYS[1], ARGV[1]))lua");
@@ -206,7 +206,7 @@ json candidates(const std::vector<TrendingCandidate>& v) {
   return a;
 }
 
-json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
+json run(Storage& st, const std::vector<std::string>& a, std::istream& in) {
   const std::string& cmd = a.at(0);
   if (cmd == "migrate") return {{"applied", migrate(st.pg())}};
   if (cmd == "record") return record(st, in);
@@ -217,11 +217,11 @@ json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
     return fold_json(total);
   }
   if (cmd == "fold-shard") return fold_json(st.folder().fold_shard(std::stoi(a.at(1))));
-  if (cmd == "total") return {{"total", st.stats().total_downloads(repo_arg(a.at(1)))}};
+  if (cmd == "total") return {{"total", st.reader().total_downloads(repo_arg(a.at(1)))}};
   if (cmd == "recent") {
     auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
     json rows = json::array();
-    for (const auto& d : st.stats().recent(repo_arg(a.at(1)), p))
+    for (const auto& d : st.reader().recent(repo_arg(a.at(1)), p))
       rows.push_back({{"date", hubstats::format_iso(d.day)},
                       {"downloads", d.downloads},
                       {"authenticated", d.authenticated},
@@ -232,14 +232,14 @@ json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
   if (cmd == "files") {
     auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
     json rows = json::array();
-    for (const auto& f : st.stats().files(repo_arg(a.at(1)), p, std::stoul(a.at(3))))
+    for (const auto& f : st.reader().files(repo_arg(a.at(1)), p, std::stoul(a.at(3))))
       rows.push_back({{"path", f.path}, {"files", f.files}});
     return {{"files", rows}};
   }
   if (cmd == "clients") {
     auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
     json rows = json::array();
-    for (const auto& c : st.stats().clients(repo_arg(a.at(1)), p))
+    for (const auto& c : st.reader().clients(repo_arg(a.at(1)), p))
       rows.push_back({{"client", c.client}, {"downloads", c.downloads}, {"files", c.files}});
     return {{"clients", rows}};
   }
@@ -248,19 +248,19 @@ json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
     if (!type) throw std::invalid_argument("bad type");
     auto p = hubstats::period_ending(st.today(), std::stoi(a.at(2)));
     const auto limit = static_cast<std::size_t>(std::stoul(a.at(3)));
-    auto v = cmd == "trending" ? st.stats().trending(*type, p, limit, nullptr)
-                               : st.stats().trending_sql(*type, p, limit, nullptr);
-    return {{"trending", candidates(v)}, {"index", st.stats().trending_ready()}};
+    auto v = cmd == "trending" ? st.reader().trending(*type, p, limit, nullptr)
+                               : st.reader().trending_sql(*type, p, limit, nullptr);
+    return {{"trending", candidates(v)}, {"index", st.reader().trending_ready()}};
   }
   if (cmd == "load-index") {
-    st.stats().load_trending_index_now();
+    st.reader().load_trending_index_now();
     return {{"loaded", true}};
   }
   if (cmd == "start-index") {
-    st.stats().start();
+    st.reader().start();
     return {{"started", true}};
   }
-  if (cmd == "index-ready") return {{"ready", st.stats().trending_ready()}};
+  if (cmd == "index-ready") return {{"ready", st.reader().trending_ready()}};
   if (cmd == "start-fold") {  // the daemon's continuous fold (and trending refresher)
     st.start_background_fold();
     return {{"started", true}};
@@ -273,7 +273,7 @@ json run(Store& st, const std::vector<std::string>& a, std::istream& in) {
 }
 
 // Runs one command; returns the JSON answer and whether it was Unavailable.
-std::pair<json, bool> answer(Store& st, const std::vector<std::string>& a, std::istream& in) {
+std::pair<json, bool> answer(Storage& st, const std::vector<std::string>& a, std::istream& in) {
   try {
     return {run(st, a, in), false};
   } catch (const Unavailable& e) {
@@ -286,7 +286,7 @@ std::pair<json, bool> answer(Store& st, const std::vector<std::string>& a, std::
 }  // namespace
 
 int main(int argc, char** argv) {
-  StoreConfig cfg;
+  StorageConfig cfg;
   cfg.today_cache_ttl = std::chrono::milliseconds(0);
   cfg.trending_refresh = std::chrono::milliseconds(200);
   cfg.redis.connect_timeout = cfg.redis.command_timeout = std::chrono::milliseconds(1000);
@@ -341,9 +341,9 @@ int main(int argc, char** argv) {
       // like a SIGKILL: no cleanup at all
       if (step == crash_after || ++*n == crash_at) ::_exit(42);
     };
-  Store st(cfg);
+  Storage st(cfg);
   if (fold_in_read > 0)  // a fold commits between each of the next reads' two halves
-    st.stats().after_snapshot = [&st, n = fold_in_read]() mutable {
+    st.reader().after_snapshot = [&st, n = fold_in_read]() mutable {
       if (n-- > 0) st.fold_once();
     };
   if (!cmd.empty()) {

@@ -11,25 +11,50 @@
 #include <systemd/sd-daemon.h>
 #endif
 
-#include "api/stats_api.h"
-#include "app/backends.h"
+#include "serve/api/stats_api.h"
 #include "app/signals.h"
 #include "catalog/catalog_config.h"
-#include "catalog/catalog_routes.h"
+#include "catalog/make_catalog.h"
+#include "serve/api/catalog_routes.h"
 #include "catalog/kohakuhub_catalog.h"
 #include "config/config.h"
-#include "extras/extras.h"
-#include "hubstats/keys.h"
-#include "http/pipeline.h"
-#include "http/router.h"
-#include "http/server.h"
+#include "serve/routes.h"
+#include "hubstats/contract/keys.h"
+#include "serve/http/pipeline.h"
+#include "serve/http/router.h"
+#include "serve/http/server.h"
 #include "log/logger.h"
 #include "store/kohakuhub_import.h"
-#include "store/store.h"
+#include "store/storage.h"
 
 namespace hubstatsd::app {
 
 namespace {
+
+StorageConfig storage_config(const config::Config& c) {
+  StorageConfig s;
+  s.pg.dsn = c.postgres.dsn;
+  s.pg.size = c.postgres.pool_size;
+  s.pg.connect_timeout = c.postgres.connect_timeout;
+  s.pg.statement_timeout = c.postgres.statement_timeout;
+  // Waiting for a free connection is bounded like a statement: a request answers 503
+  // rather than queueing behind a stuck database.
+  s.pg.acquire_timeout = c.postgres.statement_timeout;
+
+  s.redis.address = c.redis.address;
+  s.redis.pool_size = std::max(4, c.http.handler_threads);
+  s.redis.connect_timeout = c.redis.connect_timeout;
+  s.redis.command_timeout = c.redis.command_timeout;
+  s.redis.acquire_timeout = c.redis.command_timeout;
+
+  s.fold.retention_days = static_cast<int>(c.fold.retention.count() / 86'400'000);
+  s.fold_interval = c.fold.interval;
+  s.fold.redis_fsync_lag = c.fold.redis_fsync_lag;
+  s.fold.max_paths = c.fold.max_paths;
+  s.background_fold = c.fold.background;
+  s.today_cache_ttl = c.fold.today_cache_ttl;
+  return s;
+}
 
 void notify(const char* state) {
 #ifdef HUBSTATS_HAVE_SYSTEMD
@@ -54,6 +79,7 @@ std::optional<config::Config> load(const std::string& path) {
 bool setup_logging(const config::Config& c) {
   try {
     log::Logger::global().configure(c.log.level, c.log.format, c.log.file);
+    for (const auto& w : c.warnings) log::warn("config", {{"warning", w}});
     return true;
   } catch (const std::exception& e) {
     std::cerr << "hubstatsd: log.file: " << e.what() << "\n";
@@ -101,52 +127,6 @@ void reload(const std::string& path, config::Config& current) {
        {"note", "listen, http, redis, postgres, fold and catalog need a restart"}});
 }
 
-// The earliest day any repo has counters for in Redis that are not folded yet: every
-// repo's days set (hs:{tag}:days), walked with SCAN.
-std::optional<hubstats::Day> earliest_unfolded_day(RedisClient& redis) {
-  std::optional<hubstats::Day> first;
-  std::string cursor = "0";
-  do {
-    auto page = redis.command({"SCAN", cursor, "MATCH", "hs:{*}:days", "COUNT", "1000"});
-    if (page.is_error()) throw Unavailable("redis: SCAN: " + std::string(page.error()));
-    cursor = std::string(reply_str(reply_at(page.get(), 0)));
-    const redisReply* keys = reply_at(page.get(), 1);
-    std::vector<std::vector<std::string>> reads;
-    for (std::size_t i = 0; i < reply_len(keys); ++i)
-      reads.push_back({"SMEMBERS", std::string(reply_str(reply_at(keys, i)))});
-    if (reads.empty()) continue;
-    for (const auto& r : redis.pipeline(reads))
-      for (std::size_t i = 0; i < reply_len(r.get()); ++i)
-        if (auto d = hubstats::parse_compact(reply_str(reply_at(r.get(), i)));
-            d && (!first || *d < *first))
-          first = *d;
-  } while (cursor != "0");
-  return first;
-}
-
-// Running daemons cache a repo's folded all-time total under the repo's fold epoch
-// (keys::epoch, store/pg_redis_stats_store.cpp): move the epoch of every repo the import
-// changed, as a fold take does (a random start when absent, then a random step), so
-// no cached total outlives the import.
-void publish_new_totals(RedisClient& redis, const std::set<std::string>& tags) {
-  std::random_device rd;
-  std::vector<std::vector<std::string>> batch;
-  auto flush = [&] {
-    for (const auto& r : redis.pipeline(batch))
-      if (r.is_error()) throw Unavailable("redis: move fold epoch: " + std::string(r.error()));
-    batch.clear();
-  };
-  for (const auto& tag : tags) {
-    const auto repo = hubstats::keys::parse_repo_tag(tag);
-    if (!repo) continue;
-    const std::uint64_t start = (static_cast<std::uint64_t>(rd()) << 24) ^ rd();
-    batch.push_back({"SET", hubstats::keys::epoch(*repo), std::to_string(start), "NX"});
-    batch.push_back({"INCRBY", hubstats::keys::epoch(*repo), std::to_string(1 + rd() % 1000003)});
-    if (batch.size() >= 1000) flush();
-  }
-  if (!batch.empty()) flush();
-}
-
 constexpr std::chrono::seconds kRedisStartupWait{30};
 
 // True once Redis answers PING; false after `wait` without an answer.
@@ -168,7 +148,9 @@ bool wait_for_redis(RedisClient& redis, std::chrono::seconds wait) {
 }  // namespace
 
 int check_config(const std::string& path) {
-  if (!load(path)) return 1;
+  const auto c = load(path);
+  if (!c) return 1;
+  for (const auto& w : c->warnings) std::cerr << "hubstatsd: " << path << ": " << w << "\n";
   std::cout << path << ": ok\n";
   return 0;
 }
@@ -177,7 +159,7 @@ int migrate(const std::string& path) {
   auto c = load(path);
   if (!c || !setup_logging(*c)) return 1;
   try {
-    Store store(store_config(*c));
+    Storage store(storage_config(*c));
     const auto applied = store.migrate();
     log::info("migrations applied", {{"count", std::to_string(applied.size())}});
     for (const auto& name : applied) std::cout << "applied " << name << "\n";
@@ -192,7 +174,7 @@ int fold_once(const std::string& path) {
   auto c = load(path);
   if (!c || !setup_logging(*c)) return 1;
   try {
-    Store store(store_config(*c));
+    Storage store(storage_config(*c));
     const FoldStats s = store.fold_once();
     log::info("fold pass", {{"taken", std::to_string(s.taken)},
                             {"applied", std::to_string(s.applied)},
@@ -240,7 +222,7 @@ int import_kohakuhub(const std::string& path, const ImportArgs& args) {
                 << " downloads=" << n << "\n";
   };
   try {
-    Store store(store_config(*c));
+    Storage store(storage_config(*c));
     store.migrate();
     PgPoolConfig hub_cfg = store.pg().config();
     const std::string dsn = !args.dsn.empty() ? args.dsn : cat.kohakuhub.dsn;
@@ -278,15 +260,18 @@ int run(const std::string& path) {
   if (!c || !setup_logging(*c)) return 1;
   block_signals();  // before any thread starts, so only sigwait sees them
   try {
-    Backends backends(*c);
-    const auto applied = backends.store().migrate();
+    Storage storage(storage_config(*c));
+    // Uses storage.pg(): declared after it, so destroyed first.
+    const std::unique_ptr<Catalog> catalog =
+        make_catalog(parse_catalog_config(c->catalog), storage.pg());
+    const auto applied = storage.migrate();
     if (!applied.empty())
       log::info("migrations applied", {{"count", std::to_string(applied.size())}});
 
     // Ready means serving correct answers: PostgreSQL migrated (above) and Redis
     // answering. Wait a bounded time for Redis, then fail so the unit's restart policy
     // (and the operator) sees it, instead of reporting ready and answering 503.
-    if (!wait_for_redis(backends.store().redis(), kRedisStartupWait)) {
+    if (!wait_for_redis(storage.redis(), kRedisStartupWait)) {
       log::error(
           "redis unreachable at startup",
           {{"address", c->redis.address}, {"waited_s", std::to_string(kRedisStartupWait.count())}});
@@ -301,21 +286,21 @@ int run(const std::string& path) {
                     [](const http::Request&, const http::PathParams&, http::FastDone done) {
                       done({http::json_response(200, R"({"status":"ok"})"), nullptr});
                     });
-    api::StatsApi stats_api(backends.catalog(), backends.store().stats(), system_unix_now);
+    api::StatsApi stats_api(*catalog, storage.reader(), system_unix_now);
     api::register_stats_routes(router, stats_api);
-    CatalogApi catalog_api(backends.catalog());
+    CatalogApi catalog_api(*catalog);
     register_catalog_routes(router, catalog_api);
-    extras::Extras extras(router, backends.catalog(), backends.store().stats(), system_unix_now);
-    extras.register_routes(router);  // /metrics, chart.svg, badge, /dashboard, /openapi.json
+    serve::SiteRoutes site(router, *catalog, storage.reader(), system_unix_now);
+    site.register_routes(router);  // /metrics, chart.svg, badge, /dashboard, /openapi.json
     const http::CorsPolicy cors(c->http.cors.allow_origins);
-    const http::Pipeline pipeline(router, &extras.request_observer(), &cors);
+    const http::Pipeline pipeline(router, &site.request_observer(), &cors);
     http::Server server(
         server_options(*c), [&pipeline](http::Request& req) { return pipeline.handle(req); },
         [&pipeline](http::Request& req, http::FastFinish finish) {
           pipeline.handle_fast(req, std::move(finish));
         });
     server.start();
-    backends.store().start_background_fold();
+    storage.start_background_fold();
     log::info("listening",
               {{"address", c->listen.address}, {"port", std::to_string(server.port())}});
     notify("READY=1");
@@ -328,7 +313,7 @@ int run(const std::string& path) {
     notify("STOPPING=1");
     log::info("shutting down");
     server.stop(c->http.shutdown_grace);
-    backends.store().stop();
+    storage.stop();
     log::info("stopped");
     return 0;
   } catch (const std::exception& e) {

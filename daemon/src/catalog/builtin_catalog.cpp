@@ -1,7 +1,7 @@
 #include "catalog/builtin_catalog.h"
 
 #include "catalog/token.h"
-#include "store/pg_pool.h"
+#include "db/pg_pool.h"
 
 namespace hubstatsd {
 

@@ -1,6 +1,7 @@
 #include "catalog/caching_catalog.h"
 
 #include "catalog/token.h"
+#include "hubstats/contract/keys.h"
 #include "hubstats/identity.h"
 
 namespace hubstatsd {
@@ -17,15 +18,6 @@ bool may_read(const Caller& caller, const RepoInfo& repo,
   if (!caller.username) return false;
   if (*caller.username == repo.ref.ns) return true;
   return is_member(repo.ref.ns, *caller.username);
-}
-
-std::string repo_cache_key(const hubstats::RepoRef& ref) {
-  std::string k(hubstats::to_string(ref.type));
-  k += '/';
-  k += ref.ns;
-  k += '/';
-  k += ref.name;
-  return k;
 }
 
 CachingCatalog::CachingCatalog(CatalogSource& source, CacheOptions cache, std::string admin_token,
@@ -75,11 +67,11 @@ Caller CachingCatalog::authenticate(std::string_view bearer, std::string_view co
 }
 
 std::optional<RepoInfo> CachingCatalog::find_repo(const hubstats::RepoRef& ref) {
-  return repos_.get_or_load(repo_cache_key(ref), [&] { return source_.repo(ref); });
+  return repos_.get_or_load(hubstats::keys::repo_tag(ref), [&] { return source_.repo(ref); });
 }
 
 std::optional<std::optional<RepoInfo>> CachingCatalog::cached_repo(const hubstats::RepoRef& ref) {
-  return repos_.peek(repo_cache_key(ref));
+  return repos_.peek(hubstats::keys::repo_tag(ref));
 }
 
 bool CachingCatalog::can_read(const Caller& caller, const RepoInfo& repo) {
@@ -92,7 +84,7 @@ bool CachingCatalog::can_read(const Caller& caller, const RepoInfo& repo) {
 }
 
 void CachingCatalog::invalidate_repo(const hubstats::RepoRef& ref) {
-  repos_.erase(repo_cache_key(ref));
+  repos_.erase(hubstats::keys::repo_tag(ref));
 }
 
 void CachingCatalog::invalidate_credentials() {

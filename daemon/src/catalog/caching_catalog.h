@@ -80,10 +80,8 @@ class CachingCatalog : public Catalog {
   const CredentialRules rules_;
   TtlCache<std::optional<std::string>> tokens_;    // token hash -> username
   TtlCache<std::optional<std::string>> sessions_;  // session id -> username
-  TtlCache<std::optional<RepoInfo>> repos_;        // "type/ns/name" -> repo
+  TtlCache<std::optional<RepoInfo>> repos_;        // keys::repo_tag -> repo
   TtlCache<bool> members_;                         // "org\0user" -> member
 };
-
-std::string repo_cache_key(const hubstats::RepoRef& ref);
 
 }  // namespace hubstatsd

@@ -1,6 +1,6 @@
 #include "catalog/kohakuhub_catalog.h"
 
-#include "store/pg_pool.h"
+#include "db/pg_pool.h"
 
 namespace hubstatsd {
 

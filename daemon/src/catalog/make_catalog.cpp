@@ -2,7 +2,7 @@
 
 #include "catalog/builtin_catalog.h"
 #include "catalog/kohakuhub_catalog.h"
-#include "store/pg_pool.h"
+#include "db/pg_pool.h"
 
 namespace hubstatsd {
 
@@ -21,10 +21,6 @@ class KohakuhubWithPool : private OwnedPool, public KohakuhubCatalog {
 };
 
 }  // namespace
-
-std::unique_ptr<Catalog> make_catalog(const YAML::Node& section, PgPool& hubstats_pool) {
-  return make_catalog(parse_catalog_config(section), hubstats_pool);
-}
 
 std::unique_ptr<Catalog> make_catalog(const CatalogConfig& cfg, PgPool& hubstats_pool) {
   const CacheOptions cache{cfg.cache_ttl, cfg.cache_max_entries};

@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "hubstats/duration.h"
-#include "store/redis_client.h"
+#include "hubstats/contract/redis_address.h"
 
 extern char** environ;
 
@@ -162,11 +162,9 @@ const std::map<std::string, Setter>& schema() {
        }},
       {"redis.address",
        [](Config& c, const std::string& p, const std::string& v) {
-         try {
-           RedisEndpoint::parse(v);  // validates; the clients parse it again
-         } catch (const std::invalid_argument& e) {
-           fail(p, e.what());
-         }
+         std::string why;
+         if (!hubstats::contract::parse_redis_address(v, &why))
+           fail(p, "bad address \"" + v + "\" (" + why + ")");
          c.redis.address = v;
        }},
       {"redis.connect_timeout",
@@ -218,10 +216,6 @@ const std::map<std::string, Setter>& schema() {
       {"fold.today_cache_ttl",
        [](Config& c, const std::string& p, const std::string& v) {
          c.fold.today_cache_ttl = to_duration(p, v, milliseconds(0));
-       }},
-      {"session_window",
-       [](Config& c, const std::string& p, const std::string& v) {
-         c.session_window = to_duration(p, v, milliseconds(1000));
        }},
       {"log.level",
        [](Config& c, const std::string& p, const std::string& v) {
@@ -324,6 +318,13 @@ Config parse_config(std::string_view yaml_text, const char* const* env) {
         apply_section(c, key, kv.second);
       } else if (schema().count(key)) {
         apply(c, key, scalar_of(kv.second, key));
+      } else if (key == "session_window") {
+        // Older versions parsed it and never used it; configs written for them keep
+        // working (a value that is not a duration still fails), with a warning.
+        to_duration(key, scalar_of(kv.second, key), milliseconds(1000));
+        c.warnings.push_back(
+            "session_window: ignored, no longer used (the nginx module's "
+            "hubstats_session_window alone sets the window); remove it");
       } else {
         fail(key, "unknown key");
       }

@@ -80,9 +80,10 @@ struct Config {
     std::int64_t max_paths = 1000;
   } fold;
 
-  milliseconds session_window{30 * 60'000};
-
   YAML::Node catalog;  // the raw `catalog:` section (may be null)
+
+  // Keys accepted but ignored (retired ones), each with what to do; logged at startup.
+  std::vector<std::string> warnings;
 
   struct Log {
     log::Level level = log::Level::kInfo;

@@ -1,6 +1,9 @@
 #include "log/logger.h"
 
 #include <fcntl.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,8 +87,29 @@ void append_logfmt_value(std::string& out, std::string_view s) {
   }
 }
 
-int open_log(const std::string& file) {
-  return ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+// Creates the file (mode 0640) if needed, so the error names the file and the cause.
+void create_log_file(const std::string& file) {
+  const int fd = ::open(file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+  if (fd < 0) {
+    throw std::runtime_error("cannot open log file " + file + ": " + std::strerror(errno));
+  }
+  ::close(fd);
+}
+
+// A logger that writes each already formatted line as it is and flushes it at once.
+std::shared_ptr<spdlog::logger> make_sink(const std::string& file) {
+  spdlog::sink_ptr sink;
+  if (file.empty()) {
+    sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  } else {
+    create_log_file(file);
+    sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(file);  // appends
+  }
+  auto logger = std::make_shared<spdlog::logger>("hubstatsd", std::move(sink));
+  logger->set_pattern("%v", spdlog::pattern_time_type::utc);  // the line already has ts=
+  logger->set_level(spdlog::level::trace);                    // Logger filters
+  logger->flush_on(spdlog::level::trace);
+  return logger;
 }
 
 }  // namespace
@@ -118,9 +142,9 @@ std::string_view to_string(Level l) noexcept {
   return "info";
 }
 
-Logger::~Logger() {
-  if (fd_ > 2) ::close(fd_);
-}
+Logger::Logger() : sink_(make_sink("")) {}
+
+Logger::~Logger() = default;
 
 Logger& Logger::global() {
   static Logger logger;
@@ -128,16 +152,9 @@ Logger& Logger::global() {
 }
 
 void Logger::configure(Level level, Format format, const std::string& file) {
-  int fd = 2;
-  if (!file.empty()) {
-    fd = open_log(file);
-    if (fd < 0) {
-      throw std::runtime_error("cannot open log file " + file + ": " + std::strerror(errno));
-    }
-  }
+  auto sink = make_sink(file);
   std::lock_guard lock(mu_);
-  if (fd_ > 2) ::close(fd_);
-  fd_ = fd;
+  sink_ = std::move(sink);
   file_ = file;
   level_.store(level);
   format_.store(format);
@@ -146,10 +163,11 @@ void Logger::configure(Level level, Format format, const std::string& file) {
 bool Logger::reopen() {
   std::lock_guard lock(mu_);
   if (file_.empty()) return true;
-  int fd = open_log(file_);
-  if (fd < 0) return false;
-  if (fd_ > 2) ::close(fd_);
-  fd_ = fd;
+  try {
+    sink_ = make_sink(file_);
+  } catch (const std::exception&) {
+    return false;
+  }
   return true;
 }
 
@@ -190,16 +208,17 @@ std::string Logger::format_line(Level l, std::string_view msg,
 }
 
 void Logger::write(Level l, std::string_view msg, std::initializer_list<Field> fields) {
-  const std::string line = format_line(l, msg, fields);
-  std::lock_guard lock(mu_);
-  std::size_t off = 0;
-  while (off < line.size()) {
-    ssize_t n = ::write(fd_, line.data() + off, line.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;  // nowhere to report a failing log
-    }
-    off += static_cast<std::size_t>(n);
+  std::string line = format_line(l, msg, fields);
+  line.pop_back();  // the sink ends the line
+  std::shared_ptr<spdlog::logger> sink;
+  {
+    std::lock_guard lock(mu_);
+    sink = sink_;
+  }
+  try {
+    sink->log(spdlog::level::info, spdlog::string_view_t(line.data(), line.size()));
+  } catch (...) {
+    // nowhere to report a failing log
   }
 }
 

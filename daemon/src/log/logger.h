@@ -1,15 +1,21 @@
 // Structured log lines (logfmt or JSON), one per event, to stderr or a file that SIGHUP
-// reopens. Thread-safe; a line is written with one write() so lines never interleave.
+// reopens. The lines are formatted here; spdlog's sinks write them (thread-safe, one
+// flushed line at a time, so lines never interleave).
 // Never pass tokens, IP addresses or User-Agents as field values.
 #pragma once
 
 #include <atomic>
 #include <initializer_list>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+
+namespace spdlog {
+class logger;
+}  // namespace spdlog
 
 namespace hubstatsd::log {
 
@@ -26,7 +32,7 @@ using Field = std::pair<std::string_view, std::string_view>;
 
 class Logger {
  public:
-  Logger() = default;
+  Logger();
   ~Logger();
   Logger(const Logger&) = delete;
   Logger& operator=(const Logger&) = delete;
@@ -37,7 +43,7 @@ class Logger {
   // file empty means stderr. Throws std::runtime_error when the file cannot be opened.
   void configure(Level level, Format format, const std::string& file);
   void set_level(Level level) { level_.store(level, std::memory_order_relaxed); }
-  // Reopens the log file (after rotation). Returns false (and keeps the old fd) on failure.
+  // Reopens the log file (after rotation). Returns false (and keeps the old file) on failure.
   bool reopen();
 
   bool enabled(Level l) const { return l >= level_.load(std::memory_order_relaxed); }
@@ -49,9 +55,9 @@ class Logger {
  private:
   std::atomic<Level> level_{Level::kInfo};
   std::atomic<Format> format_{Format::kLogfmt};
-  std::mutex mu_;
+  std::mutex mu_;  // guards file_ and sink_ (not the writes: the sink locks its own)
   std::string file_;
-  int fd_ = 2;
+  std::shared_ptr<spdlog::logger> sink_;
 };
 
 inline void debug(std::string_view msg, std::initializer_list<Field> f = {}) {

@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <random>
 #include <stdexcept>
 #include <tuple>
 #include <vector>
 
-#include "store/pg_pool.h"
+#include "base/unavailable.h"
+#include "db/pg_pool.h"
+#include "db/redis_client.h"
+#include "hubstats/contract/keys.h"
 
 namespace hubstatsd {
 
@@ -275,5 +279,51 @@ ImportReport import_in(PgPool& hub, PgConn& out, const ImportOptions& opt, const
 }
 
 }  // namespace
+
+// The earliest day any repo has counters for in Redis that are not folded yet: every
+// repo's days set (hs:{tag}:days), walked with SCAN.
+std::optional<hubstats::Day> earliest_unfolded_day(RedisClient& redis) {
+  std::optional<hubstats::Day> first;
+  std::string cursor = "0";
+  do {
+    auto page = redis.command({"SCAN", cursor, "MATCH", "hs:{*}:days", "COUNT", "1000"});
+    if (page.is_error()) throw Unavailable("redis: SCAN: " + std::string(page.error()));
+    cursor = std::string(reply_str(reply_at(page.get(), 0)));
+    const redisReply* keys = reply_at(page.get(), 1);
+    std::vector<std::vector<std::string>> reads;
+    for (std::size_t i = 0; i < reply_len(keys); ++i)
+      reads.push_back({"SMEMBERS", std::string(reply_str(reply_at(keys, i)))});
+    if (reads.empty()) continue;
+    for (const auto& r : redis.pipeline(reads))
+      for (std::size_t i = 0; i < reply_len(r.get()); ++i)
+        if (auto d = hubstats::parse_compact(reply_str(reply_at(r.get(), i)));
+            d && (!first || *d < *first))
+          first = *d;
+  } while (cursor != "0");
+  return first;
+}
+
+// Running daemons cache a repo's folded all-time total under the repo's fold epoch
+// (keys::epoch, store/fast_total.cpp): move the epoch of every repo the import
+// changed, as a fold take does (a random start when absent, then a random step), so
+// no cached total outlives the import.
+void publish_new_totals(RedisClient& redis, const std::set<std::string>& tags) {
+  std::random_device rd;
+  std::vector<std::vector<std::string>> batch;
+  auto flush = [&] {
+    for (const auto& r : redis.pipeline(batch))
+      if (r.is_error()) throw Unavailable("redis: move fold epoch: " + std::string(r.error()));
+    batch.clear();
+  };
+  for (const auto& tag : tags) {
+    const auto repo = hubstats::keys::parse_repo_tag(tag);
+    if (!repo) continue;
+    const std::uint64_t start = (static_cast<std::uint64_t>(rd()) << 24) ^ rd();
+    batch.push_back({"SET", hubstats::keys::epoch(*repo), std::to_string(start), "NX"});
+    batch.push_back({"INCRBY", hubstats::keys::epoch(*repo), std::to_string(1 + rd() % 1000003)});
+    if (batch.size() >= 1000) flush();
+  }
+  if (!batch.empty()) flush();
+}
 
 }  // namespace hubstatsd

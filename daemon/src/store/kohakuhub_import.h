@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "hubstats/day.h"
@@ -26,6 +27,7 @@
 namespace hubstatsd {
 
 class PgPool;
+class RedisClient;
 
 struct ImportRow {
   hubstats::RepoRef repo;
@@ -63,5 +65,13 @@ struct ImportReport {
 // Throws std::runtime_error with a clear message (e.g. a cut-over after hubstats'
 // first counted day), PgError/Unavailable from the databases.
 ImportReport import_kohakuhub(PgPool& hub, PgPool& hubstats, const ImportOptions& opt);
+
+// The earliest day any repo has counters for in Redis that are not folded yet (its
+// days set, walked with SCAN): ImportOptions::first_unfolded. Throws Unavailable.
+std::optional<hubstats::Day> earliest_unfolded_day(RedisClient& redis);
+
+// After an import: moves the fold epoch of every repo it changed (repo tags), so no
+// running daemon keeps serving a folded total cached before it. Throws Unavailable.
+void publish_new_totals(RedisClient& redis, const std::set<std::string>& tags);
 
 }  // namespace hubstatsd

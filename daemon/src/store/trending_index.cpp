@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "store/pg_pool.h"
+#include "db/pg_pool.h"
 
 namespace hubstatsd {
 

@@ -20,8 +20,8 @@
 
 #include "hubstats/day.h"
 #include "hubstats/repo.h"
-#include "store/fold.h"
-#include "store/stats_store.h"
+#include "fold/folder.h"
+#include "store/stats_reader.h"
 
 namespace hubstatsd {
 

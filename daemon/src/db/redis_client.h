@@ -1,0 +1,109 @@
+// A synchronous hiredis client for the daemon: a small pool of blocking contexts with
+// connect and command timeouts. Any connection problem or timeout throws Unavailable
+// and drops the context; the next call reconnects, so service comes back by itself.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace hubstatsd {
+
+struct RedisConfig {
+  std::string address = "127.0.0.1:6379";  // "ip:port" or "unix:/path/to.sock"
+  int pool_size = 8;
+  std::chrono::milliseconds connect_timeout{1000};
+  std::chrono::milliseconds command_timeout{1000};
+  std::chrono::milliseconds acquire_timeout{2000};
+  std::chrono::milliseconds reconnect_backoff{250};
+};
+
+// Parses "ip:port", "[ipv6]:port" or "unix:/path"; throws std::invalid_argument naming
+// the problem. Only IP literals: a name lookup would block.
+struct RedisEndpoint {
+  std::string host;  // the IP without brackets; empty for unix sockets
+  int port = 0;
+  std::string unix_path;
+  static RedisEndpoint parse(std::string_view address);
+};
+
+// Owns one reply tree.
+class RedisReply {
+ public:
+  RedisReply() = default;
+  explicit RedisReply(redisReply* r) : r_(r) {}
+  const redisReply* get() const { return r_.get(); }
+  bool is_error() const { return r_ && r_->type == REDIS_REPLY_ERROR; }
+  std::string_view error() const;
+
+ private:
+  struct Free {
+    void operator()(redisReply* r) const { freeReplyObject(r); }
+  };
+  std::unique_ptr<redisReply, Free> r_;
+};
+
+// Helpers over a (possibly nested) reply element.
+std::string_view reply_str(const redisReply* r);  // "" unless string/status
+// Integer of an integer reply or a decimal string reply; 0 for nil/other.
+std::int64_t reply_int(const redisReply* r);
+std::size_t reply_len(const redisReply* r);  // array length, 0 otherwise
+const redisReply* reply_at(const redisReply* r, std::size_t i);
+// A flat field/value array (HGETALL) as (field, integer value) pairs.
+std::vector<std::pair<std::string, std::int64_t>> reply_int_pairs(const redisReply* r);
+
+// A Lua script known by its SHA1, loaded on demand (NOSCRIPT fallback).
+struct RedisScript {
+  explicit RedisScript(std::string_view body);
+  std::string body;
+  std::string sha;
+};
+
+struct EvalCall {
+  const RedisScript* script;
+  std::vector<std::string> keys;
+  std::vector<std::string> args;
+};
+
+class RedisClient {
+ public:
+  explicit RedisClient(RedisConfig cfg);  // throws std::invalid_argument on a bad address
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  // One command. Server error replies are returned (is_error()), not thrown.
+  RedisReply command(const std::vector<std::string>& argv);
+  // Sends all commands in one round trip; replies in order.
+  std::vector<RedisReply> pipeline(const std::vector<std::vector<std::string>>& cmds);
+  // EVALSHA of each call, pipelined; calls answered NOSCRIPT are loaded and re-sent
+  // (a NOSCRIPT call did not run, so re-sending is safe).
+  std::vector<RedisReply> eval(const std::vector<EvalCall>& calls);
+
+  const RedisConfig& config() const { return cfg_; }
+
+ private:
+  redisContext* connect();
+  redisContext* acquire();
+  void release(redisContext* c, bool broken);
+
+  RedisConfig cfg_;
+  RedisEndpoint ep_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<redisContext*> idle_;
+  int open_ = 0;
+  std::chrono::steady_clock::time_point down_until_{};
+  std::string last_error_;
+};
+
+}  // namespace hubstatsd
