@@ -151,25 +151,6 @@ struct PgRedisStatsReader::Breakdown {
     return out;
   }
 };
-std::string epoch;
-std::vector<Part> days;
-
-static Breakdown parse(const redisReply* r) {
-  Breakdown out;
-  out.epoch = std::string(reply_str(reply_at(r, 0)));
-  for (std::size_t i = 1; i + 3 < reply_len(r); i += 4) {
-    auto d = hubstats::parse_compact(reply_str(reply_at(r, i)));
-    if (!d) continue;
-    Part p;
-    p.day = *d;
-    p.gen = std::string(reply_str(reply_at(r, i + 1)));
-    p.live = reply_int_pairs(reply_at(r, i + 2));
-    p.folding = reply_int_pairs(reply_at(r, i + 3));
-    out.days.push_back(std::move(p));
-  }
-  return out;
-}
-};
 
 struct PgRedisStatsReader::Residual {
   struct Part {
