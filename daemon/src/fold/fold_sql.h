@@ -53,9 +53,10 @@ WITH input AS (
             (i.repo_type, i.namespace, i.name, i.day, i.path)) AS known
   FROM input i
 ), held AS (
+  -- Only repo-days with a path new to them need the count (most folds bring none).
   SELECT p.repo_type, p.namespace, p.name, p.day, count(*) AS n
   FROM hubstats.daily_paths p
-  JOIN (SELECT DISTINCT repo_type, namespace, name, day FROM input) k
+  JOIN (SELECT DISTINCT repo_type, namespace, name, day FROM special WHERE NOT known) k
     USING (repo_type, namespace, name, day)
   WHERE p.path NOT IN ('(git)', '(lfs)', '(other)')
   GROUP BY 1, 2, 3, 4
