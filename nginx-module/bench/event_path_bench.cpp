@@ -7,8 +7,8 @@
 #include <deque>
 #include <string>
 
-#include "event.h"
-#include "spool_format.h"
+#include "record/resp.h"
+#include "record/spool_format.h"
 #include "hubstats/classify.h"
 #include "hubstats/clients.h"
 #include "hubstats/identity.h"

@@ -1,4 +1,8 @@
-#include "event.h"
+#include "record/batch_id.h"
+#include "record/commands.h"
+#include "record/group_batches.h"
+#include "record/key_cache.h"
+#include "record/resp.h"
 
 #include <gtest/gtest.h>
 

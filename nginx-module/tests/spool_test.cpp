@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "spool_files.h"
-#include "spool_format.h"
+#include "record/spool_files.h"
+#include "record/spool_format.h"
 
 using namespace hubstats;
 using namespace hubstats::module;

@@ -13,9 +13,9 @@
 #include <string>
 #include <string_view>
 
-#include "body_capture.h"
-#include "counters.h"
-#include "event.h"
+#include "record/body_capture.h"
+#include "record/counters.h"
+#include "record/event.h"
 #include "hubstats/classify.h"
 #include "hubstats/clients.h"
 #include "hubstats/contract/redis_address.h"
@@ -24,8 +24,8 @@
 #include "hubstats/identity.h"
 #include "hubstats/repo.h"
 #include "hubstats/contract/scripts.h"
-#include "ngx_includes.h"
-#include "redis_sink.h"
+#include "glue/ngx_includes.h"
+#include "glue/redis_sink.h"
 
 extern "C" {
 extern ngx_module_t ngx_http_hubstats_module;

@@ -1,4 +1,4 @@
-#include "spool_files.h"
+#include "record/spool_files.h"
 
 #include <dirent.h>
 #include <fcntl.h>

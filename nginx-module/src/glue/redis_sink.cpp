@@ -1,4 +1,4 @@
-#include "redis_sink.h"
+#include "glue/redis_sink.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "final_flush.h"
-#include "spool_format.h"
+#include "record/final_flush.h"
+#include "record/spool_format.h"
 #include "hubstats/day.h"
 #include "hubstats/contract/keys.h"
 

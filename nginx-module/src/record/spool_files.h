@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "spool_format.h"
+#include "record/spool_format.h"
 
 namespace hubstats::module::spool {
 

@@ -15,11 +15,11 @@
 #include <string>
 #include <unordered_map>
 
-#include "counters.h"
-#include "event.h"
+#include "record/counters.h"
+#include "record/resp.h"
 #include "hubstats/contract/redis_address.h"
-#include "ngx_includes.h"
-#include "spool_files.h"
+#include "glue/ngx_includes.h"
+#include "record/spool_files.h"
 
 struct redisAsyncContext;
 struct redisReply;

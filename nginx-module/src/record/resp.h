@@ -1,0 +1,31 @@
+// The recording commands in Redis wire format (RESP): what the log-phase hot path
+// hands to hiredis. Pure: no nginx types.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "record/commands.h"
+#include "record/group_batches.h"
+#include "record/key_cache.h"
+
+namespace hubstats::module {
+
+// Settings as command arguments, formatted once.
+struct RecordArgs {
+  std::int64_t window;  // ms
+  std::string window_ms;
+  std::string retention_s;
+  std::string max_paths;
+  std::string compact_bytes;
+  explicit RecordArgs(const RecordSettings& s);
+};
+
+// record_batch_command(b.events, ...) as RESP, built without intermediate argument
+// vectors.
+std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how);
+// SADD of the batches' repo tags, one command per dirty shard, each tag once.
+std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys);
+std::string to_resp(const Command& c);
+
+}  // namespace hubstats::module
