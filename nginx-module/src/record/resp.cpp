@@ -1,6 +1,10 @@
 #include "record/resp.h"
 
+#include <hiredis/hiredis.h>
+
 #include <algorithm>
+#include <new>
+#include <string_view>
 #include <unordered_set>
 
 #include "hubstats/contract/keys.h"
@@ -21,10 +25,26 @@ void append_bulk(std::string& out, std::string_view arg) {
 
 }  // namespace
 
-std::string to_resp(const Command& c) {
-  std::string out = "*" + std::to_string(c.size()) + "\r\n";
-  for (const auto& a : c) append_bulk(out, a);
+std::string format_command(const std::vector<std::string_view>& argv) {
+  std::vector<const char*> ptrs;
+  std::vector<std::size_t> lens;
+  ptrs.reserve(argv.size());
+  lens.reserve(argv.size());
+  for (std::string_view a : argv) {
+    ptrs.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  char* cmd = nullptr;
+  const int n =
+      redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), ptrs.data(), lens.data());
+  if (n < 0) throw std::bad_alloc();
+  std::string out(cmd, static_cast<std::size_t>(n));
+  redisFreeCommand(cmd);
   return out;
+}
+
+std::string to_resp(const Command& c) {
+  return format_command(std::vector<std::string_view>(c.begin(), c.end()));
 }
 
 RecordArgs::RecordArgs(const RecordSettings& s)
@@ -114,14 +134,9 @@ std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys
     const auto& tags = shards[static_cast<std::size_t>(shard)];
     if (tags.empty()) continue;
     const std::string key = keys::dirty(shard);
-    std::string cmd;
-    cmd += '*';
-    append_uint(cmd, 2 + tags.size());
-    cmd += "\r\n";
-    append_bulk(cmd, "SADD");
-    append_bulk(cmd, key);
-    for (std::string_view t : tags) append_bulk(cmd, t);
-    out.push_back(std::move(cmd));
+    std::vector<std::string_view> argv{"SADD", key};
+    argv.insert(argv.end(), tags.begin(), tags.end());
+    out.push_back(format_command(argv));
   }
   return out;
 }

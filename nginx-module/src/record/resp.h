@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "record/commands.h"
@@ -21,11 +22,14 @@ struct RecordArgs {
   explicit RecordArgs(const RecordSettings& s);
 };
 
-// record_batch_command(b.events, ...) as RESP, built without intermediate argument
-// vectors.
+// record_batch_command(b.events, ...) as RESP, hand-encoded from the cached keys
+// without intermediate argument vectors: the one hand encoder left, because it is the
+// per-event hot path and measured faster than hiredis's (docs/benchmarks.md, issue 9).
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how);
 // SADD of the batches' repo tags, one command per dirty shard, each tag once.
 std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys);
+// Any command as RESP, by hiredis (redisFormatCommandArgv).
+std::string format_command(const std::vector<std::string_view>& argv);
 std::string to_resp(const Command& c);
 
 }  // namespace hubstats::module
