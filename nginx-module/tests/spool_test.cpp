@@ -246,3 +246,8 @@ TEST(SpoolFiles, SyncerSyncsADuplicate) {
   }
   SUCCEED();
 }
+
+TEST(SpoolFiles, FileNameIsPidAndStream) {
+  EXPECT_EQ(file_name(123, 0x5f000001, 0xabcdef01u), "123-5f000001abcdef01.spool");
+  EXPECT_NE(file_name(7, 1, 1), file_name(7, 1, 2));
+}

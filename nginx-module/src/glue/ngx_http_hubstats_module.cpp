@@ -595,24 +595,20 @@ std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t*
   return std::string(sv(v));
 }
 
-// Operator-defined layout: the repo comes from complex values, the status rule is shared.
+// Operator-defined layout: the repo comes from complex values; the rules (condition,
+// method and status, type and segments) are shared and unit-tested.
 std::optional<hubstats::RepoRef> custom_repo(ngx_http_request_t* r, const LocConf* lcf, int status,
                                              const hubstats::RangeFacts& range) {
   if (lcf->repo_if) {
     auto cond = eval(r, lcf->repo_if);
-    if (!cond || cond->empty() || *cond == "0") return std::nullopt;
+    if (!cond || !hubstats::custom_layout_condition(*cond)) return std::nullopt;
   }
   if (!hubstats::custom_layout_countable(sv(r->method_name), status, range)) return std::nullopt;
   auto type_s = eval(r, lcf->repo_type);
   auto ns = eval(r, lcf->repo_ns);
   auto name = eval(r, lcf->repo_name);
   if (!type_s || !ns || !name) return std::nullopt;
-  auto type = hubstats::parse_repo_type(*type_s);
-  if (!type) type = hubstats::parse_repo_type_plural(*type_s);
-  if (!type || !hubstats::valid_segment(*ns) || !hubstats::valid_segment(*name)) {
-    return std::nullopt;
-  }
-  return hubstats::RepoRef{*type, std::move(*ns), std::move(*name)};
+  return hubstats::custom_layout_repo(*type_s, std::move(*ns), std::move(*name));
 }
 
 ngx_int_t log_handler(ngx_http_request_t* r) noexcept {

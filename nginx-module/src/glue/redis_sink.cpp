@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "record/final_flush.h"
+#include "record/redis_errors.h"
 #include "record/spool_format.h"
 #include "hubstats/day.h"
 #include "hubstats/contract/keys.h"
@@ -30,28 +31,19 @@ constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes that are writ
 constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
 constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a spool file at once
 
-// Error replies that say "not now" rather than "no": Redis loading its data set after
-// a restart (LOADING), a script running too long (BUSY), a cluster or replica not
-// ready (TRYAGAIN, MASTERDOWN), out of memory until the fold drains it (OOM: Redis 7
-// refuses a script before running it), a master demoted to a replica (READONLY), a
-// Redis that cannot persist its writes (MISCONF: full disk, failing AOF or RDB), the
-// script cache flushed (NOSCRIPT). The batch
-// was not applied; it is sent again on a new connection, after the reconnect backoff.
 bool retry_later(const redisReply* r) {
-  if (!r || r->type != REDIS_REPLY_ERROR || !r->str) return false;
-  const std::string_view e(r->str, r->len);
-  for (std::string_view code :
-       {"NOSCRIPT", "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "OOM", "READONLY", "MISCONF"}) {
-    if (e.substr(0, code.size()) == code && (e.size() == code.size() || e[code.size()] == ' ')) {
-      return true;
-    }
-  }
-  return false;
+  return r && r->type == REDIS_REPLY_ERROR && r->str &&
+         retry_later_error(std::string_view(r->str, r->len));
 }
 
 std::uint64_t random64() {
   static std::random_device rd;
   return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
+std::string new_spool_name() {
+  return spool::file_name(static_cast<long>(ngx_pid), static_cast<std::int64_t>(ngx_time()),
+                          static_cast<std::uint32_t>(random64()));
 }
 
 std::string describe(const RedisAddress& a) {
@@ -462,10 +454,7 @@ bool RedisSink::error_log_due() {
 void RedisSink::spool_append(const RecordBatch& b, bool count) {
   const std::size_t n = b.events.size();
   if (!spool_writer_) {
-    const std::string name = std::to_string(static_cast<long>(ngx_pid)) + "-" +
-                             stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
-                             ".spool";
-    spool_writer_ = std::make_unique<spool::Writer>(settings_.spool_dir, name);
+    spool_writer_ = std::make_unique<spool::Writer>(settings_.spool_dir, new_spool_name());
   }
   std::string& buf = spool_writer_->buffer();
   const std::size_t before = buf.size();
@@ -534,9 +523,7 @@ void RedisSink::spool_replay() {
     std::optional<spool::Writer::Handle> h;
     if (spool_writer_ && spool_writer_->has_file() && spill_.empty() && !queue_full()) {
       spool_write();
-      h = spool_writer_->seal(std::to_string(static_cast<long>(ngx_pid)) + "-" +
-                              stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
-                              ".spool");
+      h = spool_writer_->seal(new_spool_name());
       spool_ids_.reset();
     } else if (now - spool_claimed_ >= kSpoolScan || spool_claimed_ == 0) {
       spool_claimed_ = now;

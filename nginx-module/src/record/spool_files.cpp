@@ -9,6 +9,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "record/batch_id.h"
+
 namespace hubstats::module::spool {
 
 namespace {
@@ -21,6 +23,10 @@ bool is_spool_name(std::string_view name) {
 }
 
 }  // namespace
+
+std::string file_name(long pid, std::int64_t now_s, std::uint32_t random) {
+  return std::to_string(pid) + "-" + stream_id(now_s, random) + std::string(kSuffix);
+}
 
 std::uint64_t directory_usage(const std::string& dir) {
   std::uint64_t total = 0;

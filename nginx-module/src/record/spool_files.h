@@ -22,6 +22,10 @@
 
 namespace hubstats::module::spool {
 
+// "<pid>-<stream>.spool": a new file's name, its stream (stream_id) from the time and
+// random bits, so a worker's successive files never collide.
+std::string file_name(long pid, std::int64_t now_s, std::uint32_t random);
+
 // Total size of the *.spool files in dir (0 when it cannot be read).
 std::uint64_t directory_usage(const std::string& dir);
 
