@@ -58,22 +58,18 @@ RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
       backoff_(settings_.backoff_min),
       ids_(random64, std::max<std::int64_t>(settings_.record.retention_s / 2, 1)),
       args_(settings_.record) {
-  io_timer_.handler = io_timer_handler;
-  io_timer_.data = this;
-  io_timer_.log = log_;
-  io_timer_.cancelable = 0;
-  backoff_timer_.handler = backoff_timer_handler;
-  backoff_timer_.data = this;
-  backoff_timer_.log = log_;
-  backoff_timer_.cancelable = 1;
-  flush_timer_.handler = flush_timer_handler;
-  flush_timer_.data = this;
-  flush_timer_.log = log_;
-  flush_timer_.cancelable = 1;
-  spool_timer_.handler = spool_timer_handler;
-  spool_timer_.data = this;
-  spool_timer_.log = log_;
-  spool_timer_.cancelable = 1;
+  init_timer(io_timer_, io_timer_handler, false);
+  init_timer(backoff_timer_, backoff_timer_handler, true);
+  init_timer(flush_timer_, flush_timer_handler, true);
+  init_timer(spool_timer_, spool_timer_handler, true);
+}
+
+// A cancelable timer does not keep an exiting worker alive (see the members' comments).
+void RedisSink::init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool cancelable) {
+  ev.handler = handler;
+  ev.data = this;
+  ev.log = log_;
+  ev.cancelable = cancelable ? 1 : 0;
 }
 
 RedisSink::~RedisSink() {

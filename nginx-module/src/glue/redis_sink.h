@@ -110,6 +110,7 @@ class RedisSink {
   void spool_close();   // exit: everything written and synced
   bool error_log_due();
 
+  void init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool cancelable);
   // nginx event handlers and hiredis adapter hooks.
   static void read_handler(ngx_event_t* ev) noexcept;
   static void write_handler(ngx_event_t* ev) noexcept;

@@ -1,13 +1,12 @@
 #include "record/resp.h"
 
-#include <hiredis/hiredis.h>
-
 #include <algorithm>
 #include <new>
 #include <string_view>
 #include <unordered_set>
 
 #include "hubstats/contract/keys.h"
+#include "hubstats/contract/resp.h"
 #include "hubstats/contract/scripts.h"
 #include "record/decimal.h"
 
@@ -26,20 +25,8 @@ void append_bulk(std::string& out, std::string_view arg) {
 }  // namespace
 
 std::string format_command(const std::vector<std::string_view>& argv) {
-  std::vector<const char*> ptrs;
-  std::vector<std::size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (std::string_view a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  char* cmd = nullptr;
-  const int n =
-      redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), ptrs.data(), lens.data());
-  if (n < 0) throw std::bad_alloc();
-  std::string out(cmd, static_cast<std::size_t>(n));
-  redisFreeCommand(cmd);
+  std::string out;
+  contract::append_command(out, argv);
   return out;
 }
 

@@ -28,7 +28,7 @@ struct RecordArgs {
 std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptCall how);
 // SADD of the batches' repo tags, one command per dirty shard, each tag once.
 std::vector<std::string> dirty_resps(const std::vector<const RepoDayKeys*>& keys);
-// Any command as RESP, by hiredis (redisFormatCommandArgv).
+// Any command as RESP, by hiredis (hubstats::contract::append_command).
 std::string format_command(const std::vector<std::string_view>& argv);
 std::string to_resp(const Command& c);
 
