@@ -1,4 +1,5 @@
 #include "record/batch_id.h"
+#include "record/event.h"
 #include "record/commands.h"
 #include "record/group_batches.h"
 #include "record/key_cache.h"
@@ -223,4 +224,21 @@ TEST(EventBatches, KeyCacheStartsOverWhenFull) {
   cache.get(RepoRef{RepoType::kModel, "ns", "c"}, d);
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_EQ(cache.get(RepoRef{RepoType::kModel, "ns", "c"}, d)->tag, "model/ns/c");
+}
+
+TEST(Event, ClientFamilyLetterAndBotsApart) {
+  Event e;
+  set_client(e, ClientFamily::kHuggingfaceHub, true);
+  EXPECT_EQ(e.family, 'a');
+  EXPECT_FALSE(e.bot);
+  set_client(e, ClientFamily::kOther, true);
+  EXPECT_EQ(e.family, 'n');
+  EXPECT_FALSE(e.bot);
+  set_client(e, ClientFamily::kBot, true);
+  EXPECT_EQ(e.family, 'm');
+  EXPECT_TRUE(e.bot);
+  // hubstats_bots count: a bot is counted as a person, under its own family.
+  set_client(e, ClientFamily::kBot, false);
+  EXPECT_EQ(e.family, 'm');
+  EXPECT_FALSE(e.bot);
 }

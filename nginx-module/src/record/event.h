@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "hubstats/clients.h"
 #include "hubstats/day.h"
 #include "hubstats/repo.h"
 
@@ -21,5 +22,10 @@ struct Event {
   char family = 'n';             // 'a' + hubstats::ClientFamily ('n': other)
   bool bot = false;              // a bot's fetch: counted apart
 };
+
+// Sets the event's client from its User-Agent's family: the family's letter, and
+// whether it is a bot's fetch counted apart (hubstats_bots on, or a file of patterns)
+// rather than as a person's (hubstats_bots count).
+void set_client(Event& e, ClientFamily family, bool bots_apart) noexcept;
 
 }  // namespace hubstats::module
