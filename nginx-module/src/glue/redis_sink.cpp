@@ -84,7 +84,7 @@ StatusSnapshot RedisSink::snapshot() const {
   StatusSnapshot s;
   s.pid = static_cast<long>(ngx_pid);
   s.counters = counters_;
-  s.queued = waiting_.size() + outbox_events_ + spill_.size();
+  s.queued = waiting_.size() + outbox_.events() + spill_.size();
   s.redis_connected = connected_;
   return s;
 }
@@ -189,9 +189,7 @@ void RedisSink::on_context_gone() {
   // Replies that never came: their batches go out again on the next connection, in
   // order (the record script skips ids it already applied).
   inflight_.clear();
-  for (auto& o : outbox_) {
-    if (o->state != Outgoing::State::kDone) o->state = Outgoing::State::kQueued;
-  }
+  outbox_.requeue();
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (was_connected && !shutting_down_) {
@@ -269,7 +267,7 @@ void RedisSink::schedule_flush() {
   }
 }
 
-std::vector<std::shared_ptr<RedisSink::Outgoing>> RedisSink::batch_waiting() {
+std::vector<std::shared_ptr<Outgoing>> RedisSink::batch_waiting() {
   std::vector<std::shared_ptr<Outgoing>> out;
   if (waiting_.empty()) return out;
   std::vector<RecordBatch> batches =
@@ -277,11 +275,7 @@ std::vector<std::shared_ptr<RedisSink::Outgoing>> RedisSink::batch_waiting() {
                     settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
   out.reserve(batches.size());
   for (auto& b : batches) {
-    auto o = std::make_shared<Outgoing>();
-    outbox_events_ += b.events.size();
-    o->batch = std::make_shared<RecordBatch>(std::move(b));
-    outbox_.push_back(o);
-    out.push_back(std::move(o));
+    out.push_back(outbox_.add(std::make_shared<RecordBatch>(std::move(b)), false));
   }
   return out;
 }
@@ -302,7 +296,7 @@ void RedisSink::send_waiting() {
     return true;
   };
   bool ok = true;
-  for (const auto& o : outbox_) {
+  for (const auto& o : outbox_.batches()) {
     if (o->state == Outgoing::State::kQueued && !(ok = send_record(o))) break;
   }
   if (ok) {
@@ -338,15 +332,6 @@ bool RedisSink::send(Pending p, const std::string& resp) {
   return true;
 }
 
-void RedisSink::finish(Outgoing& o) {
-  if (o.state == Outgoing::State::kDone) return;
-  o.state = Outgoing::State::kDone;
-  (o.replay ? replay_events_ : outbox_events_) -= o.batch->events.size();
-  while (!outbox_.empty() && outbox_.front()->state == Outgoing::State::kDone) {
-    outbox_.pop_front();
-  }
-}
-
 // Closes the connection from inside a reply: hiredis frees the context after the
 // callback returns, answers the remaining callbacks with NULL, and hook_cleanup
 // requeues the outbox and schedules the reconnect.
@@ -379,25 +364,12 @@ void RedisSink::on_reply(redisReply* r) {
       Outgoing& o = *p.out;
       if (o.state == Outgoing::State::kDone) break;
       const std::size_t events = o.batch->events.size();
-      if (r->type == REDIS_REPLY_INTEGER && r->integer >= -1 &&
-          r->integer <= static_cast<long long>(events)) {
-        if (!o.counted) {
-          o.counted = true;
-          (o.replay ? counters_.replayed : counters_.sent) += events;
-          // -1: applied under this id before (its reply was lost), sessions unknown.
-          if (r->integer > 0) counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
-        }
-        if (o.state == Outgoing::State::kSent) o.state = Outgoing::State::kRecorded;
-      } else {
-        if (!o.counted) {
-          o.counted = true;
-          counters_.failed += events;
-        }
-        if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
-          ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a batch of %uz events: %*s",
-                        events, static_cast<size_t>(r->len), r->str);
-        }
-        finish(o);
+      const bool applied = outbox_.record_reply(
+          o, r->type == REDIS_REPLY_INTEGER ? std::optional<long long>(r->integer) : std::nullopt,
+          counters_);
+      if (!applied && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+        ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a batch of %uz events: %*s",
+                      events, static_cast<size_t>(r->len), r->str);
       }
       break;
     }
@@ -408,11 +380,9 @@ void RedisSink::on_reply(redisReply* r) {
                         static_cast<size_t>(r->len), r->str);
         }
       }
-      for (const auto& o : p.marks) {
-        if (o->state == Outgoing::State::kRecorded) finish(*o);
-      }
+      outbox_.marked(p.marks);
       // Replayed batches confirmed: read more of the file.
-      if (replay_ && replay_events_ < kReplayWindow / 2) send_waiting();
+      if (replay_ && outbox_.replay_events() < kReplayWindow / 2) send_waiting();
       break;
     case Kind::kScriptLoad:
       if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
@@ -530,21 +500,17 @@ void RedisSink::spool_replay() {
                   h->path.c_str());
     replay_ = std::make_unique<spool::Reader>(std::move(*h));
   }
-  while (replay_events_ < kReplayWindow && !replay_->eof()) {
+  while (outbox_.replay_events() < kReplayWindow && !replay_->eof()) {
     for (spool::SpooledBatch& sb : replay_->next(kReplayChunk)) {
       auto b = std::make_shared<RecordBatch>();
       b->keys = key_cache_.get(sb.events.front().repo, sb.events.front().day);
       b->bucket = keys::session_bucket(sb.events.front().time_ms, settings_.record.window_ms);
       b->id = std::move(sb.id);
       b->events = std::move(sb.events);
-      auto o = std::make_shared<Outgoing>();
-      o->replay = true;
-      replay_events_ += b->events.size();
-      o->batch = std::move(b);
-      outbox_.push_back(std::move(o));
+      outbox_.add(std::move(b), true);
     }
   }
-  if (replay_->eof() && replay_events_ == 0) {
+  if (replay_->eof() && outbox_.replay_events() == 0) {
     if (replay_->status() != spool::ReadStatus::kOk) {
       ngx_log_error(NGX_LOG_WARN, log_, 0,
                     "hubstats: spool file \"%s\": %s record at byte %uL, skipped %uL bytes",
@@ -610,10 +576,7 @@ void RedisSink::shutdown() noexcept {
     if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
     // The outbox in order, then the waiting events as new batches of the same stream.
     // Replayed batches are left out: their file stays and is replayed again later.
-    std::vector<std::shared_ptr<Outgoing>> left;
-    for (auto& o : outbox_) {
-      if (o->state != Outgoing::State::kDone && !o->replay) left.push_back(o);
-    }
+    std::vector<std::shared_ptr<Outgoing>> left = outbox_.unfinished_own();
     for (auto& o : batch_waiting()) left.push_back(std::move(o));
     if (!left.empty()) {
       std::vector<std::shared_ptr<RecordBatch>> batches;
@@ -638,7 +601,7 @@ void RedisSink::shutdown() noexcept {
         if (!o.counted)
           (fr.outcomes[i] == Delivery::kApplied ? counters_.sent : counters_.failed) += n;
         o.counted = true;
-        finish(o);
+        outbox_.finish(o);
       }
       counters_.dropped += unknown;
       if (!fr.error.empty()) {

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "record/counters.h"
+#include "record/outbox.h"
 #include "record/resp.h"
 #include "hubstats/contract/redis_address.h"
 #include "glue/ngx_includes.h"
@@ -65,14 +66,6 @@ class RedisSink {
   StatusSnapshot snapshot() const;
 
  private:
-  // A batch until Redis confirmed its record and its dirty mark.
-  struct Outgoing {
-    enum class State { kQueued, kSent, kRecorded, kDone };
-    std::shared_ptr<RecordBatch> batch;
-    State state = State::kQueued;  // kQueued: to be sent on the current connection
-    bool counted = false;          // its events are in sent/failed already
-    bool replay = false;           // read from a spool file (counts as replayed)
-  };
   enum class Kind { kScriptLoad, kRecord, kDirty };
   struct Pending {
     Kind kind;
@@ -92,12 +85,11 @@ class RedisSink {
   std::vector<std::shared_ptr<Outgoing>> batch_waiting();
   void schedule_flush();
   bool send(Pending p, const std::string& resp);
-  void finish(Outgoing& o);
   void drop_connection();
   void refresh_io_timer();
   void note_drop(std::uint64_t n, const char* why);
   bool queue_full() const noexcept {
-    return waiting_.size() + outbox_events_ >= settings_.queue_cap;
+    return waiting_.size() + outbox_.events() >= settings_.queue_cap;
   }
   bool spool_on() const noexcept { return !settings_.spool_dir.empty(); }
 
@@ -137,11 +129,9 @@ class RedisSink {
   bool shutting_down_ = false;
   ngx_msec_t backoff_;
 
-  std::deque<Event> waiting_;                     // not yet in a batch
-  std::deque<std::shared_ptr<Outgoing>> outbox_;  // batches not confirmed, in send order
-  std::size_t outbox_events_ = 0;                 // events of the outbox's unfinished batches
-  std::deque<Pending> inflight_;                  // handed to hiredis, in reply order
-  std::size_t replay_events_ = 0;                 // events of unfinished replay batches
+  std::deque<Event> waiting_;     // not yet in a batch
+  Outbox outbox_;                 // batches until Redis confirmed them, in send order
+  std::deque<Pending> inflight_;  // handed to hiredis, in reply order
   BatchNumbering ids_;
   Counters counters_;
 
