@@ -226,6 +226,20 @@ TEST(EventBatches, KeyCacheStartsOverWhenFull) {
   EXPECT_EQ(cache.get(RepoRef{RepoType::kModel, "ns", "c"}, d)->tag, "model/ns/c");
 }
 
+TEST(EventBatches, RegroupedSpoolBatchKeepsItsIdKeysAndBucket) {
+  const Day d = days_from_civil(2025, 1, 15);
+  KeyCache cache;
+  const RecordBatch b =
+      regroup(BatchId{"00000001000000ff", 7},
+              {ev("a", d, "1", false, 6500), ev("a", d, "2", false, 6900)}, cache, 1000);
+  EXPECT_EQ(b.id.stream, "00000001000000ff");
+  EXPECT_EQ(b.id.seq, 7u);
+  EXPECT_EQ(b.bucket, 6);
+  EXPECT_EQ(b.keys->tag, "model/ns/a");
+  EXPECT_EQ(b.keys, cache.get(b.events.front().repo, d));
+  EXPECT_EQ(b.events.size(), 2u);
+}
+
 TEST(Event, ClientFamilyLetterAndBotsApart) {
   Event e;
   set_client(e, ClientFamily::kHuggingfaceHub, true);

@@ -106,3 +106,24 @@ TEST(Outbox, UnfinishedOwnLeavesOutReplayedAndDone) {
   EXPECT_EQ(left[0], a);
   EXPECT_EQ(left[1], d);
 }
+
+TEST(Outbox, FinalFlushCountsKnownOutcomesAndReturnsTheUnknown) {
+  Outbox box;
+  Counters c;
+  auto applied = box.add(batch_of(2, 1), false);
+  auto rejected = box.add(batch_of(3, 2), false);
+  auto unknown = box.add(batch_of(4, 3), false);
+  auto counted = box.add(batch_of(5, 4), false);
+  counted->counted = true;  // its record reply came before the connection closed
+  FlushResult fr;
+  fr.new_sessions = 1;
+  fr.outcomes = {Delivery::kApplied, Delivery::kRejected, Delivery::kUnknown, Delivery::kApplied};
+  const auto left = box.final_flushed({applied, rejected, unknown, counted}, fr, c);
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0], unknown);
+  EXPECT_EQ(c.sent, 2u);
+  EXPECT_EQ(c.failed, 3u);
+  EXPECT_EQ(c.new_sessions, 1u);
+  EXPECT_EQ(unknown->state, Outgoing::State::kQueued);
+  EXPECT_EQ(box.events(), 4u);
+}

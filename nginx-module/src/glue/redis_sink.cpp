@@ -15,7 +15,6 @@
 #include "record/redis_errors.h"
 #include "record/spool_format.h"
 #include "hubstats/day.h"
-#include "hubstats/contract/keys.h"
 
 namespace hubstats::module {
 
@@ -502,12 +501,9 @@ void RedisSink::spool_replay() {
   }
   while (outbox_.replay_events() < kReplayWindow && !replay_->eof()) {
     for (spool::SpooledBatch& sb : replay_->next(kReplayChunk)) {
-      auto b = std::make_shared<RecordBatch>();
-      b->keys = key_cache_.get(sb.events.front().repo, sb.events.front().day);
-      b->bucket = keys::session_bucket(sb.events.front().time_ms, settings_.record.window_ms);
-      b->id = std::move(sb.id);
-      b->events = std::move(sb.events);
-      outbox_.add(std::move(b), true);
+      outbox_.add(std::make_shared<RecordBatch>(regroup(std::move(sb.id), std::move(sb.events),
+                                                        key_cache_, settings_.record.window_ms)),
+                  true);
     }
   }
   if (replay_->eof() && outbox_.replay_events() == 0) {
@@ -584,26 +580,14 @@ void RedisSink::shutdown() noexcept {
       const FlushResult fr = flush_blocking(settings_.address, batches, settings_.record,
                                             std::chrono::milliseconds(settings_.connect_timeout),
                                             std::chrono::milliseconds(settings_.command_timeout));
-      counters_.new_sessions += fr.new_sessions;
-      std::uint64_t unknown = 0;
-      for (std::size_t i = 0; i < left.size(); ++i) {
-        Outgoing& o = *left[i];
-        const std::size_t n = o.batch->events.size();
-        if (fr.outcomes[i] == Delivery::kUnknown) {
-          // Keeps its id in the spool: a replay is skipped if Redis applied it.
-          if (spool_on()) {
-            spool_append(*o.batch, !o.counted);
-          } else if (!o.counted) {
-            unknown += n;
-          }
-          continue;
+      for (const auto& o : outbox_.final_flushed(left, fr, counters_)) {
+        // Keeps its id in the spool: a replay is skipped if Redis applied it.
+        if (spool_on()) {
+          spool_append(*o->batch, !o->counted);
+        } else if (!o->counted) {
+          counters_.dropped += o->batch->events.size();
         }
-        if (!o.counted)
-          (fr.outcomes[i] == Delivery::kApplied ? counters_.sent : counters_.failed) += n;
-        o.counted = true;
-        outbox_.finish(o);
       }
-      counters_.dropped += unknown;
       if (!fr.error.empty()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: final flush to redis at %s: %s (%s)",
                       describe(settings_.address).c_str(), fr.error.c_str(),

@@ -24,7 +24,6 @@ class BatchNumbering {
   BatchNumbering(std::uint64_t (*random)(), std::int64_t rotate_s)
       : random_(random), rotate_s_(rotate_s) {}
   BatchId next(std::int64_t now_s);
-  const std::string& stream() const { return stream_; }
 
  private:
   std::uint64_t (*random_)();

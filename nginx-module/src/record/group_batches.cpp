@@ -47,4 +47,14 @@ std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t co
   return out;
 }
 
+RecordBatch regroup(BatchId id, std::vector<Event> events, KeyCache& cache,
+                    std::int64_t window_ms) {
+  RecordBatch b;
+  b.keys = cache.get(events.front().repo, events.front().day);
+  b.bucket = keys::session_bucket(events.front().time_ms, window_ms);
+  b.id = std::move(id);
+  b.events = std::move(events);
+  return b;
+}
+
 }  // namespace hubstats::module

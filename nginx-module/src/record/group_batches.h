@@ -37,4 +37,8 @@ std::vector<RecordBatch> group_batches(std::deque<Event>& events, std::size_t co
                                        std::int64_t window_ms, BatchNumbering& ids,
                                        std::int64_t now_s);
 
+// A batch read back from the spool (non-empty, of one repo, day and session bucket, as
+// it was grouped), under the id it was written with.
+RecordBatch regroup(BatchId id, std::vector<Event> events, KeyCache& cache, std::int64_t window_ms);
+
 }  // namespace hubstats::module

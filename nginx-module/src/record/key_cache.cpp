@@ -17,7 +17,6 @@ RepoDayKeys RepoDayKeys::of(const RepoRef& repo, Day d) {
   k.log = keys::breakdown_log(repo, d);
   k.dirty_shard = keys::dirty_shard(k.tag);
   k.compact_day = format_compact(d);
-  k.day_number = d;
   return k;
 }
 

@@ -24,7 +24,6 @@ struct RepoDayKeys {
   std::string log;              // keys::breakdown_log
   int dirty_shard = 0;          // keys::dirty_shard(tag)
   std::string compact_day;      // YYYYMMDD
-  Day day_number = 0;
 
   static RepoDayKeys of(const RepoRef& repo, Day d);
 };
@@ -34,7 +33,6 @@ class KeyCache {
  public:
   explicit KeyCache(std::size_t max_entries = 10000) : max_(max_entries) {}
   std::shared_ptr<RepoDayKeys> get(const RepoRef& repo, Day d);
-  void clear() { map_.clear(); }
   std::size_t size() const { return map_.size(); }
 
  private:

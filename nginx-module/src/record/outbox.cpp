@@ -60,4 +60,22 @@ std::vector<std::shared_ptr<Outgoing>> Outbox::unfinished_own() const {
   return out;
 }
 
+std::vector<std::shared_ptr<Outgoing>> Outbox::final_flushed(
+    const std::vector<std::shared_ptr<Outgoing>>& sent, const FlushResult& fr, Counters& c) {
+  std::vector<std::shared_ptr<Outgoing>> unknown;
+  c.new_sessions += fr.new_sessions;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    Outgoing& o = *sent[i];
+    if (fr.outcomes[i] == Delivery::kUnknown) {
+      unknown.push_back(sent[i]);
+      continue;
+    }
+    if (!o.counted)
+      (fr.outcomes[i] == Delivery::kApplied ? c.sent : c.failed) += o.batch->events.size();
+    o.counted = true;
+    finish(o);
+  }
+  return unknown;
+}
+
 }  // namespace hubstats::module

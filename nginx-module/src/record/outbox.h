@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "record/counters.h"
+#include "record/final_flush.h"
 #include "record/group_batches.h"
 
 namespace hubstats::module {
@@ -46,6 +47,11 @@ class Outbox {
   // The unfinished batches of this worker's own (not replayed), in order: what the
   // exit's final flush delivers.
   std::vector<std::shared_ptr<Outgoing>> unfinished_own() const;
+  // The exit's final flush of `sent` (in order, outcomes in fr): applied and rejected
+  // batches are counted (once) and done; returns those whose outcome is unknown, still
+  // unfinished, for the spool (or, without one, for the dropped count).
+  std::vector<std::shared_ptr<Outgoing>> final_flushed(
+      const std::vector<std::shared_ptr<Outgoing>>& sent, const FlushResult& fr, Counters& c);
 
   const std::deque<std::shared_ptr<Outgoing>>& batches() const { return batches_; }
   std::size_t events() const { return events_; }                // own, unfinished

@@ -35,8 +35,7 @@ std::string to_resp(const Command& c) {
 }
 
 RecordArgs::RecordArgs(const RecordSettings& s)
-    : window(s.window_ms),
-      window_ms(std::to_string(s.window_ms)),
+    : window_ms(std::to_string(s.window_ms)),
       retention_s(std::to_string(s.retention_s)),
       max_paths(std::to_string(s.max_paths)),
       compact_bytes(std::to_string(s.compact_bytes)) {}

@@ -14,7 +14,6 @@ namespace hubstats::module {
 
 // Settings as command arguments, formatted once.
 struct RecordArgs {
-  std::int64_t window;  // ms
   std::string window_ms;
   std::string retention_s;
   std::string max_paths;
