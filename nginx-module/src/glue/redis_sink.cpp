@@ -3,7 +3,6 @@
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,36 +12,17 @@
 
 #include "record/final_flush.h"
 #include "record/redis_errors.h"
-#include "record/spool_format.h"
 #include "hubstats/day.h"
 
 namespace hubstats::module {
 
 namespace {
 
-constexpr time_t kLogInterval = 5;               // seconds between repeated warnings
-constexpr std::size_t kFlushEvents = 256;        // waiting events that trigger an immediate write
-constexpr ngx_msec_t kSpoolTick = 200;           // spool buffer flush (like access_log flush=)
-constexpr ngx_msec_t kSpoolSync = 1000;          // fdatasync of the spool file, at most this often
-constexpr ngx_msec_t kSpoolScan = 1000;          // directory usage / claimable files, this often
-constexpr std::size_t kSpillEvents = 4096;       // spilled events that are encoded at once
-constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes that are written at once
-constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
-constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a spool file at once
+constexpr std::size_t kFlushEvents = 256;  // waiting events that trigger an immediate write
 
 bool retry_later(const redisReply* r) {
   return r && r->type == REDIS_REPLY_ERROR && r->str &&
          retry_later_error(std::string_view(r->str, r->len));
-}
-
-std::uint64_t random64() {
-  static std::random_device rd;
-  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-}
-
-std::string new_spool_name() {
-  return spool::file_name(static_cast<long>(ngx_pid), static_cast<std::int64_t>(ngx_time()),
-                          static_cast<std::uint32_t>(random64()));
 }
 
 std::string describe(const RedisAddress& a) {
@@ -50,6 +30,11 @@ std::string describe(const RedisAddress& a) {
 }
 
 }  // namespace
+
+std::uint64_t RedisSink::random64() {
+  static std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
 
 RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
     : settings_(std::move(settings)),
@@ -411,152 +396,6 @@ bool RedisSink::error_log_due() {
   if (now - last_error_log_ < kLogInterval) return false;
   last_error_log_ = now;
   return true;
-}
-
-// ---------------------------------------------------------------------------
-// Spool
-
-void RedisSink::spool_append(const RecordBatch& b, bool count) {
-  const std::size_t n = b.events.size();
-  if (!spool_writer_) {
-    spool_writer_ = std::make_unique<spool::Writer>(settings_.spool_dir, new_spool_name());
-  }
-  std::string& buf = spool_writer_->buffer();
-  const std::size_t before = buf.size();
-  spool::append_record(buf, b.id, b.events);
-  const std::size_t bytes = buf.size() - before;
-  // Other workers' writes since the last scan are not seen: the bound is approximate.
-  if (spool_usage_ + bytes > settings_.spool_max) {
-    buf.resize(before);
-    if (count) note_drop(n, "spool full");
-    return;
-  }
-  spool_usage_ += bytes;
-  if (count) {
-    counters_.spooled += n;
-    buffer_events_ += n;
-  }
-  if (buf.size() >= kSpoolBuffer) spool_write();
-}
-
-void RedisSink::spool_spill() {
-  if (spill_.empty()) return;
-  const ngx_msec_t now = ngx_current_msec;
-  if (now - spool_scanned_ >= kSpoolScan || spool_scanned_ == 0) {
-    spool_usage_ = spool::directory_usage(settings_.spool_dir) +
-                   (spool_writer_ ? spool_writer_->buffer().size() : 0);
-    spool_scanned_ = now;
-  }
-  if (!spool_ids_) {
-    spool_ids_ = std::make_unique<BatchNumbering>(random64, std::int64_t{1} << 40);
-  }
-  const std::vector<RecordBatch> batches =
-      group_batches(spill_, spill_.size(), key_cache_, kMaxRecordBatch, settings_.record.window_ms,
-                    *spool_ids_, static_cast<std::int64_t>(ngx_time()));
-  for (const RecordBatch& b : batches) spool_append(b, true);
-}
-
-void RedisSink::spool_write() {
-  if (!spool_writer_ || spool_writer_->buffer().empty()) return;
-  if (spool_writer_->flush()) {
-    buffer_events_ = 0;
-    spool_unsynced_ = true;
-    return;
-  }
-  const int err = ngx_errno;
-  if (error_log_due()) {
-    ngx_log_error(NGX_LOG_ERR, log_, err, "hubstats: cannot write the spool file \"%s\"",
-                  (settings_.spool_dir + "/...").c_str());
-  }
-  // A full or failing disk: the buffered events are lost, nginx keeps serving.
-  counters_.spooled -= buffer_events_;
-  note_drop(buffer_events_, "spool write failed");
-  buffer_events_ = 0;
-  spool_writer_->buffer().clear();
-}
-
-void RedisSink::spool_replay() {
-  // A quitting worker finishes what is in flight but reads no more: the file stays
-  // and the next worker replays it (Redis skips the batches already applied).
-  if (!spool_on() || !connected_ || shutting_down_ || ngx_exiting || ngx_quit || ngx_terminate) {
-    return;
-  }
-  const ngx_msec_t now = ngx_current_msec;
-  if (!replay_) {
-    // Our own file first (sealed: new spills go to a new file, with a new stream),
-    // then any file nobody holds: other workers' that exited, a previous nginx's.
-    std::optional<spool::Writer::Handle> h;
-    if (spool_writer_ && spool_writer_->has_file() && spill_.empty() && !queue_full()) {
-      spool_write();
-      h = spool_writer_->seal(new_spool_name());
-      spool_ids_.reset();
-    } else if (now - spool_claimed_ >= kSpoolScan || spool_claimed_ == 0) {
-      spool_claimed_ = now;
-      h = spool::claim_one(settings_.spool_dir, spool_writer_ ? spool_writer_->path() : "");
-    }
-    if (!h) return;
-    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replaying spool file \"%s\"",
-                  h->path.c_str());
-    replay_ = std::make_unique<spool::Reader>(std::move(*h));
-  }
-  while (outbox_.replay_events() < kReplayWindow && !replay_->eof()) {
-    for (spool::SpooledBatch& sb : replay_->next(kReplayChunk)) {
-      outbox_.add(std::make_shared<RecordBatch>(regroup(std::move(sb.id), std::move(sb.events),
-                                                        key_cache_, settings_.record.window_ms)),
-                  true);
-    }
-  }
-  if (replay_->eof() && outbox_.replay_events() == 0) {
-    if (replay_->status() != spool::ReadStatus::kOk) {
-      ngx_log_error(NGX_LOG_WARN, log_, 0,
-                    "hubstats: spool file \"%s\": %s record at byte %uL, skipped %uL bytes",
-                    replay_->path().c_str(),
-                    replay_->status() == spool::ReadStatus::kTorn ? "torn" : "corrupt",
-                    replay_->offset(), replay_->skipped());
-    }
-    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replayed spool file \"%s\"",
-                  replay_->path().c_str());
-    replay_->finish();
-    replay_.reset();
-    spool_claimed_ = 0;  // look for the next file at once
-  }
-}
-
-void RedisSink::spool_tick() {
-  spool_spill();
-  spool_write();
-  const ngx_msec_t now = ngx_current_msec;
-  if (spool_unsynced_ && spool_writer_ && spool_writer_->has_file() &&
-      now - spool_synced_ >= kSpoolSync) {
-    if (!syncer_) syncer_ = std::make_unique<spool::Syncer>();
-    syncer_->request(spool_writer_->fd());
-    spool_unsynced_ = false;
-    spool_synced_ = now;
-  }
-  if (connected_ && (replay_ || now - spool_claimed_ >= kSpoolScan ||
-                     (spool_writer_ && spool_writer_->has_file()))) {
-    send_waiting();  // starts or continues a replay, and sends what it read
-  }
-}
-
-void RedisSink::spool_close() {
-  replay_.reset();  // not finished: the file stays for a later replay
-  spool_spill();
-  spool_write();
-  if (spool_writer_ && spool_writer_->has_file()) fdatasync(spool_writer_->fd());
-  spool_writer_.reset();  // closing releases the lock: the file is free to claim
-  syncer_.reset();
-}
-
-void RedisSink::spool_timer_handler(ngx_event_t* ev) noexcept {
-  auto* self = static_cast<RedisSink*>(ev->data);
-  try {
-    self->spool_tick();
-  } catch (...) {
-  }
-  if (!self->shutting_down_ && !ngx_exiting && !ngx_quit && !ngx_terminate) {
-    ngx_add_timer(&self->spool_timer_, kSpoolTick);
-  }
 }
 
 // ---------------------------------------------------------------------------

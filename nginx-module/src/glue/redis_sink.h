@@ -93,6 +93,18 @@ class RedisSink {
   }
   bool spool_on() const noexcept { return !settings_.spool_dir.empty(); }
 
+  // Log lines, and the spool's pace and sizes (sink_spool.cpp).
+  static constexpr time_t kLogInterval = 5;               // s between repeated warnings
+  static constexpr ngx_msec_t kSpoolTick = 200;           // buffer flush (like access_log flush=)
+  static constexpr ngx_msec_t kSpoolSync = 1000;          // fdatasync, at most this often
+  static constexpr ngx_msec_t kSpoolScan = 1000;          // usage / claimable files, this often
+  static constexpr std::size_t kSpillEvents = 4096;       // spilled events encoded at once
+  static constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes written at once
+  static constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
+  static constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a file at once
+  static std::uint64_t random64();
+  static std::string new_spool_name();  // "<pid>-<stream>.spool"
+
   // Spool: events the queue cannot hold, and batches a worker cannot deliver at exit.
   void spool_tick();
   void spool_spill();  // encodes spill_ into the writer's buffer
