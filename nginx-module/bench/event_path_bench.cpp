@@ -7,11 +7,12 @@
 #include <deque>
 #include <string>
 
-#include "event.h"
-#include "spool_format.h"
+#include "record/resp.h"
+#include "record/spool_format.h"
 #include "hubstats/classify.h"
 #include "hubstats/clients.h"
 #include "hubstats/identity.h"
+#include "hubstats/contract/scripts.h"
 
 namespace {
 
@@ -85,6 +86,94 @@ void BM_BatchAndEncode(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * per_flush));
 }
 BENCHMARK(BM_BatchAndEncode)->Arg(1)->Arg(16)->Arg(64);
+
+// One batch of n events of one repo and day, with distinct identities and paths.
+RecordBatch bench_batch(std::size_t n) {
+  KeyCache cache;
+  BatchNumbering numbering([]() -> std::uint64_t { return 42; }, 7 * 86400);
+  const IdentityKey k = bench_key();
+  std::deque<Event> q;
+  for (std::size_t i = 0; i < n; ++i) {
+    Event e;
+    e.repo = RepoRef{RepoType::kModel, "demo", "tiny-model"};
+    e.identity_hex = derive_identity(k, {.client_addr = "10.0.0." + std::to_string(i)}).hex;
+    e.day = 20000;
+    e.time_ms = 1790000000000 + static_cast<std::int64_t>(i);
+    e.path = "file-" + std::to_string(i % 4) + ".bin";
+    e.family = static_cast<char>('a' + i % 3);
+    q.push_back(std::move(e));
+  }
+  auto batches = group_batches(q, q.size(), cache, kMaxRecordBatch, 1800000, numbering, 1790000000);
+  return std::move(batches.front());
+}
+
+// record_batch_resp's command through hiredis's redisFormatCommandArgv instead: the same
+// arguments (from the same cached keys, formatted numbers kept alive beside them), then
+// hiredis encodes. What the hand encoder would be replaced by (issue 9).
+std::string record_batch_hiredis(const RecordBatch& b, const RecordArgs& a) {
+  const RepoDayKeys& k = *b.keys;
+  const std::size_t n = b.events.size();
+  scripts::BatchBreakdown parts;
+  for (const Event& e : b.events) parts.add(e.family, e.path, e.bot);
+  const std::string record = parts.record();
+  const std::string letters(parts.letters());
+  std::string s0 = k.sessions_prefix + a.window_ms + ":" + std::to_string(b.bucket);
+  std::string s1 = k.sessions_prefix + a.window_ms + ":" + std::to_string(b.bucket - 1);
+  const std::string seq = std::to_string(b.id.seq);
+  const std::string families = std::to_string(parts.families().size());
+  std::string flags;
+  flags.reserve(n);
+  for (const Event& e : b.events) flags += e.bot ? '2' : e.authenticated ? '1' : '0';
+  std::vector<std::string> times;
+  times.reserve(n);
+  for (const Event& e : b.events) times.push_back(std::to_string(e.time_ms));
+  std::vector<std::string_view> argv{"EVALSHA",
+                                     record_batch_sha(),
+                                     "8",
+                                     k.day,
+                                     k.days,
+                                     s0,
+                                     s1,
+                                     k.batches,
+                                     k.paths,
+                                     k.clients,
+                                     k.log,
+                                     a.window_ms,
+                                     a.retention_s,
+                                     k.compact_day,
+                                     b.id.stream,
+                                     seq,
+                                     flags,
+                                     letters,
+                                     a.max_paths,
+                                     families,
+                                     a.compact_bytes};
+  argv.reserve(argv.size() + 2 * n + 1);
+  for (const Event& e : b.events) argv.push_back(e.identity_hex);
+  for (const auto& t : times) argv.push_back(t);
+  argv.push_back(record);
+  return format_command(argv);
+}
+
+// Encoding one ready batch of n events as RESP: the hand encoder the sink uses...
+void BM_EncodeBatchHand(benchmark::State& state) {
+  const RecordBatch b = bench_batch(static_cast<std::size_t>(state.range(0)));
+  const RecordArgs args(RecordSettings{});
+  for (auto _ : state) benchmark::DoNotOptimize(record_batch_resp(b, args, ScriptCall::kEvalSha));
+}
+BENCHMARK(BM_EncodeBatchHand)->Arg(1)->Arg(16)->Arg(64);
+
+// ... and the same bytes through redisFormatCommandArgv (checked equal first).
+void BM_EncodeBatchHiredis(benchmark::State& state) {
+  const RecordBatch b = bench_batch(static_cast<std::size_t>(state.range(0)));
+  const RecordArgs args(RecordSettings{});
+  if (record_batch_hiredis(b, args) != record_batch_resp(b, args, ScriptCall::kEvalSha)) {
+    state.SkipWithError("the two encoders differ");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(record_batch_hiredis(b, args));
+}
+BENCHMARK(BM_EncodeBatchHiredis)->Arg(1)->Arg(16)->Arg(64);
 
 // Everything per event: classify, hash, queue, group, encode (batches of 64).
 void BM_WholeEventPath(benchmark::State& state) {

@@ -1,4 +1,4 @@
-#include "body_capture.h"
+#include "record/body_capture.h"
 
 #include <gtest/gtest.h>
 

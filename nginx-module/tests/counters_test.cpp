@@ -1,4 +1,4 @@
-#include "counters.h"
+#include "record/counters.h"
 
 #include <gtest/gtest.h>
 

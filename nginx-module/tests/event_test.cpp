@@ -1,4 +1,9 @@
-#include "event.h"
+#include "record/batch_id.h"
+#include "record/event.h"
+#include "record/commands.h"
+#include "record/group_batches.h"
+#include "record/key_cache.h"
+#include "record/resp.h"
 
 #include <gtest/gtest.h>
 
@@ -219,4 +224,35 @@ TEST(EventBatches, KeyCacheStartsOverWhenFull) {
   cache.get(RepoRef{RepoType::kModel, "ns", "c"}, d);
   EXPECT_EQ(cache.size(), 1u);
   EXPECT_EQ(cache.get(RepoRef{RepoType::kModel, "ns", "c"}, d)->tag, "model/ns/c");
+}
+
+TEST(EventBatches, RegroupedSpoolBatchKeepsItsIdKeysAndBucket) {
+  const Day d = days_from_civil(2025, 1, 15);
+  KeyCache cache;
+  const RecordBatch b =
+      regroup(BatchId{"00000001000000ff", 7},
+              {ev("a", d, "1", false, 6500), ev("a", d, "2", false, 6900)}, cache, 1000);
+  EXPECT_EQ(b.id.stream, "00000001000000ff");
+  EXPECT_EQ(b.id.seq, 7u);
+  EXPECT_EQ(b.bucket, 6);
+  EXPECT_EQ(b.keys->tag, "model/ns/a");
+  EXPECT_EQ(b.keys, cache.get(b.events.front().repo, d));
+  EXPECT_EQ(b.events.size(), 2u);
+}
+
+TEST(Event, ClientFamilyLetterAndBotsApart) {
+  Event e;
+  set_client(e, ClientFamily::kHuggingfaceHub, true);
+  EXPECT_EQ(e.family, 'a');
+  EXPECT_FALSE(e.bot);
+  set_client(e, ClientFamily::kOther, true);
+  EXPECT_EQ(e.family, 'n');
+  EXPECT_FALSE(e.bot);
+  set_client(e, ClientFamily::kBot, true);
+  EXPECT_EQ(e.family, 'm');
+  EXPECT_TRUE(e.bot);
+  // hubstats_bots count: a bot is counted as a person, under its own family.
+  set_client(e, ClientFamily::kBot, false);
+  EXPECT_EQ(e.family, 'm');
+  EXPECT_FALSE(e.bot);
 }

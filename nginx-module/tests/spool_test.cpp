@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "spool_files.h"
-#include "spool_format.h"
+#include "record/spool_files.h"
+#include "record/spool_format.h"
 
 using namespace hubstats;
 using namespace hubstats::module;
@@ -245,4 +245,9 @@ TEST(SpoolFiles, SyncerSyncsADuplicate) {
     close(fd);  // the syncer holds its own copy
   }
   SUCCEED();
+}
+
+TEST(SpoolFiles, FileNameIsPidAndStream) {
+  EXPECT_EQ(file_name(123, 0x5f000001, 0xabcdef01u), "123-5f000001abcdef01.spool");
+  EXPECT_NE(file_name(7, 1, 1), file_name(7, 1, 2));
 }

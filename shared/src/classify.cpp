@@ -301,6 +301,17 @@ bool custom_layout_countable(std::string_view method, int status, const RangeFac
   return method == "GET" && countable_download_status(status, r);
 }
 
+bool custom_layout_condition(std::string_view value) noexcept {
+  return !value.empty() && value != "0";
+}
+
+std::optional<RepoRef> custom_layout_repo(std::string_view type, std::string ns, std::string name) {
+  auto t = parse_repo_type(type);
+  if (!t) t = parse_repo_type_plural(type);
+  if (!t || !valid_segment(ns) || !valid_segment(name)) return std::nullopt;
+  return RepoRef{*t, std::move(ns), std::move(name)};
+}
+
 bool countable_download_status(int status, const RangeFacts& r) noexcept {
   switch (status) {
     case 200:

@@ -323,6 +323,30 @@ TEST(Classify, CustomLayoutCountsOnlyGet) {
   }
 }
 
+TEST(Classify, CustomLayoutCondition) {
+  EXPECT_FALSE(custom_layout_condition(""));
+  EXPECT_FALSE(custom_layout_condition("0"));
+  EXPECT_TRUE(custom_layout_condition("1"));
+  EXPECT_TRUE(custom_layout_condition("00"));
+  EXPECT_TRUE(custom_layout_condition("yes"));
+}
+
+TEST(Classify, CustomLayoutRepo) {
+  const auto m = custom_layout_repo("model", "org", "name");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->type, RepoType::kModel);
+  EXPECT_EQ(m->ns, "org");
+  EXPECT_EQ(m->name, "name");
+  const auto d = custom_layout_repo("datasets", "o", "n");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->type, RepoType::kDataset);
+  EXPECT_FALSE(custom_layout_repo("widget", "o", "n"));
+  EXPECT_FALSE(custom_layout_repo("model", "", "n"));
+  EXPECT_FALSE(custom_layout_repo("model", "o", ""));
+  EXPECT_FALSE(custom_layout_repo("model", "o", "a/b"));
+  EXPECT_FALSE(custom_layout_repo("model", "..", "n"));
+}
+
 TEST(Classify, CustomRouteStatusRule) {
   EXPECT_TRUE(countable_download_status(200, {}));
   EXPECT_TRUE(countable_download_status(302, {}));

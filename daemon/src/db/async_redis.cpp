@@ -11,31 +11,11 @@
 #include <vector>
 
 #include "base/counters.h"
+#include "hubstats/contract/resp.h"
 
 namespace hubstatsd {
 
 namespace net = boost::asio;
-
-namespace {
-
-void append_command(std::string& out, std::initializer_list<std::string_view> argv) {
-  std::vector<const char*> ptrs;
-  std::vector<std::size_t> lens;
-  ptrs.reserve(argv.size());
-  lens.reserve(argv.size());
-  for (std::string_view a : argv) {
-    ptrs.push_back(a.data());
-    lens.push_back(a.size());
-  }
-  char* cmd = nullptr;
-  const int n =
-      redisFormatCommandArgv(&cmd, static_cast<int>(argv.size()), ptrs.data(), lens.data());
-  if (n < 0) throw std::bad_alloc();
-  out.append(cmd, static_cast<std::size_t>(n));
-  redisFreeCommand(cmd);
-}
-
-}  // namespace
 
 AsyncRedis::AsyncRedis(net::io_context& ioc, const RedisConfig& cfg)
     : ioc_(ioc), cfg_(cfg), socket_(ioc), timer_(ioc), connect_timer_(ioc) {
@@ -64,7 +44,7 @@ void AsyncRedis::pipeline(std::initializer_list<std::initializer_list<std::strin
     const std::string why = "redis unavailable: " + last_error_;
     return done({}, &why);
   }
-  for (const auto& argv : cmds) append_command(out_, argv);
+  for (const auto& argv : cmds) hubstats::contract::append_command(out_, argv);
   Pending p;
   p.want = cmds.size();
   p.got.reserve(p.want);

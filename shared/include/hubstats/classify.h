@@ -131,6 +131,14 @@ bool countable_download_status(int status, const RangeFacts& r) noexcept;
 // DELETE, OPTIONS, ...) is never a download, whatever it was answered.
 bool custom_layout_countable(std::string_view method, int status, const RangeFacts& r) noexcept;
 
+// hubstats_repo_if of an operator-defined layout: the request counts unless the
+// condition's value is empty or "0" (nginx's if-style truth).
+bool custom_layout_condition(std::string_view value) noexcept;
+
+// The repo an operator-defined layout names from its evaluated type, namespace and name:
+// the type singular or plural ("model", "models"), both segments valid; else nothing.
+std::optional<RepoRef> custom_layout_repo(std::string_view type, std::string ns, std::string name);
+
 // Full decision for the built-in grammar. kNone when not countable.
 Route classify(const RequestFacts& f) noexcept;
 

@@ -18,9 +18,13 @@
 #include <thread>
 #include <vector>
 
-#include "spool_format.h"
+#include "record/spool_format.h"
 
 namespace hubstats::module::spool {
+
+// "<pid>-<stream>.spool": a new file's name, its stream (stream_id) from the time and
+// random bits, so a worker's successive files never collide.
+std::string file_name(long pid, std::int64_t now_s, std::uint32_t random);
 
 // Total size of the *.spool files in dir (0 when it cannot be read).
 std::uint64_t directory_usage(const std::string& dir);

@@ -1,97 +1,24 @@
-// ngx_http_hubstats_module: nginx glue only. Directives and their configuration,
-// the log-phase handler that turns a finished request into a download event, the
-// status content handler, the request-body filter that keeps the few body bytes
-// classification needs, and the per-worker process hooks. Classification,
-// identity hashing, keys and scripts live in shared/ (hubstats_core); Redis I/O
-// lives in redis_sink.cpp.
+// The directives: each checks its arguments and fails loudly naming itself; the
+// configuration objects with their defaults and the checks across directives.
 #include <algorithm>
 #include <fstream>
 #include <iterator>
-#include <memory>
-#include <new>
-#include <optional>
 #include <string>
 #include <string_view>
 
-#include "body_capture.h"
-#include "counters.h"
-#include "event.h"
+#include "glue/conf.h"
+#include "glue/handlers.h"
 #include "hubstats/classify.h"
-#include "hubstats/clients.h"
 #include "hubstats/contract/redis_address.h"
-#include "hubstats/day.h"
-#include "hubstats/duration.h"
-#include "hubstats/identity.h"
-#include "hubstats/repo.h"
 #include "hubstats/contract/scripts.h"
-#include "ngx_includes.h"
-#include "redis_sink.h"
+#include "hubstats/duration.h"
 
-extern "C" {
-extern ngx_module_t ngx_http_hubstats_module;
-}
+namespace hubstats::module::glue {
 
 namespace {
 
-using hubstats::module::RedisSink;
-
-constexpr std::size_t kMaxLfsBody = 64 * 1024;  // a batch request is a few hundred bytes
-constexpr std::size_t kGitBodyPrefix = 64;      // the first pkt-line names the command
-
-ngx_http_request_body_filter_pt g_next_request_body_filter = nullptr;
-
-struct MainConf {
-  ngx_str_t redis;  // validated "ip:port" / "unix:/path"
-  hubstats::IdentityKey key;
-  ngx_flag_t has_key;
-  ngx_msec_t window;
-  ngx_msec_t retention;
-  ngx_msec_t connect_timeout;
-  ngx_msec_t command_timeout;
-  ngx_msec_t backoff_min;
-  ngx_msec_t backoff_max;
-  ngx_msec_t flush_interval;
-  ngx_uint_t queue_size;
-  ngx_str_t spool;  // absolute directory; empty with "hubstats_spool off"
-  off_t spool_max;
-  off_t min_range;              // hubstats_min_range
-  ngx_int_t max_paths;          // hubstats_max_paths
-  ssize_t breakdown_log_max;    // hubstats_breakdown_log_max
-  ngx_uint_t bots_mode;         // hubstats_bots: kBotsApart (default) or kBotsCount
-  hubstats::BotPatterns* bots;  // built-in + the operator's file; owned by the cycle pool
-  ngx_flag_t spool_set;         // the directive was given
-  ngx_flag_t any_enabled;       // some location has "hubstats on"
-};
-
 constexpr off_t kDefaultSpoolMax = 1LL << 30;
-enum BotsMode : ngx_uint_t { kBotsUnset = 0, kBotsApart = 1, kBotsCount = 2 };
 constexpr char kDefaultSpool[] = "hubstats_spool";  // under the prefix, like *_temp_path
-
-enum StatusFormat : ngx_uint_t { kStatusOff = 0, kStatusPlain = 1, kStatusPrometheus = 2 };
-
-struct LocConf {
-  ngx_flag_t enable;
-  ngx_str_t cookie;
-  ngx_http_complex_value_t* user;
-  // Operator-defined layout (hubstats_repo); repo_type == nullptr: built-in grammar.
-  ngx_http_complex_value_t* repo_type;
-  ngx_http_complex_value_t* repo_ns;
-  ngx_http_complex_value_t* repo_name;
-  ngx_http_complex_value_t* repo_if;
-  ngx_flag_t repo_set;
-  ngx_uint_t status_format;
-};
-
-// The worker's sink; created in init_process, destroyed in exit_process.
-RedisSink* g_sink = nullptr;
-
-std::string_view sv(const ngx_str_t& s) {
-  return {reinterpret_cast<const char*>(s.data), s.len};
-}
-
-std::string_view header_value(const ngx_table_elt_t* h) {
-  return h ? sv(h->value) : std::string_view{};
-}
 
 // ---------------------------------------------------------------------------
 // Directive handlers
@@ -382,8 +309,6 @@ char* set_repo(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   return NGX_CONF_OK;
 }
 
-ngx_int_t status_handler(ngx_http_request_t* r) noexcept;
-
 // hubstats_status [plain|prometheus]
 char* set_status(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   auto* lcf = static_cast<LocConf*>(conf);
@@ -404,6 +329,8 @@ char* set_status(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   clcf->handler = status_handler;
   return NGX_CONF_OK;
 }
+
+}  // namespace
 
 // ---------------------------------------------------------------------------
 // Configuration objects
@@ -493,334 +420,6 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
   return NGX_CONF_OK;
 }
 
-// ---------------------------------------------------------------------------
-// Log phase
-
-int final_status(const ngx_http_request_t* r) {
-  if (r->err_status) return static_cast<int>(r->err_status);
-  return static_cast<int>(r->headers_out.status);
-}
-
-// ---------------------------------------------------------------------------
-// Request-body filter: sees every body buffer as nginx reads it (buffered or not,
-// after chunked decoding, HTTP/1.1 and HTTP/2), so what a POST asks for does not
-// depend on when its bytes arrived. Keeps only the prefix classification reads.
-
-struct BodyCtx {
-  hubstats::module::BodyNeed need;
-  hubstats::module::PrefixCapture capture;
-};
-
-void capture_body(ngx_http_request_t* r, const ngx_chain_t* in) {
-  auto* ctx = static_cast<BodyCtx*>(ngx_http_get_module_ctx(r, ngx_http_hubstats_module));
-  if (!ctx) {
-    auto* lcf = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_hubstats_module));
-    if (!lcf->enable || r != r->main || lcf->repo_set == 1) return;
-    const auto need = hubstats::module::body_need(sv(r->method_name), sv(r->uri));
-    // The declared Content-Length only: nginx rewrites content_length_n as it decodes a
-    // chunked body (it holds the bytes seen so far) and HTTP/2 may have none.
-    const ngx_table_elt_t* cl = r->headers_in.content_length;
-    const off_t declared =
-        cl && !r->headers_in.chunked ? ngx_atoof(cl->value.data, cl->value.len) : -1;
-    const std::size_t size = hubstats::module::body_capture_size(need, declared);
-    void* mem = ngx_palloc(r->pool, sizeof(BodyCtx));
-    char* storage = size > 0 ? static_cast<char*>(ngx_pnalloc(r->pool, size)) : nullptr;
-    if (!mem || (size > 0 && !storage)) return;  // the log phase falls back to body_prefix
-    ctx = new (mem) BodyCtx{need, hubstats::module::PrefixCapture(storage, size)};
-    ngx_http_set_ctx(r, ctx, ngx_http_hubstats_module);
-  }
-  if (ctx->need == hubstats::module::BodyNeed::kNone) return;
-  for (const ngx_chain_t* cl = in; cl && !ctx->capture.full(); cl = cl->next) {
-    const ngx_buf_t* b = cl->buf;
-    if (!ngx_buf_in_memory(b)) continue;
-    ctx->capture.append(reinterpret_cast<const char*>(b->pos),
-                        static_cast<std::size_t>(b->last - b->pos));
-  }
-}
-
-ngx_int_t request_body_filter(ngx_http_request_t* r, ngx_chain_t* in) noexcept {
-  try {
-    capture_body(r, in);
-  } catch (...) {
-    // Never stands in the body's way; classification then reads what nginx kept.
-  }
-  return g_next_request_body_filter(r, in);
-}
-
-// Up to `max` bytes of the request body as far as nginx buffered it in memory: only the
-// fallback when the filter kept nothing (an internal redirect clears module contexts).
-std::string body_prefix(const ngx_http_request_t* r, std::size_t max) {
-  std::string body;
-  if (!r->request_body || !r->request_body->bufs) return body;
-  for (const ngx_chain_t* cl = r->request_body->bufs; cl && body.size() < max; cl = cl->next) {
-    const ngx_buf_t* b = cl->buf;
-    if (!ngx_buf_in_memory(b)) break;
-    const auto n = std::min(static_cast<std::size_t>(b->last - b->pos), max - body.size());
-    body.append(reinterpret_cast<const char*>(b->pos), n);
-  }
-  return body;
-}
-
-// The named cookie across all Cookie fields (HTTP/2 may split them). nginx 1.23 turned
-// the request's header arrays into linked lists and changed this call's signature.
-bool find_cookie(ngx_http_request_t* r, ngx_str_t* name, ngx_str_t* value) {
-#if nginx_version >= 1023000
-  return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name, value) != nullptr;
-#else
-  return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name, value) != NGX_DECLINED;
-#endif
-}
-
-// The response's Content-Range: nginx's own (range filter, single part) or an upstream's
-// (proxied 206). Only looked up for a 206.
-std::string_view content_range(const ngx_http_request_t* r) {
-  if (r->headers_out.content_range && r->headers_out.content_range->hash) {
-    return sv(r->headers_out.content_range->value);
-  }
-  for (const ngx_list_part_t* part = &r->headers_out.headers.part; part; part = part->next) {
-    const auto* h = static_cast<const ngx_table_elt_t*>(part->elts);
-    for (ngx_uint_t i = 0; i < part->nelts; ++i) {
-      if (h[i].hash && h[i].key.len == 13 &&
-          ngx_strncasecmp(h[i].key.data, (u_char*)"Content-Range", 13) == 0) {
-        return sv(h[i].value);
-      }
-    }
-  }
-  return {};
-}
-
-std::optional<std::string> eval(ngx_http_request_t* r, ngx_http_complex_value_t* cv) {
-  ngx_str_t v;
-  if (ngx_http_complex_value(r, cv, &v) != NGX_OK) return std::nullopt;
-  return std::string(sv(v));
-}
-
-// Operator-defined layout: the repo comes from complex values, the status rule is shared.
-std::optional<hubstats::RepoRef> custom_repo(ngx_http_request_t* r, const LocConf* lcf, int status,
-                                             const hubstats::RangeFacts& range) {
-  if (lcf->repo_if) {
-    auto cond = eval(r, lcf->repo_if);
-    if (!cond || cond->empty() || *cond == "0") return std::nullopt;
-  }
-  if (!hubstats::custom_layout_countable(sv(r->method_name), status, range)) return std::nullopt;
-  auto type_s = eval(r, lcf->repo_type);
-  auto ns = eval(r, lcf->repo_ns);
-  auto name = eval(r, lcf->repo_name);
-  if (!type_s || !ns || !name) return std::nullopt;
-  auto type = hubstats::parse_repo_type(*type_s);
-  if (!type) type = hubstats::parse_repo_type_plural(*type_s);
-  if (!type || !hubstats::valid_segment(*ns) || !hubstats::valid_segment(*name)) {
-    return std::nullopt;
-  }
-  return hubstats::RepoRef{*type, std::move(*ns), std::move(*name)};
-}
-
-ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
-  auto* lcf = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_hubstats_module));
-  // With log_subrequest on, the log phase also runs for subrequests (mirror, slice,
-  // SSI, auth_request): only the client's own request can be a download.
-  if (!lcf->enable || !g_sink || r != r->main) return NGX_OK;
-  try {
-    ++g_sink->counters().requests;
-    const int status = final_status(r);
-    auto* mcf = static_cast<MainConf*>(ngx_http_get_module_main_conf(r, ngx_http_hubstats_module));
-    hubstats::RangeFacts range;
-    range.request_range = header_value(r->headers_in.range);
-    if (status == 206) range.content_range = content_range(r);
-    range.min_range = static_cast<std::int64_t>(mcf->min_range);
-
-    std::optional<hubstats::RepoRef> repo;
-    std::string_view path = hubstats::kPathOther;  // a custom layout names no file
-    if (lcf->repo_set == 1) {
-      repo = custom_repo(r, lcf, status, range);
-    } else {
-      hubstats::RequestFacts facts;
-      facts.method = sv(r->method_name);
-      facts.status = status;
-      facts.uri = sv(r->uri);
-      facts.range = range.request_range;
-      facts.content_range = range.content_range;
-      facts.min_range = range.min_range;
-      if (facts.method == "POST") {
-        // Only these two routes need the body: look at it for nothing else.
-        const auto kind = hubstats::route_of(facts.uri).kind;
-        const auto* body =
-            static_cast<const BodyCtx*>(ngx_http_get_module_ctx(r, ngx_http_hubstats_module));
-        std::string kept;
-        if (kind == hubstats::EventKind::kLfsBatch || kind == hubstats::EventKind::kGitFetch) {
-          // The filter's capture when it was taken for this route (a rewrite after the
-          // body was read could have changed the URI), else what nginx kept in memory.
-          const bool captured = body && body->need != hubstats::module::BodyNeed::kNone;
-          kept = captured ? std::string(body->capture.bytes())
-                          : body_prefix(r, kind == hubstats::EventKind::kLfsBatch ? kMaxLfsBody + 1
-                                                                                  : kGitBodyPrefix);
-        }
-        if (kind == hubstats::EventKind::kLfsBatch) {
-          facts.lfs_operation = hubstats::lfs_operation_of(kept);
-        } else if (kind == hubstats::EventKind::kGitFetch) {
-          facts.git_command = hubstats::git_upload_pack_command(kept);
-        }
-      }
-      auto route = hubstats::classify(facts);
-      if (route.kind != hubstats::EventKind::kNone) {
-        path = hubstats::path_field(route);
-        repo = std::move(route.repo);
-      }
-    }
-    if (!repo) return NGX_OK;
-    ++g_sink->counters().counted;
-    if (g_sink->full()) {  // Redis down or slow: do not spend time on the identity hash
-      g_sink->drop();
-      return NGX_OK;
-    }
-
-    hubstats::IdentityInput in;
-    std::string user;
-    if (lcf->user) {
-      auto u = eval(r, lcf->user);
-      if (u) user = std::move(*u);
-      in.user = user;
-    }
-    in.authorization = header_value(r->headers_in.authorization);
-    ngx_str_t cookie_name = lcf->cookie;
-    ngx_str_t cookie_value;
-    if (find_cookie(r, &cookie_name, &cookie_value)) in.cookie = sv(cookie_value);
-    in.client_addr = sv(r->connection->addr_text);
-    in.user_agent = header_value(r->headers_in.user_agent);
-    hubstats::Identity id = hubstats::derive_identity(mcf->key, in);
-
-    hubstats::module::Event ev;
-    ev.repo = std::move(*repo);
-    ev.identity_hex = std::move(id.hex);
-    ev.authenticated = id.authenticated;
-    ev.day = hubstats::day_of(static_cast<std::int64_t>(r->start_sec));
-    ev.time_ms = static_cast<std::int64_t>(r->start_sec) * 1000 + r->start_msec;
-    ev.path.assign(path);
-    const hubstats::ClientFamily family = hubstats::client_family(in.user_agent, mcf->bots);
-    ev.family = static_cast<char>('a' + static_cast<int>(family));
-    ev.bot = family == hubstats::ClientFamily::kBot && mcf->bots_mode == kBotsApart;
-    g_sink->submit(std::move(ev));
-  } catch (...) {
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "hubstats: could not record a request");
-  }
-  return NGX_OK;
-}
-
-// ---------------------------------------------------------------------------
-// Status
-
-ngx_int_t status_handler(ngx_http_request_t* r) noexcept {
-  if (!(r->method & (NGX_HTTP_GET | NGX_HTTP_HEAD))) return NGX_HTTP_NOT_ALLOWED;
-  const ngx_int_t rc = ngx_http_discard_request_body(r);
-  if (rc != NGX_OK) return rc;
-  auto* lcf = static_cast<LocConf*>(ngx_http_get_module_loc_conf(r, ngx_http_hubstats_module));
-  bool prometheus = lcf->status_format == kStatusPrometheus;
-  ngx_str_t arg;
-  if (ngx_http_arg(r, (u_char*)"format", 6, &arg) == NGX_OK) {
-    if (sv(arg) == "prometheus") prometheus = true;
-    if (sv(arg) == "plain") prometheus = false;
-  }
-  std::string body;
-  try {
-    hubstats::module::StatusSnapshot snap;
-    if (g_sink) {
-      snap = g_sink->snapshot();
-    } else {
-      snap.pid = static_cast<long>(ngx_pid);
-    }
-    body = prometheus ? hubstats::module::format_status_prometheus(snap)
-                      : hubstats::module::format_status_plain(snap);
-  } catch (...) {
-    return NGX_HTTP_INTERNAL_SERVER_ERROR;
-  }
-  if (prometheus) {
-    ngx_str_set(&r->headers_out.content_type, "text/plain; version=0.0.4");
-  } else {
-    ngx_str_set(&r->headers_out.content_type, "text/plain");
-  }
-  r->headers_out.content_type_len = r->headers_out.content_type.len;
-  r->headers_out.content_type_lowcase = nullptr;
-  r->headers_out.status = NGX_HTTP_OK;
-  r->headers_out.content_length_n = static_cast<off_t>(body.size());
-  if (r->method == NGX_HTTP_HEAD) return ngx_http_send_header(r);
-
-  ngx_buf_t* b = ngx_create_temp_buf(r->pool, body.size());
-  if (!b) return NGX_HTTP_INTERNAL_SERVER_ERROR;
-  b->last = ngx_cpymem(b->last, body.data(), body.size());
-  b->last_buf = (r == r->main) ? 1 : 0;
-  b->last_in_chain = 1;
-  ngx_chain_t out{b, nullptr};
-  const ngx_int_t sent = ngx_http_send_header(r);
-  if (sent == NGX_ERROR || sent > NGX_OK || r->header_only) return sent;
-  return ngx_http_output_filter(r, &out);
-}
-
-// ---------------------------------------------------------------------------
-// Module hooks
-
-ngx_int_t postconfiguration(ngx_conf_t* cf) noexcept {
-  auto* cmcf = static_cast<ngx_http_core_main_conf_t*>(
-      ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module));
-  auto* h =
-      static_cast<ngx_http_handler_pt*>(ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers));
-  if (!h) return NGX_ERROR;
-  *h = log_handler;
-  g_next_request_body_filter = ngx_http_top_request_body_filter;
-  ngx_http_top_request_body_filter = request_body_filter;
-  // The spool directory is created (and given to the worker user) by nginx at
-  // startup, like its temp paths.
-  auto* mcf =
-      static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_hubstats_module));
-  if (mcf->any_enabled && mcf->spool.len) {
-    auto* path = static_cast<ngx_path_t*>(ngx_pcalloc(cf->pool, sizeof(ngx_path_t)));
-    if (!path) return NGX_ERROR;
-    path->name = mcf->spool;
-    path->conf_file = cf->conf_file->file.name.data;
-    path->line = cf->conf_file->line;
-    if (ngx_add_path(cf, &path) != NGX_OK) return NGX_ERROR;
-  }
-  return NGX_OK;
-}
-
-ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
-  auto* mcf =
-      static_cast<MainConf*>(ngx_http_cycle_get_module_main_conf(cycle, ngx_http_hubstats_module));
-  if (!mcf || !mcf->any_enabled) return NGX_OK;
-  // Cache manager/loader processes run init_process too but serve no requests.
-  if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
-  try {
-    auto addr = hubstats::contract::parse_redis_address(sv(mcf->redis));
-    if (!addr) return NGX_ERROR;  // validated at config time
-    hubstats::module::SinkSettings s;
-    s.address = std::move(*addr);
-    s.record.window_ms = static_cast<std::int64_t>(mcf->window);
-    s.record.retention_s = static_cast<std::int64_t>(mcf->retention / 1000);
-    s.record.max_paths = static_cast<std::int64_t>(mcf->max_paths);
-    s.record.compact_bytes = static_cast<std::int64_t>(mcf->breakdown_log_max);
-    s.connect_timeout = mcf->connect_timeout;
-    s.command_timeout = mcf->command_timeout;
-    s.backoff_min = mcf->backoff_min;
-    s.backoff_max = mcf->backoff_max;
-    s.flush_interval = mcf->flush_interval;
-    s.queue_cap = mcf->queue_size;
-    s.spool_dir = std::string(sv(mcf->spool));
-    s.spool_max = static_cast<std::uint64_t>(mcf->spool_max);
-    g_sink = new RedisSink(std::move(s), cycle->log);
-    g_sink->start();
-  } catch (...) {
-    ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "hubstats: cannot initialise the worker");
-    return NGX_ERROR;
-  }
-  return NGX_OK;
-}
-
-void exit_process(ngx_cycle_t*) noexcept {
-  if (!g_sink) return;
-  g_sink->shutdown();
-  delete g_sink;
-  g_sink = nullptr;
-}
-
 ngx_command_t commands[] = {
     {ngx_string("hubstats_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_redis,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
@@ -867,30 +466,4 @@ ngx_command_t commands[] = {
     ngx_null_command,
 };
 
-ngx_http_module_t module_ctx = {
-    nullptr,            // preconfiguration
-    postconfiguration,  // postconfiguration
-    create_main_conf,   // create main configuration
-    init_main_conf,     // init main configuration
-    nullptr,            // create server configuration
-    nullptr,            // merge server configuration
-    create_loc_conf,    // create location configuration
-    merge_loc_conf,     // merge location configuration
-};
-
-}  // namespace
-
-extern "C" {
-ngx_module_t ngx_http_hubstats_module = {NGX_MODULE_V1,
-                                         &module_ctx,      // module context
-                                         commands,         // module directives
-                                         NGX_HTTP_MODULE,  // module type
-                                         nullptr,          // init master
-                                         nullptr,          // init module
-                                         init_process,     // init process
-                                         nullptr,          // init thread
-                                         nullptr,          // exit thread
-                                         exit_process,     // exit process
-                                         nullptr,          // exit master
-                                         NGX_MODULE_V1_PADDING};
-}
+}  // namespace hubstats::module::glue

@@ -1,4 +1,4 @@
-#include "spool_files.h"
+#include "record/spool_files.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cerrno>
+
+#include "record/batch_id.h"
 
 namespace hubstats::module::spool {
 
@@ -21,6 +23,10 @@ bool is_spool_name(std::string_view name) {
 }
 
 }  // namespace
+
+std::string file_name(long pid, std::int64_t now_s, std::uint32_t random) {
+  return std::to_string(pid) + "-" + stream_id(now_s, random) + std::string(kSuffix);
+}
 
 std::uint64_t directory_usage(const std::string& dir) {
   std::uint64_t total = 0;

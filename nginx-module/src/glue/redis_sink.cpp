@@ -1,9 +1,8 @@
-#include "redis_sink.h"
+#include "glue/redis_sink.h"
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,47 +10,19 @@
 #include <string>
 #include <vector>
 
-#include "final_flush.h"
-#include "spool_format.h"
+#include "record/final_flush.h"
+#include "record/redis_errors.h"
 #include "hubstats/day.h"
-#include "hubstats/contract/keys.h"
 
 namespace hubstats::module {
 
 namespace {
 
-constexpr time_t kLogInterval = 5;               // seconds between repeated warnings
-constexpr std::size_t kFlushEvents = 256;        // waiting events that trigger an immediate write
-constexpr ngx_msec_t kSpoolTick = 200;           // spool buffer flush (like access_log flush=)
-constexpr ngx_msec_t kSpoolSync = 1000;          // fdatasync of the spool file, at most this often
-constexpr ngx_msec_t kSpoolScan = 1000;          // directory usage / claimable files, this often
-constexpr std::size_t kSpillEvents = 4096;       // spilled events that are encoded at once
-constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes that are written at once
-constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
-constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a spool file at once
+constexpr std::size_t kFlushEvents = 256;  // waiting events that trigger an immediate write
 
-// Error replies that say "not now" rather than "no": Redis loading its data set after
-// a restart (LOADING), a script running too long (BUSY), a cluster or replica not
-// ready (TRYAGAIN, MASTERDOWN), out of memory until the fold drains it (OOM: Redis 7
-// refuses a script before running it), a master demoted to a replica (READONLY), a
-// Redis that cannot persist its writes (MISCONF: full disk, failing AOF or RDB), the
-// script cache flushed (NOSCRIPT). The batch
-// was not applied; it is sent again on a new connection, after the reconnect backoff.
 bool retry_later(const redisReply* r) {
-  if (!r || r->type != REDIS_REPLY_ERROR || !r->str) return false;
-  const std::string_view e(r->str, r->len);
-  for (std::string_view code :
-       {"NOSCRIPT", "LOADING", "BUSY", "TRYAGAIN", "MASTERDOWN", "OOM", "READONLY", "MISCONF"}) {
-    if (e.substr(0, code.size()) == code && (e.size() == code.size() || e[code.size()] == ' ')) {
-      return true;
-    }
-  }
-  return false;
-}
-
-std::uint64_t random64() {
-  static std::random_device rd;
-  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+  return r && r->type == REDIS_REPLY_ERROR && r->str &&
+         retry_later_error(std::string_view(r->str, r->len));
 }
 
 std::string describe(const RedisAddress& a) {
@@ -60,28 +31,29 @@ std::string describe(const RedisAddress& a) {
 
 }  // namespace
 
+std::uint64_t RedisSink::random64() {
+  static std::random_device rd;
+  return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+}
+
 RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
     : settings_(std::move(settings)),
       log_(log),
       backoff_(settings_.backoff_min),
       ids_(random64, std::max<std::int64_t>(settings_.record.retention_s / 2, 1)),
       args_(settings_.record) {
-  io_timer_.handler = io_timer_handler;
-  io_timer_.data = this;
-  io_timer_.log = log_;
-  io_timer_.cancelable = 0;
-  backoff_timer_.handler = backoff_timer_handler;
-  backoff_timer_.data = this;
-  backoff_timer_.log = log_;
-  backoff_timer_.cancelable = 1;
-  flush_timer_.handler = flush_timer_handler;
-  flush_timer_.data = this;
-  flush_timer_.log = log_;
-  flush_timer_.cancelable = 1;
-  spool_timer_.handler = spool_timer_handler;
-  spool_timer_.data = this;
-  spool_timer_.log = log_;
-  spool_timer_.cancelable = 1;
+  init_timer(io_timer_, io_timer_handler, false);
+  init_timer(backoff_timer_, backoff_timer_handler, true);
+  init_timer(flush_timer_, flush_timer_handler, true);
+  init_timer(spool_timer_, spool_timer_handler, true);
+}
+
+// A cancelable timer does not keep an exiting worker alive (see the members' comments).
+void RedisSink::init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool cancelable) {
+  ev.handler = handler;
+  ev.data = this;
+  ev.log = log_;
+  ev.cancelable = cancelable ? 1 : 0;
 }
 
 RedisSink::~RedisSink() {
@@ -96,7 +68,7 @@ StatusSnapshot RedisSink::snapshot() const {
   StatusSnapshot s;
   s.pid = static_cast<long>(ngx_pid);
   s.counters = counters_;
-  s.queued = waiting_.size() + outbox_events_ + spill_.size();
+  s.queued = waiting_.size() + outbox_.events() + spill_.size();
   s.redis_connected = connected_;
   return s;
 }
@@ -201,9 +173,7 @@ void RedisSink::on_context_gone() {
   // Replies that never came: their batches go out again on the next connection, in
   // order (the record script skips ids it already applied).
   inflight_.clear();
-  for (auto& o : outbox_) {
-    if (o->state != Outgoing::State::kDone) o->state = Outgoing::State::kQueued;
-  }
+  outbox_.requeue();
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (was_connected && !shutting_down_) {
@@ -281,7 +251,7 @@ void RedisSink::schedule_flush() {
   }
 }
 
-std::vector<std::shared_ptr<RedisSink::Outgoing>> RedisSink::batch_waiting() {
+std::vector<std::shared_ptr<Outgoing>> RedisSink::batch_waiting() {
   std::vector<std::shared_ptr<Outgoing>> out;
   if (waiting_.empty()) return out;
   std::vector<RecordBatch> batches =
@@ -289,11 +259,7 @@ std::vector<std::shared_ptr<RedisSink::Outgoing>> RedisSink::batch_waiting() {
                     settings_.record.window_ms, ids_, static_cast<std::int64_t>(ngx_time()));
   out.reserve(batches.size());
   for (auto& b : batches) {
-    auto o = std::make_shared<Outgoing>();
-    outbox_events_ += b.events.size();
-    o->batch = std::make_shared<RecordBatch>(std::move(b));
-    outbox_.push_back(o);
-    out.push_back(std::move(o));
+    out.push_back(outbox_.add(std::make_shared<RecordBatch>(std::move(b)), false));
   }
   return out;
 }
@@ -314,7 +280,7 @@ void RedisSink::send_waiting() {
     return true;
   };
   bool ok = true;
-  for (const auto& o : outbox_) {
+  for (const auto& o : outbox_.batches()) {
     if (o->state == Outgoing::State::kQueued && !(ok = send_record(o))) break;
   }
   if (ok) {
@@ -350,15 +316,6 @@ bool RedisSink::send(Pending p, const std::string& resp) {
   return true;
 }
 
-void RedisSink::finish(Outgoing& o) {
-  if (o.state == Outgoing::State::kDone) return;
-  o.state = Outgoing::State::kDone;
-  (o.replay ? replay_events_ : outbox_events_) -= o.batch->events.size();
-  while (!outbox_.empty() && outbox_.front()->state == Outgoing::State::kDone) {
-    outbox_.pop_front();
-  }
-}
-
 // Closes the connection from inside a reply: hiredis frees the context after the
 // callback returns, answers the remaining callbacks with NULL, and hook_cleanup
 // requeues the outbox and schedules the reconnect.
@@ -391,25 +348,12 @@ void RedisSink::on_reply(redisReply* r) {
       Outgoing& o = *p.out;
       if (o.state == Outgoing::State::kDone) break;
       const std::size_t events = o.batch->events.size();
-      if (r->type == REDIS_REPLY_INTEGER && r->integer >= -1 &&
-          r->integer <= static_cast<long long>(events)) {
-        if (!o.counted) {
-          o.counted = true;
-          (o.replay ? counters_.replayed : counters_.sent) += events;
-          // -1: applied under this id before (its reply was lost), sessions unknown.
-          if (r->integer > 0) counters_.new_sessions += static_cast<std::uint64_t>(r->integer);
-        }
-        if (o.state == Outgoing::State::kSent) o.state = Outgoing::State::kRecorded;
-      } else {
-        if (!o.counted) {
-          o.counted = true;
-          counters_.failed += events;
-        }
-        if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
-          ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a batch of %uz events: %*s",
-                        events, static_cast<size_t>(r->len), r->str);
-        }
-        finish(o);
+      const bool applied = outbox_.record_reply(
+          o, r->type == REDIS_REPLY_INTEGER ? std::optional<long long>(r->integer) : std::nullopt,
+          counters_);
+      if (!applied && r->type == REDIS_REPLY_ERROR && error_log_due()) {
+        ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: redis rejected a batch of %uz events: %*s",
+                      events, static_cast<size_t>(r->len), r->str);
       }
       break;
     }
@@ -420,11 +364,9 @@ void RedisSink::on_reply(redisReply* r) {
                         static_cast<size_t>(r->len), r->str);
         }
       }
-      for (const auto& o : p.marks) {
-        if (o->state == Outgoing::State::kRecorded) finish(*o);
-      }
+      outbox_.marked(p.marks);
       // Replayed batches confirmed: read more of the file.
-      if (replay_ && replay_events_ < kReplayWindow / 2) send_waiting();
+      if (replay_ && outbox_.replay_events() < kReplayWindow / 2) send_waiting();
       break;
     case Kind::kScriptLoad:
       if (r->type == REDIS_REPLY_ERROR && error_log_due()) {
@@ -457,164 +399,6 @@ bool RedisSink::error_log_due() {
 }
 
 // ---------------------------------------------------------------------------
-// Spool
-
-void RedisSink::spool_append(const RecordBatch& b, bool count) {
-  const std::size_t n = b.events.size();
-  if (!spool_writer_) {
-    const std::string name = std::to_string(static_cast<long>(ngx_pid)) + "-" +
-                             stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
-                             ".spool";
-    spool_writer_ = std::make_unique<spool::Writer>(settings_.spool_dir, name);
-  }
-  std::string& buf = spool_writer_->buffer();
-  const std::size_t before = buf.size();
-  spool::append_record(buf, b.id, b.events);
-  const std::size_t bytes = buf.size() - before;
-  // Other workers' writes since the last scan are not seen: the bound is approximate.
-  if (spool_usage_ + bytes > settings_.spool_max) {
-    buf.resize(before);
-    if (count) note_drop(n, "spool full");
-    return;
-  }
-  spool_usage_ += bytes;
-  if (count) {
-    counters_.spooled += n;
-    buffer_events_ += n;
-  }
-  if (buf.size() >= kSpoolBuffer) spool_write();
-}
-
-void RedisSink::spool_spill() {
-  if (spill_.empty()) return;
-  const ngx_msec_t now = ngx_current_msec;
-  if (now - spool_scanned_ >= kSpoolScan || spool_scanned_ == 0) {
-    spool_usage_ = spool::directory_usage(settings_.spool_dir) +
-                   (spool_writer_ ? spool_writer_->buffer().size() : 0);
-    spool_scanned_ = now;
-  }
-  if (!spool_ids_) {
-    spool_ids_ = std::make_unique<BatchNumbering>(random64, std::int64_t{1} << 40);
-  }
-  const std::vector<RecordBatch> batches =
-      group_batches(spill_, spill_.size(), key_cache_, kMaxRecordBatch, settings_.record.window_ms,
-                    *spool_ids_, static_cast<std::int64_t>(ngx_time()));
-  for (const RecordBatch& b : batches) spool_append(b, true);
-}
-
-void RedisSink::spool_write() {
-  if (!spool_writer_ || spool_writer_->buffer().empty()) return;
-  if (spool_writer_->flush()) {
-    buffer_events_ = 0;
-    spool_unsynced_ = true;
-    return;
-  }
-  const int err = ngx_errno;
-  if (error_log_due()) {
-    ngx_log_error(NGX_LOG_ERR, log_, err, "hubstats: cannot write the spool file \"%s\"",
-                  (settings_.spool_dir + "/...").c_str());
-  }
-  // A full or failing disk: the buffered events are lost, nginx keeps serving.
-  counters_.spooled -= buffer_events_;
-  note_drop(buffer_events_, "spool write failed");
-  buffer_events_ = 0;
-  spool_writer_->buffer().clear();
-}
-
-void RedisSink::spool_replay() {
-  // A quitting worker finishes what is in flight but reads no more: the file stays
-  // and the next worker replays it (Redis skips the batches already applied).
-  if (!spool_on() || !connected_ || shutting_down_ || ngx_exiting || ngx_quit || ngx_terminate) {
-    return;
-  }
-  const ngx_msec_t now = ngx_current_msec;
-  if (!replay_) {
-    // Our own file first (sealed: new spills go to a new file, with a new stream),
-    // then any file nobody holds: other workers' that exited, a previous nginx's.
-    std::optional<spool::Writer::Handle> h;
-    if (spool_writer_ && spool_writer_->has_file() && spill_.empty() && !queue_full()) {
-      spool_write();
-      h = spool_writer_->seal(std::to_string(static_cast<long>(ngx_pid)) + "-" +
-                              stream_id(ngx_time(), static_cast<std::uint32_t>(random64())) +
-                              ".spool");
-      spool_ids_.reset();
-    } else if (now - spool_claimed_ >= kSpoolScan || spool_claimed_ == 0) {
-      spool_claimed_ = now;
-      h = spool::claim_one(settings_.spool_dir, spool_writer_ ? spool_writer_->path() : "");
-    }
-    if (!h) return;
-    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replaying spool file \"%s\"",
-                  h->path.c_str());
-    replay_ = std::make_unique<spool::Reader>(std::move(*h));
-  }
-  while (replay_events_ < kReplayWindow && !replay_->eof()) {
-    for (spool::SpooledBatch& sb : replay_->next(kReplayChunk)) {
-      auto b = std::make_shared<RecordBatch>();
-      b->keys = key_cache_.get(sb.events.front().repo, sb.events.front().day);
-      b->bucket = keys::session_bucket(sb.events.front().time_ms, settings_.record.window_ms);
-      b->id = std::move(sb.id);
-      b->events = std::move(sb.events);
-      auto o = std::make_shared<Outgoing>();
-      o->replay = true;
-      replay_events_ += b->events.size();
-      o->batch = std::move(b);
-      outbox_.push_back(std::move(o));
-    }
-  }
-  if (replay_->eof() && replay_events_ == 0) {
-    if (replay_->status() != spool::ReadStatus::kOk) {
-      ngx_log_error(NGX_LOG_WARN, log_, 0,
-                    "hubstats: spool file \"%s\": %s record at byte %uL, skipped %uL bytes",
-                    replay_->path().c_str(),
-                    replay_->status() == spool::ReadStatus::kTorn ? "torn" : "corrupt",
-                    replay_->offset(), replay_->skipped());
-    }
-    ngx_log_error(NGX_LOG_NOTICE, log_, 0, "hubstats: replayed spool file \"%s\"",
-                  replay_->path().c_str());
-    replay_->finish();
-    replay_.reset();
-    spool_claimed_ = 0;  // look for the next file at once
-  }
-}
-
-void RedisSink::spool_tick() {
-  spool_spill();
-  spool_write();
-  const ngx_msec_t now = ngx_current_msec;
-  if (spool_unsynced_ && spool_writer_ && spool_writer_->has_file() &&
-      now - spool_synced_ >= kSpoolSync) {
-    if (!syncer_) syncer_ = std::make_unique<spool::Syncer>();
-    syncer_->request(spool_writer_->fd());
-    spool_unsynced_ = false;
-    spool_synced_ = now;
-  }
-  if (connected_ && (replay_ || now - spool_claimed_ >= kSpoolScan ||
-                     (spool_writer_ && spool_writer_->has_file()))) {
-    send_waiting();  // starts or continues a replay, and sends what it read
-  }
-}
-
-void RedisSink::spool_close() {
-  replay_.reset();  // not finished: the file stays for a later replay
-  spool_spill();
-  spool_write();
-  if (spool_writer_ && spool_writer_->has_file()) fdatasync(spool_writer_->fd());
-  spool_writer_.reset();  // closing releases the lock: the file is free to claim
-  syncer_.reset();
-}
-
-void RedisSink::spool_timer_handler(ngx_event_t* ev) noexcept {
-  auto* self = static_cast<RedisSink*>(ev->data);
-  try {
-    self->spool_tick();
-  } catch (...) {
-  }
-  if (!self->shutting_down_ && !ngx_exiting && !ngx_quit && !ngx_terminate) {
-    ngx_add_timer(&self->spool_timer_, kSpoolTick);
-  }
-}
-
-// ---------------------------------------------------------------------------
 // Exit
 
 void RedisSink::shutdown() noexcept {
@@ -627,10 +411,7 @@ void RedisSink::shutdown() noexcept {
     if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
     // The outbox in order, then the waiting events as new batches of the same stream.
     // Replayed batches are left out: their file stays and is replayed again later.
-    std::vector<std::shared_ptr<Outgoing>> left;
-    for (auto& o : outbox_) {
-      if (o->state != Outgoing::State::kDone && !o->replay) left.push_back(o);
-    }
+    std::vector<std::shared_ptr<Outgoing>> left = outbox_.unfinished_own();
     for (auto& o : batch_waiting()) left.push_back(std::move(o));
     if (!left.empty()) {
       std::vector<std::shared_ptr<RecordBatch>> batches;
@@ -638,26 +419,14 @@ void RedisSink::shutdown() noexcept {
       const FlushResult fr = flush_blocking(settings_.address, batches, settings_.record,
                                             std::chrono::milliseconds(settings_.connect_timeout),
                                             std::chrono::milliseconds(settings_.command_timeout));
-      counters_.new_sessions += fr.new_sessions;
-      std::uint64_t unknown = 0;
-      for (std::size_t i = 0; i < left.size(); ++i) {
-        Outgoing& o = *left[i];
-        const std::size_t n = o.batch->events.size();
-        if (fr.outcomes[i] == Delivery::kUnknown) {
-          // Keeps its id in the spool: a replay is skipped if Redis applied it.
-          if (spool_on()) {
-            spool_append(*o.batch, !o.counted);
-          } else if (!o.counted) {
-            unknown += n;
-          }
-          continue;
+      for (const auto& o : outbox_.final_flushed(left, fr, counters_)) {
+        // Keeps its id in the spool: a replay is skipped if Redis applied it.
+        if (spool_on()) {
+          spool_append(*o->batch, !o->counted);
+        } else if (!o->counted) {
+          counters_.dropped += o->batch->events.size();
         }
-        if (!o.counted)
-          (fr.outcomes[i] == Delivery::kApplied ? counters_.sent : counters_.failed) += n;
-        o.counted = true;
-        finish(o);
       }
-      counters_.dropped += unknown;
       if (!fr.error.empty()) {
         ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: final flush to redis at %s: %s (%s)",
                       describe(settings_.address).c_str(), fr.error.c_str(),

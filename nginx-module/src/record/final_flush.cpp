@@ -1,4 +1,4 @@
-#include "final_flush.h"
+#include "record/final_flush.h"
 
 #include <hiredis/hiredis.h>
 

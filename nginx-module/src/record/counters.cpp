@@ -1,4 +1,4 @@
-#include "counters.h"
+#include "record/counters.h"
 
 namespace hubstats::module {
 

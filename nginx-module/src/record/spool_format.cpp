@@ -1,4 +1,4 @@
-#include "spool_format.h"
+#include "record/spool_format.h"
 
 #include <algorithm>
 #include <array>

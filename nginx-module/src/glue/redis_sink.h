@@ -15,11 +15,12 @@
 #include <string>
 #include <unordered_map>
 
-#include "counters.h"
-#include "event.h"
+#include "record/counters.h"
+#include "record/outbox.h"
+#include "record/resp.h"
 #include "hubstats/contract/redis_address.h"
-#include "ngx_includes.h"
-#include "spool_files.h"
+#include "glue/ngx_includes.h"
+#include "record/spool_files.h"
 
 struct redisAsyncContext;
 struct redisReply;
@@ -65,14 +66,6 @@ class RedisSink {
   StatusSnapshot snapshot() const;
 
  private:
-  // A batch until Redis confirmed its record and its dirty mark.
-  struct Outgoing {
-    enum class State { kQueued, kSent, kRecorded, kDone };
-    std::shared_ptr<RecordBatch> batch;
-    State state = State::kQueued;  // kQueued: to be sent on the current connection
-    bool counted = false;          // its events are in sent/failed already
-    bool replay = false;           // read from a spool file (counts as replayed)
-  };
   enum class Kind { kScriptLoad, kRecord, kDirty };
   struct Pending {
     Kind kind;
@@ -92,14 +85,25 @@ class RedisSink {
   std::vector<std::shared_ptr<Outgoing>> batch_waiting();
   void schedule_flush();
   bool send(Pending p, const std::string& resp);
-  void finish(Outgoing& o);
   void drop_connection();
   void refresh_io_timer();
   void note_drop(std::uint64_t n, const char* why);
   bool queue_full() const noexcept {
-    return waiting_.size() + outbox_events_ >= settings_.queue_cap;
+    return waiting_.size() + outbox_.events() >= settings_.queue_cap;
   }
   bool spool_on() const noexcept { return !settings_.spool_dir.empty(); }
+
+  // Log lines, and the spool's pace and sizes (sink_spool.cpp).
+  static constexpr time_t kLogInterval = 5;               // s between repeated warnings
+  static constexpr ngx_msec_t kSpoolTick = 200;           // buffer flush (like access_log flush=)
+  static constexpr ngx_msec_t kSpoolSync = 1000;          // fdatasync, at most this often
+  static constexpr ngx_msec_t kSpoolScan = 1000;          // usage / claimable files, this often
+  static constexpr std::size_t kSpillEvents = 4096;       // spilled events encoded at once
+  static constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes written at once
+  static constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
+  static constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a file at once
+  static std::uint64_t random64();
+  static std::string new_spool_name();  // "<pid>-<stream>.spool"
 
   // Spool: events the queue cannot hold, and batches a worker cannot deliver at exit.
   void spool_tick();
@@ -110,6 +114,7 @@ class RedisSink {
   void spool_close();   // exit: everything written and synced
   bool error_log_due();
 
+  void init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool cancelable);
   // nginx event handlers and hiredis adapter hooks.
   static void read_handler(ngx_event_t* ev) noexcept;
   static void write_handler(ngx_event_t* ev) noexcept;
@@ -136,11 +141,9 @@ class RedisSink {
   bool shutting_down_ = false;
   ngx_msec_t backoff_;
 
-  std::deque<Event> waiting_;                     // not yet in a batch
-  std::deque<std::shared_ptr<Outgoing>> outbox_;  // batches not confirmed, in send order
-  std::size_t outbox_events_ = 0;                 // events of the outbox's unfinished batches
-  std::deque<Pending> inflight_;                  // handed to hiredis, in reply order
-  std::size_t replay_events_ = 0;                 // events of unfinished replay batches
+  std::deque<Event> waiting_;     // not yet in a batch
+  Outbox outbox_;                 // batches until Redis confirmed them, in send order
+  std::deque<Pending> inflight_;  // handed to hiredis, in reply order
   BatchNumbering ids_;
   Counters counters_;
 

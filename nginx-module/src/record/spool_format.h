@@ -18,7 +18,8 @@
 #include <string_view>
 #include <vector>
 
-#include "event.h"
+#include "record/batch_id.h"
+#include "record/event.h"
 
 namespace hubstats::module::spool {
 

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "event.h"
+#include "record/commands.h"
+#include "record/group_batches.h"
 #include "hubstats/contract/redis_address.h"
 
 namespace hubstats::module {
