@@ -7,6 +7,8 @@
 //                         [--crash-after shard|take|commit|finish] [--crash-at N]
 //                         [--legacy-index] [--max-paths N] [--fold-in-read N] [--fold-interval MS]
 //                         [--fsync-lag MS (default 0)] [--trending-cache MS (default 0)]
+//                         [--compact-bytes N (breakdown log size that makes the record
+//                          script compact it into the hashes; 1: after every record)]
 //                         [CMD ARGS...]
 // record writes like the module: kRecordBatch, then SADD of the repo's tag to its dirty
 // shard (or, with --legacy-index, the day index of the layout before dirty sets).
@@ -63,6 +65,7 @@ hubstats::RepoRef repo_arg(const std::string& tag) {
 constexpr std::int64_t kRetentionS = 14 * 86400;
 
 bool g_legacy_index = false;
+std::int64_t g_compact_bytes = hubstats::scripts::kCompactLogBytes;  // --compact-bytes
 
 // The issue 12 part of a module batch of one event (until kRecordBatch writes it):
 // KEYS: day, days, paths, clients, bot sessions (driver only)
@@ -166,7 +169,9 @@ json record(Storage& st, std::istream& in) {
     if (path == "-") path.clear();
     hubstats::scripts::RecordedFile rf{id, auth == "1"};
     set_breakdown(rf, path, family, bot);
-    auto a = hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms, {rf});
+    auto a =
+        hubstats::scripts::record_batch_args(repo, *d, 86400000, kRetentionS, now_ms, {rf}, {}, 0,
+                                             hubstats::scripts::kDefaultMaxPaths, g_compact_bytes);
     if (bot && !kModuleWritesBreakdowns)  // a bot adds nothing to the day's counters
       calls.push_back({&noop, {a.keys[0]}, {}});
     else
@@ -326,6 +331,8 @@ int main(int argc, char** argv) {
       cfg.fold.max_paths = std::stoll(next());
     else if (a == "--legacy-index")
       g_legacy_index = true;
+    else if (a == "--compact-bytes")
+      g_compact_bytes = std::stoll(next());
     else
       cmd.push_back(a);
   }

@@ -666,16 +666,26 @@ def breakdown_keys_left(env):
                                                                  ":x:", ":fx:", ":d:", ":f:"))]
 
 
+@pytest.mark.parametrize("layout", ["log", "compacted"])
 @pytest.mark.parametrize("step", ["take", "commit"])
-def test_paths_clients_bots_fold_exactly_once_across_a_crash(env, step):
+def test_paths_clients_bots_fold_exactly_once_across_a_crash(env, step, layout):
+    """layout log: the breakdowns wait in the breakdown logs (a daemon that folds);
+    compacted: every record is compacted into the paths and clients hashes at once (a
+    daemon that stopped folding long enough), and the later events go to logs again,
+    so the last fold takes both."""
     tags = repos(8)
     events, expected = breakdown_workload(20, tags, PAST + [TODAY])
-    record_breakdown(env, events)
-    assert env.redis_keys("hs:*:x:*")
+    if layout == "log":
+        record_breakdown(env, events)
+        assert env.redis_keys("hs:*:x:*")
+    else:
+        record_breakdown(env, events, opts=("--compact-bytes", "1"))
+        assert env.redis_keys("hs:*:p:*") and env.redis_keys("hs:*:c:*")
+        assert env.redis_keys("hs:*:x:*") == []
     env.run("fold-once", opts=("--crash-after", step, "--batch", "3"), expect_rc=42)
-    # The take moved the breakdown logs aside with the day hash.
-    assert env.redis_keys("hs:*:fx:*")
-    # New events after the take go to fresh hashes: a later generation.
+    # The take moved the breakdown logs (or hashes) aside with the day hash.
+    assert env.redis_keys("hs:*:fx:*" if layout == "log" else "hs:*:fp:*")
+    # New events after the take go to fresh logs: a later generation.
     late, late_expected = breakdown_workload(21, tags, [PAST[-1], TODAY], prefix="late-")
     record_breakdown(env, late)
     expected = merge_breakdown(expected, late_expected)
