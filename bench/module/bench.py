@@ -186,6 +186,9 @@ def main():
                     "'hubstats_flush_interval 20ms;'")
     ap.add_argument("--no-fold", action="store_true",
                     help="no fold stand-in: breakdown logs grow until Redis compacts them")
+    ap.add_argument("--pin", action="store_true",
+                    help="Redis and the hub stand-in on CPU 1, nginx and wrk on CPU 0: "
+                    "steadier per-event Redis CPU, different throughput ratios")
     ap.add_argument("--compare", default=None, metavar="SO",
                     help="another build of the module (.so) to measure interleaved as 'old'")
     args = ap.parse_args()
@@ -213,6 +216,14 @@ def main():
             hub.stop()
             redis.stop()
             raise
+        if args.pin:
+            os.sched_setaffinity(redis.pid, {1})
+            for pid in hub.worker_pids():
+                os.sched_setaffinity(pid, {1})
+            for _, ng in builds:
+                for pid in ng.worker_pids():
+                    os.sched_setaffinity(pid, {0})
+            os.sched_setaffinity(0, {0})  # this script and wrk
         get = __import__("requests").get
         try:
             print(f"nginx 1 worker, wrk -t1 -c{args.connections} -d{args.duration}s, "
