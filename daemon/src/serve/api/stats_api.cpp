@@ -64,7 +64,21 @@ http::Response stats_response(std::int64_t downloads, std::int64_t likes) {
   return http::json_response(200, http::to_json_body(j));
 }
 
+// The body of every per-repo period query: {"<key>": list, "period": {...}}.
+http::Response period_response(const char* key, ordered_json list, const hubstats::Period& period) {
+  ordered_json j;
+  j[key] = std::move(list);
+  j["period"] = period_json(period);
+  return http::json_response(200, http::to_json_body(j));
+}
+
 }  // namespace
+
+std::optional<http::Response> StatsApi::unreadable(const http::Request& req,
+                                                   const hubstats::RepoRef& ref) {
+  if (catalog_.visible_repo(caller_of(catalog_, req), ref)) return std::nullopt;
+  return repo_not_found(ref);
+}
 
 http::Response StatsApi::stats(const http::Request& req, const http::PathParams& p) {
   const hubstats::RepoRef ref = repo_from_params(p);
@@ -100,8 +114,7 @@ http::Response StatsApi::recent(const http::Request& req, const http::PathParams
   if (!v.ok()) return v.error_response();
 
   const hubstats::RepoRef ref = repo_from_params(p);
-  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
-  if (!repo) return repo_not_found(ref);
+  if (auto hidden = unreadable(req, ref)) return std::move(*hidden);
 
   const hubstats::Period period = hubstats::period_ending(today(), days);
   // The store promises one row per day; zero-fill anyway so the response always lists
@@ -116,10 +129,7 @@ http::Response StatsApi::recent(const http::Request& req, const http::PathParams
     row["files"] = c.files;
     stats.push_back(std::move(row));
   }
-  ordered_json j;
-  j["stats"] = std::move(stats);
-  j["period"] = period_json(period);
-  return http::json_response(200, http::to_json_body(j));
+  return period_response("stats", std::move(stats), period);
 }
 
 http::Response StatsApi::files(const http::Request& req, const http::PathParams& p) {
@@ -129,8 +139,7 @@ http::Response StatsApi::files(const http::Request& req, const http::PathParams&
   if (!v.ok()) return v.error_response();
 
   const hubstats::RepoRef ref = repo_from_params(p);
-  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
-  if (!repo) return repo_not_found(ref);
+  if (auto hidden = unreadable(req, ref)) return std::move(*hidden);
 
   const hubstats::Period period = hubstats::period_ending(today(), days);
   ordered_json list = ordered_json::array();
@@ -141,10 +150,7 @@ http::Response StatsApi::files(const http::Request& req, const http::PathParams&
     e["files"] = f.files;
     list.push_back(std::move(e));
   }
-  ordered_json j;
-  j["files"] = std::move(list);
-  j["period"] = period_json(period);
-  return http::json_response(200, http::to_json_body(j));
+  return period_response("files", std::move(list), period);
 }
 
 http::Response StatsApi::clients(const http::Request& req, const http::PathParams& p) {
@@ -153,8 +159,7 @@ http::Response StatsApi::clients(const http::Request& req, const http::PathParam
   if (!v.ok()) return v.error_response();
 
   const hubstats::RepoRef ref = repo_from_params(p);
-  const auto repo = catalog_.visible_repo(caller_of(catalog_, req), ref);
-  if (!repo) return repo_not_found(ref);
+  if (auto hidden = unreadable(req, ref)) return std::move(*hidden);
 
   const hubstats::Period period = hubstats::period_ending(today(), days);
   ordered_json list = ordered_json::array();
@@ -165,10 +170,7 @@ http::Response StatsApi::clients(const http::Request& req, const http::PathParam
     e["files"] = c.files;
     list.push_back(std::move(e));
   }
-  ordered_json j;
-  j["clients"] = std::move(list);
-  j["period"] = period_json(period);
-  return http::json_response(200, http::to_json_body(j));
+  return period_response("clients", std::move(list), period);
 }
 
 http::Response StatsApi::trending(const http::Request& req, const http::PathParams&) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 
 #include "base/clock.h"
 #include "catalog/catalog.h"
@@ -36,6 +37,8 @@ class StatsApi {
 
  private:
   hubstats::Day today() const;
+  // The 404 of a missing repo when the caller may not read ref, else nothing.
+  std::optional<http::Response> unreadable(const http::Request& req, const hubstats::RepoRef& ref);
 
   Catalog& catalog_;
   StatsReader& store_;
