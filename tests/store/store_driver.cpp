@@ -3,7 +3,8 @@
 // one JSON line per answer. A long-lived driver exercises reconnects; a killed one
 // exercises crash safety.
 //
-//   hubstats_store_driver --redis ADDR --pg DSN [--now UNIX] [--batch N]
+//   hubstats_store_driver --redis ADDR | --redis-cluster SEED,SEED,... --pg DSN [--now UNIX]
+//   [--batch N]
 //                         [--crash-after shard|take|commit|finish] [--crash-at N]
 //                         [--legacy-index] [--max-paths N] [--fold-in-read N] [--fold-interval MS]
 //                         [--fsync-lag MS (default 0)] [--trending-cache MS (default 0)]
@@ -309,7 +310,10 @@ int main(int argc, char** argv) {
     };
     if (a == "--redis")
       cfg.redis.address = next();
-    else if (a == "--pg")
+    else if (a == "--redis-cluster") {  // seed nodes, comma-separated
+      std::stringstream seeds(next());
+      for (std::string s; std::getline(seeds, s, ',');) cfg.redis.cluster.push_back(s);
+    } else if (a == "--pg")
       cfg.pg.dsn = next();
     else if (a == "--now")
       g_now = std::stoll(next());

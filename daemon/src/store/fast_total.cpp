@@ -28,6 +28,9 @@ void PgRedisStatsReader::total_downloads_fast(const RepoRef& repo, TotalDone don
   if (opt_.total_cache_ttl.count() <= 0 || pg_.failed_within(std::chrono::seconds(10)))
     return done(std::nullopt, nullptr);
   if (fast_redis_failed_.load(std::memory_order_relaxed)) return done(std::nullopt, nullptr);
+  // On a Redis Cluster the one connection per io thread would need routing: the
+  // request declines to the handler threads' pooled client, which routes per slot.
+  if (redis_.is_cluster()) return done(std::nullopt, nullptr);
   AsyncRedis* redis = nullptr;
   try {
     redis = loop_local<AsyncRedis>(this, [this](boost::asio::io_context& ioc) {
