@@ -164,11 +164,17 @@ int command_slot(const std::vector<std::string>& argv) {
   return slot;
 }
 
-std::vector<NodeGroup> split_by_node(const std::vector<int>& slots, const SlotMap& map, int any) {
+std::string node_for(int slot, const std::string& redirected_to, const SlotMap& map) {
+  if (!redirected_to.empty()) return redirected_to;
+  const SlotMap::Master* m = slot < 0 ? &map.masters.front() : map.master_of(slot);
+  return m ? m->address : std::string();
+}
+
+std::vector<NodeGroup> split_by_node(const std::vector<std::size_t>& pending,
+                                     const std::vector<std::string>& node_of) {
   std::vector<NodeGroup> groups;
-  for (std::size_t i = 0; i < slots.size(); ++i) {
-    int node = slots[i] < 0 ? any : -1;
-    if (slots[i] >= 0) node = map.owner[static_cast<std::size_t>(slots[i])];
+  for (const std::size_t i : pending) {
+    const std::string& node = node_of[i];
     auto it = std::find_if(groups.begin(), groups.end(),
                            [&](const NodeGroup& g) { return g.node == node; });
     if (it == groups.end()) {

@@ -67,14 +67,18 @@ struct CrossSlot : std::logic_error {
 // a command without keys (PING, SCRIPT, SCAN, ...). Throws CrossSlot.
 int command_slot(const std::vector<std::string>& argv);
 
-// The caller's commands grouped by the node that serves them, each group in the
-// caller's order: node is an index in map.masters, or -1 for commands whose slot no
-// master serves. Commands without a slot (-1) go to master `any`.
+// The node a command goes to: the node a redirection named, else the master of its
+// slot (the first master for a command without keys), or "" when no master serves it.
+std::string node_for(int slot, const std::string& redirected_to, const SlotMap& map);
+
+// The pending commands (indexes into the caller's list) grouped by node, in the order
+// the nodes first appear, each group in the caller's order; node_of[i] is command i's
+// node ("": none serves it, the caller refreshes the map and retries those).
 struct NodeGroup {
-  int node = -1;
-  std::vector<std::size_t> commands;  // indexes into the caller's list
+  std::string node;
+  std::vector<std::size_t> commands;
 };
-std::vector<NodeGroup> split_by_node(const std::vector<int>& slots, const SlotMap& map,
-                                     int any = 0);
+std::vector<NodeGroup> split_by_node(const std::vector<std::size_t>& pending,
+                                     const std::vector<std::string>& node_of);
 
 }  // namespace hubstatsd

@@ -353,30 +353,16 @@ std::vector<RedisReply> RedisClient::cluster_run(const std::vector<std::vector<s
     const auto map = cl.current(cfg_);
     bool backoff = false;
     std::vector<std::size_t> again;
-    // The pending commands by node, each node's in the caller's order.
-    std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
-    for (const std::size_t i : pending) {
-      std::string addr = target[i];
-      if (addr.empty()) {
-        const SlotMap::Master* m = slots[i] < 0 ? &map->masters.front() : map->master_of(slots[i]);
-        if (!m) {
-          last_error = "slot " + std::to_string(slots[i]) + " is served by no master";
-          cl.stale.store(true);
-          backoff = true;
-          again.push_back(i);
-          continue;
-        }
-        addr = m->address;
+    std::vector<std::string> node_of(cmds.size());
+    for (const std::size_t i : pending) node_of[i] = node_for(slots[i], target[i], *map);
+    for (auto& [addr, idx] : split_by_node(pending, node_of)) {
+      if (addr.empty()) {  // a slot no master serves (yet)
+        last_error = "slot " + std::to_string(slots[idx.front()]) + " is served by no master";
+        cl.stale.store(true);
+        backoff = true;
+        again.insert(again.end(), idx.begin(), idx.end());
+        continue;
       }
-      auto g = std::find_if(groups.begin(), groups.end(),
-                            [&](const auto& x) { return x.first == addr; });
-      if (g == groups.end()) {
-        groups.emplace_back(addr, std::vector<std::size_t>{});
-        g = groups.end() - 1;
-      }
-      g->second.push_back(i);
-    }
-    for (auto& [addr, idx] : groups) {
       std::vector<std::vector<std::string>> wire;
       std::vector<std::size_t> at;  // where each command's reply is in wire
       wire.reserve(idx.size() + 1);
