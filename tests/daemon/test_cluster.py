@@ -107,9 +107,21 @@ def new_db(pg_server, name):
     return Db
 
 
+_started = []  # every daemon a test started: stopped at its end, whatever happened
+
+
+@pytest.fixture(autouse=True)
+def stop_daemons():
+    yield
+    while _started:
+        _started.pop().stop()
+
+
 def daemon(tmp_path, redis, db, name="hubstatsd", **settings):
-    return Hubstatsd(tmp_path, redis=redis, postgres=db, admin_token=TOKEN, name=name,
-                     settings=settings)
+    d = Hubstatsd(tmp_path, redis=redis, postgres=db, admin_token=TOKEN, name=name,
+                  settings=settings)
+    _started.append(d)
+    return d
 
 
 def register(d, repos):
@@ -328,3 +340,68 @@ def test_config_errors_fail_loudly(tmp_path, cluster):
         r = check(bad)
         out = r.stdout + r.stderr
         assert r.returncode != 0 and "redis.cluster" in out and why in out, (bad, out)
+
+
+def node_id(node):
+    with node.client() as c:
+        return c.execute("CLUSTER", "MYID")
+
+
+def test_slot_migration_ask_then_moved(tmp_path, cluster, pg_server):
+    """A busy repo's slot moves to another master while the daemon serves and folds:
+    first mid-migration (its keys already on the importing master: the old owner answers
+    ASK), then finished (MOVED). Reads stay exact, and the fold is exact."""
+    repos = repos_on_every_master(cluster, 12)
+    db = new_db(pg_server, "cl_migrate")
+    events, expected = workload(7, repos, days_back(1, 2), max_users=5)
+    busy = repos[0]
+    today = days_back(0)[0]
+    events.append((busy, days_back(1)[0], "busy-old", 0, "README.md", "curl"))
+    expected = merge(expected, {(busy, days_back(1)[0]): (1, 0, 1, 1)})
+    d = daemon(tmp_path, cluster, db, "serving")
+    register(d, repos)
+    record(cluster_args(cluster), db.dsn, events)
+    # Folded once (so the repo has a fold epoch key), then live counters again: every
+    # key read_residual declares exists, and moves with the slot.
+    assert d.command("fold", "--once").returncode == 0
+    more = [(busy, today, f"busy-{i}", 1, "config.json", "git") for i in range(3)]
+    record(cluster_args(cluster), db.dsn, more)
+    expected = merge(expected, {(busy, today): (3, 3, 0, 3)})
+    t, ns, n = busy.split("/")
+    total = sum(v[0] for (tag, _), v in expected.items() if tag == busy)
+    stats = f"/{t}s/{ns}/{n}/stats"
+    assert d.get(stats).json()["downloads"] == total  # the daemon has the slot map now
+
+    slot = key_slot_of(busy)
+    src = cluster.master_of(f"hs:{{{busy}}}:days")
+    dst = next(m for m in cluster.masters() if m.port != src.port)
+    src_id, dst_id = node_id(src), node_id(dst)
+    with dst.client() as c:
+        c.execute("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+    with src.client() as c:
+        c.execute("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+        keys = c.execute("CLUSTER", "GETKEYSINSLOT", slot, 10000)
+        assert f"hs:{{{busy}}}:e" in keys and f"hs:{{{busy}}}:days" in keys, keys
+        assert c.execute("MIGRATE", "127.0.0.1", dst.port, "", 0, 5000, "KEYS", *keys) == "OK"
+    # Mid-migration: every key of the slot is on dst, src still owns the slot: ASK.
+    r = d.get(stats)
+    assert r.status_code == 200 and r.json()["downloads"] == total, r.text
+    for m in cluster.masters():
+        with m.client() as c:
+            c.execute("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
+    wait_until(lambda: cluster.client().node_of(f"hs:{{{busy}}}:days") ==
+               f"127.0.0.1:{dst.port}", timeout=10, what="the slot moved")
+    # Finished: src answers MOVED, the daemon refreshes its map.
+    r = d.get(stats)
+    assert r.status_code == 200 and r.json()["downloads"] == total, r.text
+    res = d.command("fold", "--once")
+    assert res.returncode == 0, res.stdout
+    assert daily(db) == expected
+    assert unfolded(cluster) == []
+    r = d.get(stats)
+    assert r.status_code == 200 and r.json()["downloads"] == total, r.text
+
+
+def key_slot_of(tag):
+    from harness.redis_cluster import key_slot
+    return key_slot(f"hs:{{{tag}}}:days")

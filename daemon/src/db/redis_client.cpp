@@ -336,9 +336,11 @@ RedisReply RedisClient::command(const std::vector<std::string>& argv) {
 }
 
 std::vector<RedisReply> RedisClient::cluster_run(const std::vector<std::vector<std::string>>& cmds,
-                                                 const std::vector<int>& slots, bool replicated) {
+                                                 const std::vector<int>& slots, bool replicated,
+                                                 std::vector<std::string>* answered_by) {
   Cluster& cl = *cluster_;
   std::vector<RedisReply> out(cmds.size());
+  if (answered_by) answered_by->assign(cmds.size(), std::string());
   if (cmds.empty()) return out;
   const auto deadline = Clock::now() + cfg_.command_timeout;
   const std::string wait_ms =
@@ -423,8 +425,11 @@ std::vector<RedisReply> RedisClient::cluster_run(const std::vector<std::vector<s
               continue;
             }
           } else if (is_transient_cluster_error(err)) {
+            // TRYAGAIN: a multi-key call on a slot being migrated whose keys are split
+            // between the two nodes; from the owner again (which may say ASK again).
             last_error = std::string(err);
             target[i].clear();
+            asked[i] = 0;
             cl.stale.store(true);
             backoff = true;
             again.push_back(i);
@@ -432,6 +437,7 @@ std::vector<RedisReply> RedisClient::cluster_run(const std::vector<std::vector<s
           }
         }
         out[i] = std::move(r);
+        if (answered_by) (*answered_by)[i] = addr;
       }
     }
     if (again.empty()) return out;
@@ -496,44 +502,39 @@ std::vector<RedisReply> RedisClient::eval_cluster(const std::vector<EvalCall>& c
     cmds.push_back(evalsha_argv(call));
     slots.push_back(command_slot(cmds.back()));  // throws CrossSlot
   }
-  auto replies = cluster_run(cmds, slots, replicated);
+  std::vector<std::string> answered_by;
+  auto replies = cluster_run(cmds, slots, replicated, &answered_by);
   // NOSCRIPT is per node: load the script on each node that said so (once per script
-  // and master), then resend. A resend moved meanwhile may say NOSCRIPT again.
+  // and node), then resend. A resend that a redirection took to yet another node may
+  // say NOSCRIPT again: a few rounds.
   for (int attempt = 0; attempt < 3; ++attempt) {
     std::vector<std::size_t> retry;
-    for (std::size_t i = 0; i < replies.size(); ++i)
-      if (replies[i].is_error() && replies[i].error().starts_with("NOSCRIPT")) retry.push_back(i);
+    std::vector<std::pair<const RedisScript*, std::string>> loaded;
+    for (std::size_t i = 0; i < replies.size(); ++i) {
+      if (!replies[i].is_error() || !replies[i].error().starts_with("NOSCRIPT")) continue;
+      retry.push_back(i);
+      std::pair<const RedisScript*, std::string> key{calls[i].script, answered_by[i]};
+      if (std::find(loaded.begin(), loaded.end(), key) != loaded.end()) continue;
+      auto r = cluster_->pool(key.second, cfg_).pipeline({{"SCRIPT", "LOAD", key.first->body}});
+      if (r[0].is_error()) {
+        metrics::add(metrics::counters().redis_errors);
+        throw Unavailable("redis: SCRIPT LOAD on " + key.second +
+                          " failed: " + std::string(r[0].error()));
+      }
+      loaded.push_back(std::move(key));
+    }
     if (retry.empty()) break;
-    const auto map = cluster_->current(cfg_);
     std::vector<std::vector<std::string>> again;
     std::vector<int> again_slots;
-    std::vector<bool> is_load;
-    std::vector<std::pair<const RedisScript*, int>> loaded;
-    for (auto i : retry) {
-      const std::pair<const RedisScript*, int> key{calls[i].script,
-                                                   slots[i] < 0 ? 0 : map->owner[slots[i]]};
-      if (std::find(loaded.begin(), loaded.end(), key) != loaded.end()) continue;
-      loaded.push_back(key);
-      again.push_back({"SCRIPT", "LOAD", calls[i].script->body});
-      again_slots.push_back(slots[i]);
-      is_load.push_back(true);
-    }
     for (auto i : retry) {
       again.push_back(cmds[i]);
       again_slots.push_back(slots[i]);
-      is_load.push_back(false);
     }
-    auto second = cluster_run(again, again_slots, replicated);
-    std::size_t k = 0;
-    for (std::size_t j = 0; j < second.size(); ++j) {
-      if (is_load[j]) {
-        if (second[j].is_error()) {
-          metrics::add(metrics::counters().redis_errors);
-          throw Unavailable("redis: SCRIPT LOAD failed: " + std::string(second[j].error()));
-        }
-        continue;
-      }
-      replies[retry[k++]] = std::move(second[j]);
+    std::vector<std::string> again_by;
+    auto second = cluster_run(again, again_slots, replicated, &again_by);
+    for (std::size_t k = 0; k < retry.size(); ++k) {
+      replies[retry[k]] = std::move(second[k]);
+      answered_by[retry[k]] = std::move(again_by[k]);
     }
   }
   return replies;

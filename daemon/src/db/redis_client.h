@@ -118,8 +118,10 @@ class RedisClient {
 
  private:
   struct Cluster;
+  // Routes and sends; answered_by (if given) gets the node that gave each reply.
   std::vector<RedisReply> cluster_run(const std::vector<std::vector<std::string>>& cmds,
-                                      const std::vector<int>& slots, bool replicated);
+                                      const std::vector<int>& slots, bool replicated,
+                                      std::vector<std::string>* answered_by = nullptr);
   std::vector<RedisReply> eval_single(const std::vector<EvalCall>& calls);
   std::vector<RedisReply> eval_cluster(const std::vector<EvalCall>& calls, bool replicated);
 
