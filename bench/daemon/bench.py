@@ -140,12 +140,10 @@ def main():
             today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
             r.execute("HSET", f"hs:{{model/demo/tiny-model}}:d:{today}", "downloads", 7,
                       "authenticated", 2, "anonymous", 5, "files", 9)
-            r.execute("SADD", "hs:{model/demo/tiny-model}:days", today)
         if rc:
             with rc.client() as r:
                 r.execute("HSET", f"hs:{{model/demo/tiny-model}}:d:{today}", "downloads", 7,
                           "authenticated", 2, "anonymous", 5, "files", 9)
-                r.execute("SADD", "hs:{model/demo/tiny-model}:days", today)
         stats_path = args.path
         body = daemon.get(stats_path).text
         for label, d in daemons:  # both see the repo (catalog caches) and the same body

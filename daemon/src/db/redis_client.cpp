@@ -540,6 +540,17 @@ std::vector<RedisReply> RedisClient::eval_cluster(const std::vector<EvalCall>& c
   return replies;
 }
 
+std::string RedisClient::cached_master_of(int slot) const {
+  if (!cluster_ || cluster_->stale.load(std::memory_order_relaxed)) return {};
+  std::lock_guard lk(cluster_->mu);
+  const SlotMap::Master* m = cluster_->map ? cluster_->map->master_of(slot) : nullptr;
+  return m ? m->address : std::string();
+}
+
+void RedisClient::mark_stale() noexcept {
+  if (cluster_) cluster_->stale.store(true);
+}
+
 std::vector<std::string> RedisClient::scan_nodes() {
   if (!cluster_) return {""};
   std::vector<std::string> out;

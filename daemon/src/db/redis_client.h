@@ -106,6 +106,12 @@ class RedisClient {
   std::vector<RedisReply> eval(const std::vector<EvalCall>& calls, bool replicated = false);
 
   bool is_cluster() const { return cluster_ != nullptr; }
+  // Cluster mode, for callers that must not block (the io threads' fast path): the
+  // master of a slot by the current map, or "" when there is no fresh map (the caller
+  // then uses the blocking calls, which refresh it). Never does I/O.
+  std::string cached_master_of(int slot) const;
+  // Cluster mode: a redirection or failure seen elsewhere; the next call refreshes.
+  void mark_stale() noexcept;
   // Where a keyspace walk (SCAN) must look: every master of the cluster, or the one
   // Redis (""). Throws Unavailable.
   std::vector<std::string> scan_nodes();
