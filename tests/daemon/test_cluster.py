@@ -407,3 +407,22 @@ def test_slot_migration_ask_then_moved(tmp_path, cluster, pg_server):
 def key_slot_of(tag):
     from harness.redis_cluster import key_slot
     return key_slot(f"hs:{{{tag}}}:days")
+
+
+def test_keyspace_walk_covers_every_master(tmp_path, cluster, pg_server):
+    """The import's search for the oldest unfolded day SCANs every master: the repo with
+    the oldest day is put on each master in turn."""
+    db = new_db(pg_server, "cl_scan")
+    repos = repos_on_every_master(cluster, 9)
+    record(cluster_args(cluster), db.dsn, [(t, days_back(1)[0], "u", 0, "-", "git") for t in repos])
+    by_master = {}
+    for t in repos:
+        by_master.setdefault(cluster.master_of(f"hs:{{{t}}}:days").port, t)
+    assert len(by_master) == 3
+    for k, (port, tag) in enumerate(sorted(by_master.items())):
+        old = days_back(5 + k)[0]
+        record(cluster_args(cluster), db.dsn, [(tag, old, "old", 0, "-", "git")])
+        r = subprocess.run([str(DRIVER), *cluster_args(cluster), "--pg", db.dsn,
+                            "earliest-unfolded"], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["day"] == old, (port, tag, r.stdout)

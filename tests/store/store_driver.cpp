@@ -27,7 +27,7 @@
 //   fold-once | fold-loop N | fold-shard N
 //   total TAG | recent TAG DAYS | files TAG DAYS LIMIT | clients TAG DAYS | trending TYPE DAYS
 //   LIMIT | trending-sql TYPE DAYS LIMIT load-index | start-index | index-ready | start-fold | now
-//   UNIX
+//   UNIX | earliest-unfolded (the oldest day any repo's days set holds; "" when none)
 // Errors print {"error":"unavailable"|"error","message":...}; exit code 3 for
 // unavailable in one-shot mode.
 #include <unistd.h>
@@ -47,6 +47,7 @@
 #include "hubstats/contract/keys.h"
 #include "hubstats/contract/scripts.h"
 #include "db/migrator.h"
+#include "store/kohakuhub_import.h"
 #include "store/storage.h"
 
 using namespace hubstatsd;
@@ -270,6 +271,10 @@ json run(Storage& st, const std::vector<std::string>& a, std::istream& in) {
   if (cmd == "start-fold") {  // the daemon's continuous fold (and trending refresher)
     st.start_background_fold();
     return {{"started", true}};
+  }
+  if (cmd == "earliest-unfolded") {  // the import's SCAN of every repo's days set
+    const auto d = earliest_unfolded_day(st.redis());
+    return {{"day", d ? hubstats::format_compact(*d) : ""}};
   }
   if (cmd == "now") {
     g_now = std::stoll(a.at(1));
