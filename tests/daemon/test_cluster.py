@@ -243,6 +243,17 @@ def replicas_caught_up(rc):
     return True
 
 
+def replicas_listed_everywhere(rc):
+    for n in rc.nodes:
+        if not n.running:
+            continue
+        with n.client() as c:
+            rows = c.execute("CLUSTER", "SLOTS")
+        if any(len(r) < 4 for r in rows):  # start, end, master, replica
+            return False
+    return True
+
+
 def replica_of(rc, master):
     for n in rc.nodes:
         if n is master or not n.running:
@@ -302,6 +313,10 @@ def test_take_not_replicated_is_not_committed(tmp_path, pg_server):
         events, expected = workload(6, repos, days_back(1, 2), max_users=3)
         record(cluster_args(rc), db.dsn, events)
         wait_until(lambda: replicas_caught_up(rc), timeout=20, what="replicas caught up")
+        # The daemon waits for the replicas CLUSTER SLOTS lists; right after the cluster
+        # was created, gossip may not have told every node yet.
+        wait_until(lambda: replicas_listed_everywhere(rc), timeout=30,
+                   what="every node lists every master's replica")
         d = daemon(tmp_path, rc, db, "folder", fold={"background": False, "redis_fsync_lag": "0"})
         victim = rc.master_of(f"hs:{{{repos[0]}}}:days")
         replica = replica_of(rc, victim)

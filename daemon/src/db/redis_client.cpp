@@ -226,7 +226,8 @@ struct RedisClient::Cluster {
   std::uint64_t version = 0;
   std::atomic<bool> stale{true};
   std::map<std::string, std::unique_ptr<NodePool>> pools;
-  std::mutex refresh_mu;  // one refresh at a time
+  std::mutex refresh_mu;      // one refresh at a time
+  std::size_t refreshes = 0;  // under refresh_mu
 
   NodePool& pool(const std::string& address, const RedisConfig& cfg) {
     std::lock_guard lk(mu);
@@ -276,6 +277,11 @@ struct RedisClient::Cluster {
     for (const auto& s : seeds)
       if (std::find(candidates.begin(), candidates.end(), s) == candidates.end())
         candidates.push_back(s);
+    // Each refresh starts at another node, so a hung node (which answers nothing until
+    // the command timeout) does not slow every refresh.
+    std::rotate(candidates.begin(),
+                candidates.begin() + static_cast<std::ptrdiff_t>(refreshes++ % candidates.size()),
+                candidates.end());
     std::string last = "no node";
     for (const auto& addr : candidates) {
       try {
