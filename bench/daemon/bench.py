@@ -103,6 +103,9 @@ def main():
     ap.add_argument("--baseline-io-threads", type=int, default=2)
     ap.add_argument("--baseline-handler-threads", type=int, default=8)
     ap.add_argument("--baseline-env", action="append", default=[])
+    ap.add_argument("--cluster", action="store_true",
+                    help="also a hubstatsd on a Redis Cluster (3 masters, no replicas), "
+                         "measured in the same rounds")
     ap.add_argument("--path", default="/models/demo/tiny-model/stats",
                     help="daemon path to load (e.g. /health to measure the HTTP layer alone)")
     args = ap.parse_args()
@@ -112,7 +115,14 @@ def main():
     pg = PostgresServer(tmp)
     daemons = []  # (label, Hubstatsd)
     ng = None
+    rc = None
     try:
+        if args.cluster:
+            from harness.redis_cluster import RedisCluster
+            rc = RedisCluster(tmp, masters=3, replicas=0)
+            daemons.append(("cluster", start_daemon(tmp, rc, pg, args, None, args.io_threads,
+                                                    args.handler_threads, parse_env(args.env),
+                                                    "cluster")))
         if args.baseline_binary:
             daemons.append(("baseline", start_daemon(
                 tmp, redis, pg, args, args.baseline_binary, args.baseline_io_threads,
@@ -130,6 +140,10 @@ def main():
             today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d")
             r.execute("HSET", f"hs:{{model/demo/tiny-model}}:d:{today}", "downloads", 7,
                       "authenticated", 2, "anonymous", 5, "files", 9)
+        if rc:
+            with rc.client() as r:
+                r.execute("HSET", f"hs:{{model/demo/tiny-model}}:d:{today}", "downloads", 7,
+                          "authenticated", 2, "anonymous", 5, "files", 9)
         stats_path = args.path
         body = daemon.get(stats_path).text
         for label, d in daemons:  # both see the repo (catalog caches) and the same body
@@ -154,7 +168,8 @@ def main():
               f"wrk -t{args.wrk_threads}, {args.duration}s rounds; nginx {args.workers} workers; "
               f"hubstatsd http.threads {args.io_threads}, handler_threads {args.handler_threads}"
               + (f"; baseline {args.baseline_binary}" if args.baseline_binary else ""))
-        backends = [redis.pid, pg.pid] + child_pids(pg.pid)
+        backends = [redis.pid, pg.pid] + child_pids(pg.pid) + \
+            ([n.pid for n in rc.nodes] if rc else [])
         ratios = {label: [] for label, _ in daemons}
         cpu = {label: [] for label, _ in daemons}
         for rnd in range(1, args.rounds + 1):
@@ -185,6 +200,8 @@ def main():
         for _, d in daemons:
             d.stop()
         redis.stop()
+        if rc:
+            rc.stop()
         pg.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)  # info-level logs grow by ~100 MB a run
 

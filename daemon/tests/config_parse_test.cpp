@@ -177,3 +177,29 @@ TEST(Config, RetiredSessionWindowIsIgnoredWithAWarningNamingIt) {
   // Other unknown keys still fail.
   EXPECT_NE(error_of("session_windows: 30m\n").find("unknown key"), std::string::npos);
 }
+
+TEST(Config, RedisClusterSeeds) {
+  const Config c = parse_config("redis: {cluster: [\"127.0.0.1:7000\", \"[::1]:7001\"]}");
+  EXPECT_EQ(c.redis.cluster, (std::vector<std::string>{"127.0.0.1:7000", "[::1]:7001"}));
+  EXPECT_TRUE(parse_config("").redis.cluster.empty());  // single Redis stays the default
+  const char* env[] = {"HUBSTATSD_REDIS_CLUSTER=127.0.0.1:7000,127.0.0.1:7001", nullptr};
+  EXPECT_EQ(parse_config("", env).redis.cluster.size(), 2u);
+}
+
+TEST(Config, RedisClusterErrorsNameTheKey) {
+  EXPECT_NE(error_of("redis: {cluster: []}").find("redis.cluster: must list at least one node"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {cluster: }").find("redis.cluster: must list"), std::string::npos);
+  EXPECT_NE(error_of("redis: {cluster: [\"localhost:7000\"]}").find("redis.cluster: bad address"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {cluster: [\"127.0.0.1\"]}").find("redis.cluster: bad address"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {cluster: [\"unix:/run/r.sock\"]}").find("needs ip:port"),
+            std::string::npos);
+  EXPECT_NE(error_of("redis: {address: \"127.0.0.1:6379\", cluster: [\"127.0.0.1:7000\"]}")
+                .find("redis.cluster: cannot be combined with redis.address"),
+            std::string::npos);
+  const char* env[] = {"HUBSTATSD_REDIS_ADDRESS=127.0.0.1:6379", nullptr};
+  EXPECT_NE(error_of("redis: {cluster: [\"127.0.0.1:7000\"]}", env).find("cannot be combined"),
+            std::string::npos);
+}

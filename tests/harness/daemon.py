@@ -8,6 +8,7 @@
     d.stop()                                 # SIGTERM by PID; returns the exit code
     d.kill()                                 # SIGKILL
 
+``redis`` is a RedisServer, or a RedisCluster (its nodes become ``redis.cluster``).
 ``settings`` overrides config sections (dict of section -> dict, or top-level scalars);
 ``env`` adds environment variables (e.g. FakeClock.env()). The daemon's stderr goes to
 ``d.log_path``; ``d.log_text()`` reads it.
@@ -30,6 +31,8 @@ DAEMON = BUILD_DIR / "daemon" / "hubstatsd"
 def _yaml_scalar(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return json.dumps(list(v))  # a YAML flow sequence
     return json.dumps(v) if isinstance(v, str) else str(v)
 
 
@@ -62,8 +65,10 @@ class Hubstatsd:
         cfg = {
             "listen": {"address": "127.0.0.1", "port": self.port},
             "http": {"threads": 2, "handler_threads": 8},
-            "redis": {"address": redis.address, "connect_timeout": "300ms",
-                      "command_timeout": "700ms"},
+            # a RedisCluster (harness.redis_cluster) gives its nodes as redis.cluster seeds
+            "redis": {**({"cluster": list(redis.seeds)} if hasattr(redis, "seeds")
+                         else {"address": redis.address}),
+                      "connect_timeout": "300ms", "command_timeout": "700ms"},
             "postgres": {"dsn": postgres.dsn, "pool_size": 4, "connect_timeout": "1s",
                          "statement_timeout": "1s"},
             "fold": {"interval": "60s"},  # tests fold explicitly unless they ask otherwise

@@ -3,7 +3,8 @@
 // one JSON line per answer. A long-lived driver exercises reconnects; a killed one
 // exercises crash safety.
 //
-//   hubstats_store_driver --redis ADDR --pg DSN [--now UNIX] [--batch N]
+//   hubstats_store_driver --redis ADDR | --redis-cluster SEED,SEED,... --pg DSN [--now UNIX]
+//   [--batch N]
 //                         [--crash-after shard|take|commit|finish] [--crash-at N]
 //                         [--legacy-index] [--max-paths N] [--fold-in-read N] [--fold-interval MS]
 //                         [--fsync-lag MS (default 0)] [--trending-cache MS (default 0)]
@@ -26,7 +27,7 @@
 //   fold-once | fold-loop N | fold-shard N
 //   total TAG | recent TAG DAYS | files TAG DAYS LIMIT | clients TAG DAYS | trending TYPE DAYS
 //   LIMIT | trending-sql TYPE DAYS LIMIT load-index | start-index | index-ready | start-fold | now
-//   UNIX
+//   UNIX | earliest-unfolded (the oldest day any repo's days set holds; "" when none)
 // Errors print {"error":"unavailable"|"error","message":...}; exit code 3 for
 // unavailable in one-shot mode.
 #include <unistd.h>
@@ -46,6 +47,7 @@
 #include "hubstats/contract/keys.h"
 #include "hubstats/contract/scripts.h"
 #include "db/migrator.h"
+#include "store/kohakuhub_import.h"
 #include "store/storage.h"
 
 using namespace hubstatsd;
@@ -270,6 +272,10 @@ json run(Storage& st, const std::vector<std::string>& a, std::istream& in) {
     st.start_background_fold();
     return {{"started", true}};
   }
+  if (cmd == "earliest-unfolded") {  // the import's SCAN of every repo's days set
+    const auto d = earliest_unfolded_day(st.redis());
+    return {{"day", d ? hubstats::format_compact(*d) : ""}};
+  }
   if (cmd == "now") {
     g_now = std::stoll(a.at(1));
     return {{"now", g_now}};
@@ -309,7 +315,10 @@ int main(int argc, char** argv) {
     };
     if (a == "--redis")
       cfg.redis.address = next();
-    else if (a == "--pg")
+    else if (a == "--redis-cluster") {  // seed nodes, comma-separated
+      std::stringstream seeds(next());
+      for (std::string s; std::getline(seeds, s, ',');) cfg.redis.cluster.push_back(s);
+    } else if (a == "--pg")
       cfg.pg.dsn = next();
     else if (a == "--now")
       g_now = std::stoll(next());

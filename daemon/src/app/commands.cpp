@@ -42,6 +42,7 @@ StorageConfig storage_config(const config::Config& c) {
   s.pg.acquire_timeout = c.postgres.statement_timeout;
 
   s.redis.address = c.redis.address;
+  s.redis.cluster = c.redis.cluster;
   s.redis.pool_size = std::max(4, c.http.handler_threads);
   s.redis.connect_timeout = c.redis.connect_timeout;
   s.redis.command_timeout = c.redis.command_timeout;
@@ -54,6 +55,14 @@ StorageConfig storage_config(const config::Config& c) {
   s.background_fold = c.fold.background;
   s.today_cache_ttl = c.fold.today_cache_ttl;
   return s;
+}
+
+// Where the daemon looks for Redis, for logs: the address or the cluster's seeds.
+std::string redis_where(const config::Config::Redis& r) {
+  if (r.cluster.empty()) return r.address;
+  std::string out = "cluster";
+  for (const auto& s : r.cluster) out += " " + s;
+  return out;
 }
 
 void notify(const char* state) {
@@ -272,9 +281,9 @@ int run(const std::string& path) {
     // answering. Wait a bounded time for Redis, then fail so the unit's restart policy
     // (and the operator) sees it, instead of reporting ready and answering 503.
     if (!wait_for_redis(storage.redis(), kRedisStartupWait)) {
-      log::error(
-          "redis unreachable at startup",
-          {{"address", c->redis.address}, {"waited_s", std::to_string(kRedisStartupWait.count())}});
+      log::error("redis unreachable at startup",
+                 {{"address", redis_where(c->redis)},
+                  {"waited_s", std::to_string(kRedisStartupWait.count())}});
       return 1;
     }
 

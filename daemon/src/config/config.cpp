@@ -166,6 +166,30 @@ const std::map<std::string, Setter>& schema() {
          if (!hubstats::contract::parse_redis_address(v, &why))
            fail(p, "bad address \"" + v + "\" (" + why + ")");
          c.redis.address = v;
+         c.redis.address_set = true;
+       }},
+      {"redis.cluster",
+       [](Config& c, const std::string& p, const std::string& v) {
+         // Seed nodes of a Redis Cluster: any of them tells the daemon the rest.
+         std::vector<std::string> seeds;
+         std::string cur;
+         for (std::size_t i = 0; i <= v.size(); ++i) {
+           const char ch = i < v.size() ? v[i] : ',';
+           if (ch == ',' || ch == ' ' || ch == '\t') {
+             if (!cur.empty()) seeds.push_back(std::move(cur));
+             cur.clear();
+           } else {
+             cur.push_back(ch);
+           }
+         }
+         if (seeds.empty()) fail(p, "must list at least one node (ip:port)");
+         for (const auto& s : seeds) {
+           std::string why;
+           const auto a = hubstats::contract::parse_redis_address(s, &why);
+           if (!a) fail(p, "bad address \"" + s + "\" (" + why + ")");
+           if (a->is_unix) fail(p, "bad address \"" + s + "\" (a cluster node needs ip:port)");
+         }
+         c.redis.cluster = std::move(seeds);
        }},
       {"redis.connect_timeout",
        [](Config& c, const std::string& p, const std::string& v) {
@@ -245,7 +269,7 @@ bool is_section(const std::string& k) {
 
 // List keys take a sequence of scalars, joined with commas for their setter.
 bool is_list_key(const std::string& path) {
-  return path == "http.cors.allow_origins";
+  return path == "http.cors.allow_origins" || path == "redis.cluster";
 }
 
 std::string scalar_of(const YAML::Node& n, const std::string& path) {
@@ -344,6 +368,8 @@ Config parse_config(std::string_view yaml_text, const char* const* env) {
       }
     }
   }
+  if (c.redis.address_set && !c.redis.cluster.empty())
+    fail("redis.cluster", "cannot be combined with redis.address (set one of them)");
   return c;
 }
 

@@ -54,6 +54,8 @@ struct Config {
 
   struct Redis {
     std::string address = "127.0.0.1:6379";
+    bool address_set = false;          // redis.address given (it excludes redis.cluster)
+    std::vector<std::string> cluster;  // seed nodes: Redis Cluster mode when not empty
     milliseconds connect_timeout{500};
     milliseconds command_timeout{1000};
   } redis;

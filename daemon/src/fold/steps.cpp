@@ -46,7 +46,9 @@ std::vector<Folder::Taken> Folder::take(const std::vector<FoldItem>& items) {
           keys::breakdown_log(it.repo, it.day), keys::folding_breakdown_log(it.repo, it.day)},
          {gens[i], ttl, start, step}});
   }
-  auto replies = redis_.eval(calls);
+  // On a cluster the takes must reach the replicas before PostgreSQL counts them: a
+  // replica promoted with the day hash not yet moved aside would fold it again.
+  auto replies = redis_.eval(calls, /*replicated=*/true);
   std::vector<Taken> out;
   out.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -281,25 +281,27 @@ ImportReport import_in(PgPool& hub, PgConn& out, const ImportOptions& opt, const
 }  // namespace
 
 // The earliest day any repo has counters for in Redis that are not folded yet: every
-// repo's days set (hs:{tag}:days), walked with SCAN.
+// repo's days set (hs:{tag}:days), walked with SCAN on every master of a cluster.
 std::optional<hubstats::Day> earliest_unfolded_day(RedisClient& redis) {
   std::optional<hubstats::Day> first;
-  std::string cursor = "0";
-  do {
-    auto page = redis.command({"SCAN", cursor, "MATCH", "hs:{*}:days", "COUNT", "1000"});
-    if (page.is_error()) throw Unavailable("redis: SCAN: " + std::string(page.error()));
-    cursor = std::string(reply_str(reply_at(page.get(), 0)));
-    const redisReply* keys = reply_at(page.get(), 1);
-    std::vector<std::vector<std::string>> reads;
-    for (std::size_t i = 0; i < reply_len(keys); ++i)
-      reads.push_back({"SMEMBERS", std::string(reply_str(reply_at(keys, i)))});
-    if (reads.empty()) continue;
-    for (const auto& r : redis.pipeline(reads))
-      for (std::size_t i = 0; i < reply_len(r.get()); ++i)
-        if (auto d = hubstats::parse_compact(reply_str(reply_at(r.get(), i)));
-            d && (!first || *d < *first))
-          first = *d;
-  } while (cursor != "0");
+  for (const std::string& node : redis.scan_nodes()) {
+    std::string cursor = "0";
+    do {
+      auto page = redis.command_at(node, {"SCAN", cursor, "MATCH", "hs:{*}:days", "COUNT", "1000"});
+      if (page.is_error()) throw Unavailable("redis: SCAN: " + std::string(page.error()));
+      cursor = std::string(reply_str(reply_at(page.get(), 0)));
+      const redisReply* keys = reply_at(page.get(), 1);
+      std::vector<std::vector<std::string>> reads;
+      for (std::size_t i = 0; i < reply_len(keys); ++i)
+        reads.push_back({"SMEMBERS", std::string(reply_str(reply_at(keys, i)))});
+      if (reads.empty()) continue;
+      for (const auto& r : redis.pipeline(reads))
+        for (std::size_t i = 0; i < reply_len(r.get()); ++i)
+          if (auto d = hubstats::parse_compact(reply_str(reply_at(r.get(), i)));
+              d && (!first || *d < *first))
+            first = *d;
+    } while (cursor != "0" && !cursor.empty());
+  }
   return first;
 }
 
