@@ -25,6 +25,10 @@ struct Outgoing {
   State state = State::kQueued;  // kQueued: to be sent on the current connection
   bool counted = false;          // its events are in sent/failed already
   bool replay = false;           // read from a spool file (counts as replayed)
+  // Redis Cluster only (glue/cluster_router): the record is on a replica too (or its
+  // master has none), and a dirty mark naming it is in flight.
+  bool replicated = false;
+  bool marking = false;
 };
 
 class Outbox {
