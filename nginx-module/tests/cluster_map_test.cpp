@@ -105,3 +105,16 @@ TEST(ClusterMap, ParsesRedirects) {
   EXPECT_FALSE(parse_redirect("TRYAGAIN Multiple keys request during rehashing of slot"));
   EXPECT_FALSE(parse_redirect("ERR unknown"));
 }
+
+TEST(ClusterMap, ParsesRole) {
+  auto master = read_reply("*3\r\n" + bulk("master") + ":3129659\r\n*2\r\n*3\r\n" +
+                           bulk("127.0.0.1") + bulk("9001") + bulk("3129242") + "*3\r\n" +
+                           bulk("127.0.0.1") + bulk("9002") + bulk("3129543"));
+  EXPECT_EQ(parse_role_replicas(master.get()), 2);
+  auto alone = read_reply("*3\r\n" + bulk("master") + ":0\r\n*0\r\n");
+  EXPECT_EQ(parse_role_replicas(alone.get()), 0);
+  auto replica = read_reply("*5\r\n" + bulk("slave") + bulk("127.0.0.1") + ":9000\r\n" +
+                            bulk("connected") + ":3167038\r\n");
+  EXPECT_FALSE(parse_role_replicas(replica.get()));
+  EXPECT_FALSE(parse_role_replicas(read_reply("-ERR\r\n").get()));
+}

@@ -201,7 +201,9 @@ void ClusterRouter::on_connect(Node& n, bool ok) {
   n.connected = true;
   ngx_log_error(NGX_LOG_INFO, sink_.log_, 0, "hubstats: connected to redis cluster node %s",
                 n.name.c_str());
+  n.role_replicas = -1;
   refresh_io_timer(n);
+  send_role(n);
   if (refresh_wanted_ && !refresh_inflight_) send_refresh();
   update_ready();
   if (n.in_map) flush();
@@ -310,19 +312,31 @@ void ClusterRouter::close_all() {
 
 void ClusterRouter::schedule_flush() {
   if (!ready() || sink_.waiting_.empty()) return;
-  if (sink_.waiting_.size() >= kFlushEvents || ngx_exiting) {
+  if (sink_.waiting_.size() >= kFlushEvents) {
     if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
     // ngx_post_event is a multi-statement macro: keep the braces.
     if (!flush_now_.posted) {
       ngx_post_event(&flush_now_, &ngx_posted_events);
     }
+  } else {
+    flush_soon(sink_.settings_.flush_interval);
+  }
+}
+
+// A quitting worker's cancelable timers would not run: post the flush instead.
+void ClusterRouter::flush_soon(ngx_msec_t delay) {
+  if (ngx_exiting) {
+    if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
+    if (!flush_now_.posted) {
+      ngx_post_event(&flush_now_, &ngx_posted_events);
+    }
   } else if (!flush_timer_.timer_set) {
-    ngx_add_timer(&flush_timer_, sink_.settings_.flush_interval);
+    ngx_add_timer(&flush_timer_, delay);
   }
 }
 
 void ClusterRouter::send_record(Node& n, const std::shared_ptr<Outgoing>& o) {
-  if (!n.round && n.has_replica) n.round = std::make_shared<Round>();
+  if (!n.round && n.needs_wait()) n.round = std::make_shared<Round>();
   Pending p{Kind::kRecord, o, {}, n.round, {}, false};
   p.resp = record_batch_resp(*o->batch, sink_.args_, ScriptCall::kEvalSha);
   const std::string resp = p.resp;
@@ -381,7 +395,7 @@ void ClusterRouter::flush() {
     for (const auto& o : list) {
       if (seen.insert(o->batch->keys->tag).second) tags.push_back(o->batch->keys->tag);
     }
-    if (!n->round && n->has_replica) n->round = std::make_shared<Round>();
+    if (!n->round && n->needs_wait()) n->round = std::make_shared<Round>();
     Pending p{Kind::kDirty, nullptr, list, n->round, {}, false};
     p.resp = to_resp(dirty_command(shard, tags));
     const std::string resp = p.resp;
@@ -413,6 +427,7 @@ void ClusterRouter::revert(Pending& p) {
       break;
     case Kind::kScriptLoad:
     case Kind::kAsking:
+    case Kind::kRole:
       break;
   }
 }
@@ -458,7 +473,7 @@ void ClusterRouter::on_redirect(Node& n, const Redirect& to, Pending p) {
       if (Node* t = node_named(to.name(), true)) {
         if (!t->in_map) {
           t->in_map = true;
-          t->has_replica = map_->masters[static_cast<std::size_t>(idx)].has_replica;
+          t->map_replica = map_->masters[static_cast<std::size_t>(idx)].has_replica;
         }
         if (!t->ac) connect(*t);
       }
@@ -466,7 +481,7 @@ void ClusterRouter::on_redirect(Node& n, const Redirect& to, Pending p) {
     request_refresh();
   }
   // An ASK followed once and redirected again: later, from the map.
-  if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kRetryLater);
+  flush_soon(kRetryLater);
 }
 
 // ASK: the slot is migrating; this command goes once to the importing node.
@@ -476,12 +491,12 @@ void ClusterRouter::follow_ask(Node& from, const Redirect& to, Pending p) {
   if (!t || !t->connected) {
     revert(p);
     if (t && !t->ac) connect(*t);
-    if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kRetryLater);
+    flush_soon(kRetryLater);
     return;
   }
   const std::string resp = p.resp;
   p.asked = true;
-  std::shared_ptr<Round> round = t->has_replica ? std::make_shared<Round>() : nullptr;
+  std::shared_ptr<Round> round = t->needs_wait() ? std::make_shared<Round>() : nullptr;
   p.round = round;
   send(*t, Pending{Kind::kAsking, nullptr, {}, nullptr, {}, false}, format_command({"ASKING"}));
   Pending copy = p;
@@ -519,7 +534,7 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
       if (starts_with(err, "TRYAGAIN") || starts_with(err, "CLUSTERDOWN")) {
         // A slot being migrated, or the cluster settling: again shortly, from the map.
         if (starts_with(err, "CLUSTERDOWN")) request_refresh();
-        if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kRetryLater);
+        flush_soon(kRetryLater);
       } else {
         // As with one Redis: reconnect (SCRIPT LOAD first), then resend in order.
         redisAsyncFree(n.ac);
@@ -531,6 +546,7 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
   }
   if (err.empty()) n.backoff = sink_.settings_.backoff_min;
 
+  bool progress = false;
   switch (p.kind) {
     case Kind::kRecord: {
       Outgoing& o = *p.out;
@@ -544,6 +560,7 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
           p.round->recorded.push_back(p.out);
         } else {
           o.replicated = true;  // its master has no replica
+          progress = true;
         }
       } else if (!err.empty() && log_due()) {
         ngx_log_error(NGX_LOG_ERR, sink_.log_, 0,
@@ -561,6 +578,7 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
         p.round->marked.insert(p.round->marked.end(), p.marks.begin(), p.marks.end());
       } else {
         finish_marks(p.marks);
+        progress = true;
       }
       break;
     case Kind::kWait:
@@ -580,12 +598,9 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
         }
         revert_round(*p.round);
         request_refresh();
-        if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, kRetryLater);
+        flush_soon(kRetryLater);
       }
-      // Records confirmed open the way for their marks and the repos' next batches.
-      if (!flush_timer_.timer_set) {
-        ngx_add_timer(&flush_timer_, ngx_exiting ? 0 : sink_.settings_.flush_interval);
-      }
+      progress = true;
       break;
     case Kind::kSlots: {
       refresh_inflight_ = false;
@@ -613,13 +628,19 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
       break;
     case Kind::kAsking:
       break;
+    case Kind::kRole:
+      if (auto replicas = parse_role_replicas(r)) {
+        n.role_replicas = *replicas;
+      } else {
+        n.role_replicas = -1;
+        request_refresh();  // no longer a master (failed over): the map has changed
+      }
+      break;
   }
   refresh_io_timer(n);
-  // Replayed batches confirmed: read more of the file.
-  if (sink_.replay_ && sink_.outbox_.replay_events() < RedisSink::kReplayWindow / 2 &&
-      !flush_timer_.timer_set) {
-    ngx_add_timer(&flush_timer_, sink_.settings_.flush_interval);
-  }
+  // A record or mark confirmed opens the way for the repo's next batch, the batch's
+  // mark, or more of a spool file being replayed: flush again soon.
+  if (progress && !sink_.outbox_.batches().empty()) flush_soon(sink_.settings_.flush_interval);
 }
 
 // ---------------------------------------------------------------------------
@@ -672,6 +693,14 @@ void ClusterRouter::send_refresh() {
     refresh_wanted_ = false;
     last_refresh_ = ngx_current_msec;
   }
+  for (auto& n : nodes_) {
+    if (n->in_map && n->connected) send_role(*n);
+  }
+}
+
+// Whether the master has a replica now, in its own words (see needs_wait).
+void ClusterRouter::send_role(Node& n) {
+  send(n, Pending{Kind::kRole, nullptr, {}, nullptr, {}, false}, format_command({"ROLE"}));
 }
 
 bool ClusterRouter::map_incomplete() const {
@@ -688,7 +717,7 @@ void ClusterRouter::apply_map(SlotMap map) {
     Node* n = node_named(m.name(), true);
     if (!n) continue;
     n->in_map = true;
-    n->has_replica = m.has_replica;
+    n->map_replica = m.has_replica;
   }
   map_ = std::move(map);
   for (auto& n : nodes_) {
@@ -702,10 +731,11 @@ void ClusterRouter::apply_map(SlotMap map) {
   }
   update_ready();
   // A master still unreachable (failing over): ask again until the map changes.
-  if (map_incomplete() && !refresh_timer_.timer_set) {
-    ngx_add_timer(&refresh_timer_, kRefreshPoll);
+  if (!refresh_timer_.timer_set) {
+    ngx_add_timer(&refresh_timer_, refresh_wanted_    ? kRefreshMin
+                                   : map_incomplete() ? kRefreshPoll
+                                                      : kMapPeriod);
   }
-  if (refresh_wanted_ && !refresh_timer_.timer_set) ngx_add_timer(&refresh_timer_, kRefreshMin);
   flush();
 }
 
@@ -783,9 +813,14 @@ void ClusterRouter::flush_handler(ngx_event_t* ev) noexcept {
 void ClusterRouter::refresh_timer_handler(ngx_event_t* ev) noexcept {
   auto* self = static_cast<ClusterRouter*>(ev->data);
   try {
-    if (self->refresh_wanted_ || self->map_incomplete()) {
-      self->refresh_wanted_ = true;
+    // Asked for, a master unreachable, or the periodic look (a replica added or
+    // failed changes whether WAIT is needed; a slot moved without a MOVED seen yet).
+    if (self->refresh_wanted_ || self->map_incomplete() ||
+        ngx_current_msec - self->last_refresh_ >= kMapPeriod) {
       self->request_refresh();
+    }
+    if (!self->refresh_timer_.timer_set && !self->sink_.shutting_down_ && !ngx_exiting) {
+      ngx_add_timer(&self->refresh_timer_, self->map_incomplete() ? kRefreshPoll : kMapPeriod);
     }
   } catch (...) {
   }

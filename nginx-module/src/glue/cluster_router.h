@@ -52,7 +52,7 @@ class ClusterRouter {
   ClusterStatus status() const;
 
  private:
-  enum class Kind { kScriptLoad, kRecord, kAsking, kDirty, kWait, kSlots };
+  enum class Kind { kScriptLoad, kRecord, kAsking, kDirty, kWait, kSlots, kRole };
   // What one pipeline to a master confirmed, pending its WAIT.
   struct Round {
     std::vector<std::shared_ptr<Outgoing>> recorded;
@@ -75,7 +75,10 @@ class ClusterRouter {
     bool connected = false;
     bool in_write = false;
     bool in_map = false;      // a master in the current slot map
-    bool has_replica = true;  // as the map says (unknown: assume one, and WAIT)
+    bool map_replica = true;  // the slot map lists a replica (unknown: assume one)
+    int role_replicas = -1;   // connected replicas as its ROLE says (-1: not asked yet)
+    // WAIT unless both the map and the master itself say it has no replica.
+    bool needs_wait() const { return map_replica || role_replicas != 0; }
     ngx_msec_t backoff = 0;
     ngx_event_t io_timer{};       // not cancelable: replies due keep a quitting worker
     ngx_event_t backoff_timer{};  // cancelable
@@ -95,6 +98,7 @@ class ClusterRouter {
   void refresh_io_timer(Node& n);
   void close(Node& n);
 
+  void flush_soon(ngx_msec_t delay);
   void send_record(Node& n, const std::shared_ptr<Outgoing>& o);
   void end_round(Node& n);
   void follow_ask(Node& from, const Redirect& to, Pending p);
@@ -105,6 +109,7 @@ class ClusterRouter {
 
   void request_refresh();
   void send_refresh();
+  void send_role(Node& n);
   void apply_map(SlotMap map);
   bool map_incomplete() const;
   void update_ready();
@@ -129,6 +134,7 @@ class ClusterRouter {
   static constexpr ngx_msec_t kRefreshMin = 100;   // between two CLUSTER SLOTS
   static constexpr ngx_msec_t kRefreshPoll = 250;  // while a master is unreachable
   static constexpr ngx_msec_t kRetryLater = 50;    // TRYAGAIN, a slot moving
+  static constexpr ngx_msec_t kMapPeriod = 1000;   // the map is fetched again this often
 
   RedisSink& sink_;
   std::vector<hubstats::contract::RedisAddress> seeds_;

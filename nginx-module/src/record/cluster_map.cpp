@@ -82,6 +82,18 @@ std::optional<SlotMap> parse_cluster_slots(const redisReply* reply, std::string_
   return map;
 }
 
+std::optional<int> parse_role_replicas(const redisReply* r) {
+  if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return std::nullopt;
+  const redisReply* role = r->element[0];
+  if (!role || (role->type != REDIS_REPLY_STRING && role->type != REDIS_REPLY_STATUS) ||
+      std::string_view(role->str, role->len) != "master") {
+    return std::nullopt;
+  }
+  const redisReply* replicas = r->element[2];
+  if (!replicas || replicas->type != REDIS_REPLY_ARRAY) return std::nullopt;
+  return static_cast<int>(replicas->elements);
+}
+
 std::optional<Redirect> parse_redirect(std::string_view e) {
   Redirect r;
   if (e.substr(0, 6) == "MOVED ") {

@@ -46,6 +46,11 @@ struct SlotMap {
 std::optional<SlotMap> parse_cluster_slots(const redisReply* reply, std::string_view asked_host,
                                            std::string* why = nullptr);
 
+// A ROLE reply: how many replicas a master has connected (its own view, which
+// CLUSTER SLOTS lags: a replica is listed there only once gossip has carried a non-zero
+// replication offset). nullopt when the node is not a master or the reply is malformed.
+std::optional<int> parse_role_replicas(const redisReply* reply);
+
 // A redirection error reply: "MOVED <slot> <host>:<port>" or "ASK <slot> <host>:<port>".
 struct Redirect {
   enum class Kind { kMoved, kAsk };
