@@ -194,12 +194,24 @@ def test_master_killed_under_traffic_loses_nothing(make_nginx, cluster, secret_f
     assert "lost the redis connection to 127.0.0.1:%d" % victim.port in ng.error_log_text()
 
 
+def replica_listed(rc, master) -> bool:
+    """Every running master's CLUSTER SLOTS lists a replica for master's slots (the map
+    lists one only once gossip has carried its replication offset)."""
+    for n in rc.masters():
+        with n.client() as c:
+            rows = c.execute("CLUSTER", "SLOTS")
+        if not any(int(r[2][1]) == master.port and len(r) > 3 for r in rows):
+            return False
+    return True
+
+
 def test_replica_behind_when_its_master_dies(make_nginx, tmp_path, secret_file, many_repos):
-    """The busy repo's replica is paused (SIGSTOP) while its master acknowledges writes,
-    then the master is SIGKILLed and the replica resumed: it is promoted without those
-    writes. Batches the module confirmed on the master's word alone would be lost; WAIT
-    kept them unconfirmed, so they are sent again to the promoted replica."""
-    with RedisCluster(tmp_path / "cluster", masters=3, replicas=1, node_timeout=2000) as rc:
+    """The busy repo's master loses its replica's link (CLIENT KILL TYPE replica, the
+    replica paused so it cannot reconnect) and keeps acknowledging writes; then it is
+    SIGKILLed and the replica, resumed, is promoted without those writes. Batches the
+    module confirmed on the master's word alone are lost; WAIT kept them unconfirmed,
+    so they are sent again to the promoted replica."""
+    with RedisCluster(tmp_path / "cluster", masters=3, replicas=1, node_timeout=1500) as rc:
         ng = make_nginx(cluster_conf(rc.seeds, secret_file, many_repos, FAST), workers=2)
         Client(ng).wait_status(lambda s: s.get("redis_connected") == 1, "the cluster to be known")
         victim = rc.master_of(f"hs:{{{tag('c00')}}}:b")
@@ -209,9 +221,14 @@ def test_replica_behind_when_its_master_dies(make_nginx, tmp_path, secret_file, 
         replica = next(n for n in rc.nodes if n.port == port)
 
         def fault():
+            wait_until(lambda: replica_listed(rc, victim), timeout=30,
+                       what="the slot map to list the replica")
+            time.sleep(1.2)  # the module's map too (fetched every second)
             os.kill(replica.pid, signal.SIGSTOP)
             try:
-                time.sleep(0.8)  # < node timeout: the replica is not marked failed
+                with victim.client() as v:
+                    assert v.execute("CLIENT", "KILL", "TYPE", "replica") == 1
+                time.sleep(0.8)  # writes acknowledged, on no replica
                 victim.kill()
             finally:
                 os.kill(replica.pid, signal.SIGCONT)
@@ -219,6 +236,7 @@ def test_replica_behind_when_its_master_dies(make_nginx, tmp_path, secret_file, 
 
         codes = run_with_fault(ng, fault)
         assert codes == [200] * 2400
+        assert rc.master_of(f"hs:{{{tag('c00')}}}:b").port == replica.port
         settle(ng)
         assert_exact(ng, rc)
         assert "did not replicate within" in ng.error_log_text()
