@@ -326,3 +326,36 @@ def test_cluster_seeds_alone_pass_nginx_t(tmp_path, secret_file):
                 f"hubstats_secret_file {secret_file};\n"
                 "server { listen 127.0.0.1:@PORT@; location / { hubstats on; } }")
     assert r.returncode == 0, r.stdout
+
+
+def test_cluster_paused_spool_and_reload_lose_nothing(make_nginx, tmp_path, secret_file,
+                                                      many_repos):
+    """Every cluster node paused (SIGSTOP: no failover) while nginx serves 15 x the queue
+    cap, with a reload in the middle (old workers exit holding events): the events go to
+    the spool and are replayed through the slot routing once the cluster answers."""
+    with RedisCluster(tmp_path / "cluster", masters=3, replicas=1, node_timeout=6000) as rc:
+        ng = make_nginx(cluster_conf(rc.seeds, secret_file, many_repos, FAST + """
+            hubstats_queue_size 20;"""), workers=2)
+        c = Client(ng)
+        c.wait_status(lambda s: s.get("redis_connected") == 1, "the cluster to be known")
+        assert set(traffic(ng, new_identities(0, 60, REPOS))) == {200}
+        settle(ng)
+        pids = [n.pid for n in rc.nodes]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            assert set(traffic(ng, new_identities(1000, 150, REPOS))) == {200}
+            ng.reload()
+            assert set(traffic(ng, new_identities(2000, 150, REPOS))) == {200}
+            assert list((ng.prefix / "hubstats_spool").glob("*.spool"))
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
+        wait_until(lambda: not list((ng.prefix / "hubstats_spool").glob("*.spool")), timeout=60,
+                   what="the spool to be replayed")
+        settle(ng)
+        assert_exact(ng, rc)
+        assert "replaying spool file" in ng.error_log_text()
+        summaries = hub.exit_summaries(ng)  # the reloaded-away workers
+        assert sum(s.get("spooled", 0) for s in summaries) > 0
+        assert sum(s["dropped"] + s["failed"] for s in summaries) == 0
