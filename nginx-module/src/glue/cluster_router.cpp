@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "glue/redis_sink.h"
@@ -91,6 +92,7 @@ ClusterRouter::Node* ClusterRouter::node_named(const std::string& name, bool cre
   }
   auto n = std::make_unique<Node>();
   n->router = this;
+  n->index = static_cast<int>(nodes_.size());
   n->name = name;
   n->addr = std::move(*addr);
   n->backoff = sink_.settings_.backoff_min;
@@ -335,12 +337,15 @@ void ClusterRouter::flush_soon(ngx_msec_t delay) {
   }
 }
 
-void ClusterRouter::send_record(Node& n, const std::shared_ptr<Outgoing>& o) {
+bool ClusterRouter::send_record(Node& n, const std::shared_ptr<Outgoing>& o) {
   if (!n.round && n.needs_wait()) n.round = std::make_shared<Round>();
   Pending p{Kind::kRecord, o, {}, n.round, {}, false};
   p.resp = record_batch_resp(*o->batch, sink_.args_, ScriptCall::kEvalSha);
   const std::string resp = p.resp;
-  if (send(n, std::move(p), resp)) o->state = Outgoing::State::kSent;
+  if (!send(n, std::move(p), resp)) return false;
+  o->state = Outgoing::State::kSent;
+  o->route = n.index;
+  return true;
 }
 
 // The pipeline's WAIT: its records and marks count once a replica has them.
@@ -360,27 +365,43 @@ void ClusterRouter::flush() {
   if (sink_.spool_on()) sink_.spool_replay();
   sink_.batch_waiting();  // into the outbox, queued
 
-  // Records, in outbox order; a repo with a record unconfirmed (or stuck behind an
-  // unreachable master) sends nothing more, so its batches reach Redis in id order.
-  std::unordered_set<std::string_view> blocked;
+  // Records, in outbox order. A repo's batches must reach Redis in id order (the
+  // script keeps the highest id per stream): several may be in flight on one master's
+  // connection (ordered), but never on two at once (after a MOVED, or a failover, the
+  // next ones wait until the earlier ones are confirmed), and none passes an earlier
+  // one that cannot be sent now.
+  struct RepoRoute {
+    int route = -1;  // the connection its unconfirmed records are on (-2: several)
+    bool blocked = false;
+  };
+  std::unordered_map<std::string_view, RepoRoute> repos;
+  for (const auto& o : sink_.outbox_.batches()) {
+    if (o->state == Outgoing::State::kSent ||
+        (o->state == Outgoing::State::kRecorded && !o->replicated)) {
+      RepoRoute& rr = repos[o->batch->keys->tag];
+      rr.route = rr.route == -1 || rr.route == o->route ? o->route : -2;
+    }
+  }
   std::map<int, std::vector<std::shared_ptr<Outgoing>>> marks;  // shard -> batches
   bool unroutable = false;
   for (const auto& o : sink_.outbox_.batches()) {
     if (o->state == Outgoing::State::kDone) continue;
-    const std::string_view tag = o->batch->keys->tag;
-    if (blocked.count(tag)) continue;
+    RepoRoute& rr = repos[o->batch->keys->tag];
     if (o->state == Outgoing::State::kQueued) {
-      blocked.insert(tag);
+      if (rr.blocked) continue;
       Node* n = owner(batch_slot(*o->batch));
-      if (!n || !n->connected) {
-        unroutable = true;
+      if (!n || !n->connected || (rr.route != -1 && rr.route != n->index)) {
+        unroutable = unroutable || !n || !n->connected;
+        rr.blocked = true;
         continue;
       }
       o->replicated = false;
-      send_record(*n, o);
-    } else if (o->state == Outgoing::State::kSent || !o->replicated) {
-      blocked.insert(tag);
-    } else if (!o->marking) {
+      if (!send_record(*n, o)) {
+        rr.blocked = true;
+        continue;
+      }
+      rr.route = n->index;
+    } else if (o->state == Outgoing::State::kRecorded && o->replicated && !o->marking) {
       marks[o->batch->keys->dirty_shard].push_back(o);
     }
   }
@@ -504,6 +525,7 @@ void ClusterRouter::follow_ask(Node& from, const Redirect& to, Pending p) {
     revert(copy);
     return;
   }
+  if (copy.kind == Kind::kRecord) copy.out->route = t->index;
   if (round) {
     send(*t, Pending{Kind::kWait, nullptr, {}, round, {}, false},
          format_command({"WAIT", "1", std::to_string(wait_ms_)}));

@@ -7,8 +7,8 @@
 // outbox until its record is on a replica (WAIT 1 after each pipeline, unless the map
 // shows its master has none) and its dirty mark is too; anything less (no reply, a
 // timeout, a redirect, WAIT 0) resends it later, and the record script skips ids it
-// applied. At most one record per repo is in flight, so a resend never overtakes a
-// later batch of the same repo (the script's check keeps the highest id per stream).
+// applied. A repo's records are in flight on one master's connection at a time, in
+// order (the script's check keeps the highest id per stream).
 #pragma once
 
 #include <deque>
@@ -68,6 +68,7 @@ class ClusterRouter {
   };
   struct Node {
     ClusterRouter* router = nullptr;
+    int index = 0;  // in nodes_
     std::string name;
     hubstats::contract::RedisAddress addr;
     redisAsyncContext* ac = nullptr;
@@ -99,7 +100,7 @@ class ClusterRouter {
   void close(Node& n);
 
   void flush_soon(ngx_msec_t delay);
-  void send_record(Node& n, const std::shared_ptr<Outgoing>& o);
+  bool send_record(Node& n, const std::shared_ptr<Outgoing>& o);
   void end_round(Node& n);
   void follow_ask(Node& from, const Redirect& to, Pending p);
   void revert(Pending& p);
