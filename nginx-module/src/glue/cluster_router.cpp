@@ -92,7 +92,6 @@ ClusterRouter::Node* ClusterRouter::node_named(const std::string& name, bool cre
   }
   auto n = std::make_unique<Node>();
   n->router = this;
-  n->index = static_cast<int>(nodes_.size());
   n->name = name;
   n->addr = std::move(*addr);
   n->backoff = sink_.settings_.backoff_min;
@@ -337,15 +336,12 @@ void ClusterRouter::flush_soon(ngx_msec_t delay) {
   }
 }
 
-bool ClusterRouter::send_record(Node& n, const std::shared_ptr<Outgoing>& o) {
+void ClusterRouter::send_record(Node& n, const std::shared_ptr<Outgoing>& o) {
   if (!n.round && n.needs_wait()) n.round = std::make_shared<Round>();
   Pending p{Kind::kRecord, o, {}, n.round, {}, false};
   p.resp = record_batch_resp(*o->batch, sink_.args_, ScriptCall::kEvalSha);
   const std::string resp = p.resp;
-  if (!send(n, std::move(p), resp)) return false;
-  o->state = Outgoing::State::kSent;
-  o->route = n.index;
-  return true;
+  if (send(n, std::move(p), resp)) o->state = Outgoing::State::kSent;
 }
 
 // The pipeline's WAIT: its records and marks count once a replica has them.
@@ -365,42 +361,30 @@ void ClusterRouter::flush() {
   if (sink_.spool_on()) sink_.spool_replay();
   sink_.batch_waiting();  // into the outbox, queued
 
-  // Records, in outbox order. A repo's batches must reach Redis in id order (the
-  // script keeps the highest id per stream): several may be in flight on one master's
-  // connection (ordered), but never on two at once (after a MOVED, or a failover, the
-  // next ones wait until the earlier ones are confirmed), and none passes an earlier
-  // one that cannot be sent now.
-  struct RepoRoute {
-    int route = -1;  // the connection its unconfirmed records are on (-2: several)
-    bool blocked = false;
-  };
-  std::unordered_map<std::string_view, RepoRoute> repos;
+  // Records, in outbox order. A repo's batches must be applied in id order (the script
+  // keeps the highest id per stream), and a record answered "not now" (TRYAGAIN, ASK,
+  // MOVED, LOADING...) was not applied while one sent after it may be (a slot migration
+  // ending between the two): so a repo has one record unconfirmed at a time, and none
+  // is sent past an earlier one that cannot be sent now.
+  std::unordered_set<std::string_view> busy;  // repos with a record unconfirmed
   for (const auto& o : sink_.outbox_.batches()) {
     if (o->state == Outgoing::State::kSent ||
         (o->state == Outgoing::State::kRecorded && !o->replicated)) {
-      RepoRoute& rr = repos[o->batch->keys->tag];
-      rr.route = rr.route == -1 || rr.route == o->route ? o->route : -2;
+      busy.insert(o->batch->keys->tag);
     }
   }
   std::map<int, std::vector<std::shared_ptr<Outgoing>>> marks;  // shard -> batches
   bool unroutable = false;
   for (const auto& o : sink_.outbox_.batches()) {
-    if (o->state == Outgoing::State::kDone) continue;
-    RepoRoute& rr = repos[o->batch->keys->tag];
     if (o->state == Outgoing::State::kQueued) {
-      if (rr.blocked) continue;
+      if (!busy.insert(o->batch->keys->tag).second) continue;
       Node* n = owner(batch_slot(*o->batch));
-      if (!n || !n->connected || (rr.route != -1 && rr.route != n->index)) {
-        unroutable = unroutable || !n || !n->connected;
-        rr.blocked = true;
+      if (!n || !n->connected) {
+        unroutable = true;
         continue;
       }
       o->replicated = false;
-      if (!send_record(*n, o)) {
-        rr.blocked = true;
-        continue;
-      }
-      rr.route = n->index;
+      send_record(*n, o);
     } else if (o->state == Outgoing::State::kRecorded && o->replicated && !o->marking) {
       marks[o->batch->keys->dirty_shard].push_back(o);
     }
@@ -525,7 +509,6 @@ void ClusterRouter::follow_ask(Node& from, const Redirect& to, Pending p) {
     revert(copy);
     return;
   }
-  if (copy.kind == Kind::kRecord) copy.out->route = t->index;
   if (round) {
     send(*t, Pending{Kind::kWait, nullptr, {}, round, {}, false},
          format_command({"WAIT", "1", std::to_string(wait_ms_)}));
@@ -662,7 +645,11 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
   refresh_io_timer(n);
   // A record or mark confirmed opens the way for the repo's next batch, the batch's
   // mark, or more of a spool file being replayed: flush again soon.
-  if (progress && !sink_.outbox_.batches().empty()) flush_soon(sink_.settings_.flush_interval);
+  // Posted: runs once after this event cycle however many replies it read, so a busy
+  // repo's next batch goes out one round trip after the last was confirmed.
+  if (progress && !sink_.outbox_.batches().empty() && !flush_now_.posted) {
+    ngx_post_event(&flush_now_, &ngx_posted_events);
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -7,8 +7,9 @@
 // outbox until its record is on a replica (WAIT 1 after each pipeline, unless the map
 // shows its master has none) and its dirty mark is too; anything less (no reply, a
 // timeout, a redirect, WAIT 0) resends it later, and the record script skips ids it
-// applied. A repo's records are in flight on one master's connection at a time, in
-// order (the script's check keeps the highest id per stream).
+// applied. A repo has one record unconfirmed at a time, so a resend never comes after
+// a later batch of the same repo was applied (the script keeps the highest id per
+// stream); its next batch goes out one round trip after the confirmation.
 #pragma once
 
 #include <deque>
@@ -68,7 +69,6 @@ class ClusterRouter {
   };
   struct Node {
     ClusterRouter* router = nullptr;
-    int index = 0;  // in nodes_
     std::string name;
     hubstats::contract::RedisAddress addr;
     redisAsyncContext* ac = nullptr;
@@ -100,7 +100,7 @@ class ClusterRouter {
   void close(Node& n);
 
   void flush_soon(ngx_msec_t delay);
-  bool send_record(Node& n, const std::shared_ptr<Outgoing>& o);
+  void send_record(Node& n, const std::shared_ptr<Outgoing>& o);
   void end_round(Node& n);
   void follow_ask(Node& from, const Redirect& to, Pending p);
   void revert(Pending& p);

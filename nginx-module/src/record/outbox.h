@@ -29,7 +29,6 @@ struct Outgoing {
   // master has none), and a dirty mark naming it is in flight.
   bool replicated = false;
   bool marking = false;
-  int route = -1;  // the connection its record was last sent on
 };
 
 class Outbox {
