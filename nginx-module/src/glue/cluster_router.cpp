@@ -341,7 +341,10 @@ void ClusterRouter::send_record(Node& n, const std::shared_ptr<Outgoing>& o) {
   Pending p{Kind::kRecord, o, {}, n.round, {}, false};
   p.resp = record_batch_resp(*o->batch, sink_.args_, ScriptCall::kEvalSha);
   const std::string resp = p.resp;
-  if (send(n, std::move(p), resp)) o->state = Outgoing::State::kSent;
+  if (send(n, std::move(p), resp)) {
+    o->state = Outgoing::State::kSent;
+    o->sent_once = true;
+  }
 }
 
 // The pipeline's WAIT: its records and marks count once a replica has them.
@@ -384,6 +387,9 @@ void ClusterRouter::flush() {
         continue;
       }
       o->replicated = false;
+      // The repo's later batches that were never sent go in this one: a busy repo
+      // gets one batch per round trip, so make it a full one.
+      sink_.outbox_.absorb(o, kMaxRecordBatch);
       send_record(*n, o);
     } else if (o->state == Outgoing::State::kRecorded && o->replicated && !o->marking) {
       marks[o->batch->keys->dirty_shard].push_back(o);
@@ -645,11 +651,9 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
   refresh_io_timer(n);
   // A record or mark confirmed opens the way for the repo's next batch, the batch's
   // mark, or more of a spool file being replayed: flush again soon.
-  // Posted: runs once after this event cycle however many replies it read, so a busy
-  // repo's next batch goes out one round trip after the last was confirmed.
-  if (progress && !sink_.outbox_.batches().empty() && !flush_now_.posted) {
-    ngx_post_event(&flush_now_, &ngx_posted_events);
-  }
+  // Within the flush interval, like new events: a busy repo's events meanwhile join
+  // its next batch (Outbox::absorb), so it is sent full rather than often.
+  if (progress && !sink_.outbox_.batches().empty()) flush_soon(sink_.settings_.flush_interval);
 }
 
 // ---------------------------------------------------------------------------
