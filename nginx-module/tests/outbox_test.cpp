@@ -127,3 +127,72 @@ TEST(Outbox, FinalFlushCountsKnownOutcomesAndReturnsTheUnknown) {
   EXPECT_EQ(unknown->state, Outgoing::State::kQueued);
   EXPECT_EQ(box.events(), 4u);
 }
+
+namespace {
+
+// A batch of repo `tag`, day `day`, session bucket `bucket`, events numbered from t0.
+std::shared_ptr<RecordBatch> repo_batch(const std::string& tag, const std::string& day,
+                                        std::int64_t bucket, int n, int t0, std::uint64_t seq) {
+  auto b = batch_of(0, seq);
+  b->keys = std::make_shared<RepoDayKeys>();
+  b->keys->tag = tag;
+  b->keys->day = day;
+  b->bucket = bucket;
+  for (int i = 0; i < n; ++i) {
+    Event e;
+    e.time_ms = t0 + i;
+    b->events.push_back(e);
+  }
+  return b;
+}
+
+std::vector<std::int64_t> times(const RecordBatch& b) {
+  std::vector<std::int64_t> t;
+  for (const Event& e : b.events) t.push_back(e.time_ms);
+  return t;
+}
+
+}  // namespace
+
+TEST(Outbox, AbsorbTakesTheRepoNeverSentBatchesInOrder) {
+  Outbox box;
+  auto a1 = box.add(repo_batch("m/a/x", "d1", 7, 2, 0, 1), false);
+  auto b1 = box.add(repo_batch("m/b/y", "d1", 7, 3, 100, 2), false);
+  auto a2 = box.add(repo_batch("m/a/x", "d1", 7, 2, 2, 3), false);
+  auto a3 = box.add(repo_batch("m/a/x", "d1", 7, 1, 4, 4), false);
+  EXPECT_EQ(box.absorb(a1, 256), 3u);
+  EXPECT_EQ(times(*a1->batch), (std::vector<std::int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(a2->state, Outgoing::State::kDone);
+  EXPECT_EQ(a3->state, Outgoing::State::kDone);
+  EXPECT_EQ(b1->state, Outgoing::State::kQueued);  // another repo: untouched
+  EXPECT_EQ(box.events(), 8u);                     // the totals stand
+  box.finish(*a1);
+  box.finish(*b1);
+  EXPECT_EQ(box.events(), 0u);
+  EXPECT_TRUE(box.batches().empty());
+}
+
+TEST(Outbox, AbsorbStopsAtTheRepoFirstBatchItCannotTake) {
+  Outbox box;
+  auto a1 = box.add(repo_batch("m/a/x", "d1", 7, 2, 0, 1), false);
+  auto next_bucket = box.add(repo_batch("m/a/x", "d1", 8, 1, 2, 2), false);
+  auto a3 = box.add(repo_batch("m/a/x", "d1", 7, 1, 3, 3), false);
+  EXPECT_EQ(box.absorb(a1, 256), 0u);  // a3 must not pass next_bucket
+  EXPECT_EQ(a3->state, Outgoing::State::kQueued);
+
+  auto sent = box.add(repo_batch("m/c/z", "d1", 7, 1, 0, 4), false);
+  auto c2 = box.add(repo_batch("m/c/z", "d1", 7, 1, 1, 5), false);
+  sent->sent_once = true;  // its id went out: it may be applied as it is
+  EXPECT_EQ(box.absorb(sent, 256), 0u);
+  EXPECT_EQ(box.absorb(c2, 256), 0u);  // nothing after it
+
+  auto r1 = box.add(repo_batch("m/d/w", "d1", 7, 1, 0, 6), false);
+  auto replayed = box.add(repo_batch("m/d/w", "d1", 7, 1, 1, 7), true);
+  EXPECT_EQ(box.absorb(r1, 256), 0u);  // a spool file's batch keeps its id
+  EXPECT_EQ(replayed->state, Outgoing::State::kQueued);
+
+  auto e1 = box.add(repo_batch("m/e/v", "d1", 7, 200, 0, 8), false);
+  auto e2 = box.add(repo_batch("m/e/v", "d1", 7, 100, 200, 9), false);
+  EXPECT_EQ(box.absorb(e1, 256), 0u);  // would pass the cap
+  EXPECT_EQ(e2->state, Outgoing::State::kQueued);
+}

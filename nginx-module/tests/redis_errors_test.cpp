@@ -10,7 +10,7 @@ TEST(RedisErrors, NotNowIsRetried) {
         "BUSY Redis is busy running a script", "TRYAGAIN", "MASTERDOWN Link with MASTER is down",
         "OOM command not allowed when used memory > 'maxmemory'.",
         "READONLY You can't write against a read only replica.",
-        "MISCONF Redis is configured to save RDB snapshots"}) {
+        "MISCONF Redis is configured to save RDB snapshots", "CLUSTERDOWN The cluster is down"}) {
     EXPECT_TRUE(retry_later_error(e)) << e;
   }
 }

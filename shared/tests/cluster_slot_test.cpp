@@ -18,6 +18,7 @@ TEST(ClusterSlot, KnownSlotsFromRedis) {
   EXPECT_EQ(key_slot("foo"), 12182);
   EXPECT_EQ(key_slot("bar"), 5061);
   EXPECT_EQ(key_slot("hello"), 866);
+  EXPECT_EQ(key_slot("123456789"), 0x31C3 & 16383);
 }
 
 TEST(ClusterSlot, HashTagRules) {

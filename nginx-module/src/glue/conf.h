@@ -15,7 +15,8 @@ extern ngx_module_t ngx_http_hubstats_module;
 namespace hubstats::module::glue {
 
 struct MainConf {
-  ngx_str_t redis;  // validated "ip:port" / "unix:/path"
+  ngx_str_t redis;       // validated "ip:port" / "unix:/path"
+  ngx_array_t* cluster;  // hubstats_redis_cluster: validated "ip:port" seeds (ngx_str_t)
   hubstats::IdentityKey key;
   ngx_flag_t has_key;
   ngx_msec_t window;

@@ -210,6 +210,12 @@ char* set_spool(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
 char* set_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
   auto* mcf = static_cast<MainConf*>(conf);
   if (mcf->redis.data) return const_cast<char*>("is duplicate");
+  if (mcf->cluster) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"hubstats_redis\" and \"hubstats_redis_cluster\" cannot both be "
+                       "given: use one Redis or one Redis Cluster");
+    return ngx_conf_error_ptr();
+  }
   ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
   try {
     if (!hubstats::contract::parse_redis_address(sv(value[1]))) {
@@ -224,6 +230,42 @@ char* set_redis(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
     return ngx_conf_error_ptr();
   }
   mcf->redis = value[1];
+  return NGX_CONF_OK;
+}
+
+// hubstats_redis_cluster <seed> [<seed> ...]: the nodes the worker asks for the slot map.
+char* set_redis_cluster(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noexcept {
+  auto* mcf = static_cast<MainConf*>(conf);
+  if (mcf->cluster) return const_cast<char*>("is duplicate");
+  if (mcf->redis.data) {
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"hubstats_redis_cluster\" and \"hubstats_redis\" cannot both be "
+                       "given: use one Redis or one Redis Cluster");
+    return ngx_conf_error_ptr();
+  }
+  ngx_str_t* value = static_cast<ngx_str_t*>(cf->args->elts);
+  ngx_array_t* seeds = ngx_array_create(cf->pool, cf->args->nelts - 1, sizeof(ngx_str_t));
+  if (!seeds) return ngx_conf_error_ptr();
+  for (ngx_uint_t i = 1; i < cf->args->nelts; ++i) {
+    try {
+      auto addr = hubstats::contract::parse_redis_address(sv(value[i]));
+      if (!addr || addr->is_unix) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%V: invalid seed \"%V\": use an IP address with a port "
+                           "(127.0.0.1:7000, [::1]:7000); cluster nodes are reached by IP, and "
+                           "host names are not resolved because resolving would block the "
+                           "worker",
+                           &cmd->name, &value[i]);
+        return ngx_conf_error_ptr();
+      }
+    } catch (...) {
+      return ngx_conf_error_ptr();
+    }
+    auto* slot = static_cast<ngx_str_t*>(ngx_array_push(seeds));
+    if (!slot) return ngx_conf_error_ptr();
+    *slot = value[i];
+  }
+  mcf->cluster = seeds;
   return NGX_CONF_OK;
 }
 
@@ -405,9 +447,10 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
   if (conf->enable) {
     auto* mcf =
         static_cast<MainConf*>(ngx_http_conf_get_module_main_conf(cf, ngx_http_hubstats_module));
-    if (!mcf->redis.data) {
+    if (!mcf->redis.data && !mcf->cluster) {
       ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                         "\"hubstats on\" requires \"hubstats_redis\" in the http block");
+                         "\"hubstats on\" requires \"hubstats_redis\" or "
+                         "\"hubstats_redis_cluster\" in the http block");
       return ngx_conf_error_ptr();
     }
     if (!mcf->has_key) {
@@ -422,6 +465,8 @@ char* merge_loc_conf(ngx_conf_t* cf, void* parent, void* child) noexcept {
 
 ngx_command_t commands[] = {
     {ngx_string("hubstats_redis"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_redis,
+     NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
+    {ngx_string("hubstats_redis_cluster"), NGX_HTTP_MAIN_CONF | NGX_CONF_1MORE, set_redis_cluster,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},
     {ngx_string("hubstats_secret_file"), NGX_HTTP_MAIN_CONF | NGX_CONF_TAKE1, set_secret_file,
      NGX_HTTP_MAIN_CONF_OFFSET, 0, nullptr},

@@ -47,10 +47,19 @@ ngx_int_t init_process(ngx_cycle_t* cycle) noexcept {
   // Cache manager/loader processes run init_process too but serve no requests.
   if (ngx_process != NGX_PROCESS_WORKER && ngx_process != NGX_PROCESS_SINGLE) return NGX_OK;
   try {
-    auto addr = hubstats::contract::parse_redis_address(sv(mcf->redis));
-    if (!addr) return NGX_ERROR;  // validated at config time
     hubstats::module::SinkSettings s;
-    s.address = std::move(*addr);
+    if (mcf->cluster) {
+      const auto* seeds = static_cast<const ngx_str_t*>(mcf->cluster->elts);
+      for (ngx_uint_t i = 0; i < mcf->cluster->nelts; ++i) {
+        auto seed = hubstats::contract::parse_redis_address(sv(seeds[i]));
+        if (!seed) return NGX_ERROR;  // validated at config time
+        s.cluster_seeds.push_back(std::move(*seed));
+      }
+    } else {
+      auto addr = hubstats::contract::parse_redis_address(sv(mcf->redis));
+      if (!addr) return NGX_ERROR;  // validated at config time
+      s.address = std::move(*addr);
+    }
     s.record.window_ms = static_cast<std::int64_t>(mcf->window);
     s.record.retention_s = static_cast<std::int64_t>(mcf->retention / 1000);
     s.record.max_paths = static_cast<std::int64_t>(mcf->max_paths);

@@ -6,10 +6,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "glue/cluster_router.h"
 #include "record/final_flush.h"
 #include "record/redis_errors.h"
 #include "hubstats/day.h"
@@ -46,6 +48,9 @@ RedisSink::RedisSink(SinkSettings settings, ngx_log_t* log)
   init_timer(backoff_timer_, backoff_timer_handler, true);
   init_timer(flush_timer_, flush_timer_handler, true);
   init_timer(spool_timer_, spool_timer_handler, true);
+  if (!settings_.cluster_seeds.empty()) {
+    cluster_ = std::make_unique<ClusterRouter>(*this, settings_.cluster_seeds);
+  }
 }
 
 // A cancelable timer does not keep an exiting worker alive (see the members' comments).
@@ -57,6 +62,7 @@ void RedisSink::init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool c
 }
 
 RedisSink::~RedisSink() {
+  cluster_.reset();
   if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
@@ -70,12 +76,17 @@ StatusSnapshot RedisSink::snapshot() const {
   s.counters = counters_;
   s.queued = waiting_.size() + outbox_.events() + spill_.size();
   s.redis_connected = connected_;
+  if (cluster_) s.cluster = cluster_->status();
   return s;
 }
 
 void RedisSink::start() noexcept {
   try {
     if (spool_on()) ngx_add_timer(&spool_timer_, kSpoolTick);
+    if (cluster_) {
+      cluster_->start();
+      return;
+    }
     connect();
   } catch (...) {
     ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: cannot start the redis connection");
@@ -238,6 +249,10 @@ void RedisSink::submit(Event&& e) noexcept {
 }
 
 void RedisSink::schedule_flush() {
+  if (cluster_) {
+    cluster_->schedule_flush();
+    return;
+  }
   if (!connected_ || !conn_ || waiting_.empty()) return;
   // Enough for a full batch, or a quitting worker (its cancelable timers are gone):
   // write after this event cycle. A socket that is not writable reports when it is.
@@ -267,6 +282,10 @@ std::vector<std::shared_ptr<Outgoing>> RedisSink::batch_waiting() {
 // Hands the outbox's unsent batches, then every waiting event, to hiredis: one
 // record_batch per batch, then one SADD per dirty shard naming the batches' repos.
 void RedisSink::send_waiting() {
+  if (cluster_) {
+    cluster_->flush();
+    return;
+  }
   if (!connected_) return;
   if (spool_on()) spool_replay();
   std::vector<std::shared_ptr<Outgoing>> sent;
@@ -404,36 +423,11 @@ bool RedisSink::error_log_due() {
 void RedisSink::shutdown() noexcept {
   shutting_down_ = true;
   try {
-    if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
-    if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
-    if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-    if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
-    if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
-    // The outbox in order, then the waiting events as new batches of the same stream.
-    // Replayed batches are left out: their file stays and is replayed again later.
-    std::vector<std::shared_ptr<Outgoing>> left = outbox_.unfinished_own();
-    for (auto& o : batch_waiting()) left.push_back(std::move(o));
-    if (!left.empty()) {
-      std::vector<std::shared_ptr<RecordBatch>> batches;
-      for (const auto& o : left) batches.push_back(o->batch);
-      const FlushResult fr = flush_blocking(settings_.address, batches, settings_.record,
-                                            std::chrono::milliseconds(settings_.connect_timeout),
-                                            std::chrono::milliseconds(settings_.command_timeout));
-      for (const auto& o : outbox_.final_flushed(left, fr, counters_)) {
-        // Keeps its id in the spool: a replay is skipped if Redis applied it.
-        if (spool_on()) {
-          spool_append(*o->batch, !o->counted);
-        } else if (!o->counted) {
-          counters_.dropped += o->batch->events.size();
-        }
-      }
-      if (!fr.error.empty()) {
-        ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: final flush to redis at %s: %s (%s)",
-                      describe(settings_.address).c_str(), fr.error.c_str(),
-                      spool_on() ? "the rest is spooled" : "the rest is dropped");
-      }
+    if (cluster_) {
+      shutdown_cluster();
+    } else {
+      shutdown_single();
     }
-    if (spool_on()) spool_close();
   } catch (...) {
     counters_.dropped += waiting_.size() + spill_.size();
     waiting_.clear();
@@ -445,6 +439,86 @@ void RedisSink::shutdown() noexcept {
                 "failed=%uL dropped=%uL spooled=%uL replayed=%uL",
                 c.requests, c.counted, c.new_sessions, c.sent, c.failed, c.dropped, c.spooled,
                 c.replayed);
+}
+
+// One Redis at exit: the outbox and the waiting events over a short blocking connection.
+void RedisSink::shutdown_single() {
+  if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
+  if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
+  if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
+  if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
+  if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
+  // The outbox in order, then the waiting events as new batches of the same stream.
+  // Replayed batches are left out: their file stays and is replayed again later.
+  std::vector<std::shared_ptr<Outgoing>> left = outbox_.unfinished_own();
+  for (auto& o : batch_waiting()) left.push_back(std::move(o));
+  if (!left.empty()) {
+    std::vector<std::shared_ptr<RecordBatch>> batches;
+    for (const auto& o : left) batches.push_back(o->batch);
+    const FlushResult fr = flush_blocking(settings_.address, batches, settings_.record,
+                                          std::chrono::milliseconds(settings_.connect_timeout),
+                                          std::chrono::milliseconds(settings_.command_timeout));
+    for (const auto& o : outbox_.final_flushed(left, fr, counters_)) {
+      // Keeps its id in the spool: a replay is skipped if Redis applied it.
+      if (spool_on()) {
+        spool_append(*o->batch, !o->counted);
+      } else if (!o->counted) {
+        counters_.dropped += o->batch->events.size();
+      }
+    }
+    if (!fr.error.empty()) {
+      ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: final flush to redis at %s: %s (%s)",
+                    describe(settings_.address).c_str(), fr.error.c_str(),
+                    spool_on() ? "the rest is spooled" : "the rest is dropped");
+    }
+  }
+  if (spool_on()) spool_close();
+}
+
+// Cluster mode at exit: what the async connections did not confirm goes to the spool
+// (replayed later through the same routing, exactly once by its id) or, without one,
+// to each batch's master over a short blocking connection (its dirty mark may then be
+// refused by a master that does not own the shard: the repo is marked again by its
+// next batch, and WAIT is not awaited).
+void RedisSink::shutdown_cluster() {
+  if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
+  if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
+  cluster_->close_all();  // unconfirmed batches are queued again in the outbox
+  std::vector<std::shared_ptr<Outgoing>> left = outbox_.unfinished_own();
+  for (auto& o : batch_waiting()) left.push_back(std::move(o));
+  std::string error;
+  if (!spool_on()) {
+    std::map<std::string, std::pair<RedisAddress, std::vector<std::shared_ptr<Outgoing>>>> by_node;
+    for (const auto& o : left) {
+      if (auto a = cluster_->owner_address(*o->batch)) {
+        auto& slot = by_node[describe(*a)];
+        slot.first = *a;
+        slot.second.push_back(o);
+      }
+    }
+    for (auto& [name, group] : by_node) {
+      std::vector<std::shared_ptr<RecordBatch>> batches;
+      for (const auto& o : group.second) batches.push_back(o->batch);
+      const FlushResult fr = flush_blocking(group.first, batches, settings_.record,
+                                            std::chrono::milliseconds(settings_.connect_timeout),
+                                            std::chrono::milliseconds(settings_.command_timeout));
+      outbox_.final_flushed(group.second, fr, counters_);
+      if (!fr.error.empty()) error = name + ": " + fr.error;
+    }
+  }
+  for (const auto& o : left) {
+    if (o->state == Outgoing::State::kDone) continue;
+    if (spool_on()) {
+      spool_append(*o->batch, !o->counted);
+    } else if (!o->counted) {
+      counters_.dropped += o->batch->events.size();
+    }
+  }
+  if (!error.empty()) {
+    ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: final flush to redis cluster: %s (%s)",
+                  error.c_str(), "the rest is dropped");
+  }
+  if (spool_on()) spool_close();
 }
 
 // ---------------------------------------------------------------------------
@@ -520,6 +594,7 @@ void RedisSink::backoff_timer_handler(ngx_event_t* ev) noexcept {
 
 void RedisSink::flush_timer_handler(ngx_event_t* ev) noexcept {
   auto* self = static_cast<RedisSink*>(ev->data);
+  if (self->cluster_) return;  // the router has its own
   if (self->conn_ && self->conn_->write->ready) self->handle_write();
 }
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "record/counters.h"
 #include "record/outbox.h"
@@ -28,9 +29,11 @@ struct redisReply;
 namespace hubstats::module {
 
 using hubstats::contract::RedisAddress;
+class ClusterRouter;
 
 struct SinkSettings {
   RedisAddress address;
+  std::vector<RedisAddress> cluster_seeds;  // non-empty: Redis Cluster (glue/cluster_router)
   RecordSettings record;
   ngx_msec_t connect_timeout = 1000;
   ngx_msec_t command_timeout = 1000;
@@ -66,6 +69,7 @@ class RedisSink {
   StatusSnapshot snapshot() const;
 
  private:
+  friend class ClusterRouter;  // cluster mode: routes this sink's outbox over many masters
   enum class Kind { kScriptLoad, kRecord, kDirty };
   struct Pending {
     Kind kind;
@@ -176,6 +180,11 @@ class RedisSink {
   bool spool_unsynced_ = false;
   // Cancelable, every kSpoolTick: writes the buffer, syncs, finds files to replay.
   ngx_event_t spool_timer_{};
+
+  // hubstats_redis_cluster: the connections to the masters (ac_ and conn_ stay unused).
+  std::unique_ptr<ClusterRouter> cluster_;
+  void shutdown_single();
+  void shutdown_cluster();
 
   time_t last_drop_log_ = 0;
   std::uint64_t drops_since_log_ = 0;

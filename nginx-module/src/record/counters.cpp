@@ -41,6 +41,18 @@ std::string format_status_plain(const StatusSnapshot& s) {
     out += std::to_string(f.value);
     out += '\n';
   });
+  if (s.cluster) {
+    const ClusterStatus& c = *s.cluster;
+    out += "redis_cluster: 1\nredis_moved: " + std::to_string(c.moved) +
+           "\nredis_asked: " + std::to_string(c.asked) +
+           "\nredis_unreplicated: " + std::to_string(c.unreplicated) +
+           "\nredis_map_refreshes: " + std::to_string(c.map_refreshes) + "\n";
+    for (const NodeStatus& n : c.nodes) {
+      out += "node " + n.name + " connected: " + (n.connected ? "1" : "0") + "\n";
+      out += "node " + n.name + " master: " + (n.master ? "1" : "0") + "\n";
+      out += "node " + n.name + " inflight: " + std::to_string(n.inflight) + "\n";
+    }
+  }
   return out;
 }
 
@@ -55,6 +67,25 @@ std::string format_status_prometheus(const StatusSnapshot& s) {
     out += "# TYPE " + name + " " + prom_type + "\n";
     out += name + label + std::to_string(f.value) + "\n";
   });
+  if (s.cluster) {
+    const ClusterStatus& c = *s.cluster;
+    const std::string pid = std::to_string(s.pid);
+    auto counter = [&](const char* name, const char* help, std::uint64_t v) {
+      out += std::string("# HELP hubstats_redis_") + name + "_total " + help + "\n";
+      out += std::string("# TYPE hubstats_redis_") + name + "_total counter\n";
+      out += std::string("hubstats_redis_") + name + "_total" + label + std::to_string(v) + "\n";
+    };
+    counter("moved", "MOVED replies from Redis Cluster.", c.moved);
+    counter("asked", "ASK replies followed.", c.asked);
+    counter("unreplicated", "Times WAIT found no replica and batches were kept.", c.unreplicated);
+    counter("map_refreshes", "Cluster slot maps fetched.", c.map_refreshes);
+    out += "# HELP hubstats_redis_node_connected 1 when the connection to the node is up.\n";
+    out += "# TYPE hubstats_redis_node_connected gauge\n";
+    for (const NodeStatus& n : c.nodes) {
+      out += "hubstats_redis_node_connected{pid=\"" + pid + "\",node=\"" + n.name + "\",master=\"" +
+             (n.master ? "1" : "0") + "\"} " + (n.connected ? "1" : "0") + "\n";
+    }
+  }
   return out;
 }
 

@@ -3,6 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
 #include <string>
 
 namespace hubstats::module {
@@ -18,11 +21,28 @@ struct Counters {
   std::uint64_t replayed = 0;      // events this worker delivered from spool files
 };
 
+// Redis Cluster mode: one master (or seed) connection of the worker.
+struct NodeStatus {
+  std::string name;  // host:port
+  bool connected = false;
+  bool master = false;         // serves slots in the worker's slot map
+  std::uint64_t inflight = 0;  // commands waiting for their reply
+};
+
+struct ClusterStatus {
+  std::uint64_t moved = 0;          // MOVED replies (the slot map was refreshed)
+  std::uint64_t asked = 0;          // ASK replies followed
+  std::uint64_t unreplicated = 0;   // WAIT found no replica: batches kept and resent
+  std::uint64_t map_refreshes = 0;  // CLUSTER SLOTS answered
+  std::vector<NodeStatus> nodes;
+};
+
 struct StatusSnapshot {
   long pid = 0;
   Counters counters;
   std::uint64_t queued = 0;  // waiting + in flight + waiting for the spool
   bool redis_connected = false;
+  std::optional<ClusterStatus> cluster;  // hubstats_redis_cluster
 };
 
 // "key: value" lines, one per field (like stub_status, easy to grep).

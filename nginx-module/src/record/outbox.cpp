@@ -1,5 +1,7 @@
 #include "record/outbox.h"
 
+#include <algorithm>
+
 namespace hubstats::module {
 
 std::shared_ptr<Outgoing> Outbox::add(std::shared_ptr<RecordBatch> batch, bool replay) {
@@ -41,6 +43,33 @@ void Outbox::marked(const std::vector<std::shared_ptr<Outgoing>>& batches) {
   for (const auto& o : batches) {
     if (o->state == Outgoing::State::kRecorded) finish(*o);
   }
+}
+
+std::size_t Outbox::absorb(const std::shared_ptr<Outgoing>& into, std::size_t max_events,
+                           std::size_t window) {
+  auto fresh = [](const Outgoing& o) {
+    return o.state == Outgoing::State::kQueued && !o.replay && !o.sent_once;
+  };
+  if (!fresh(*into)) return 0;
+  RecordBatch& b = *into->batch;
+  std::size_t moved = 0;
+  auto it = std::find(batches_.begin(), batches_.end(), into);
+  if (it == batches_.end()) return 0;
+  for (++it; it != batches_.end() && window > 0; ++it, --window) {
+    Outgoing& o = **it;
+    if (o.state == Outgoing::State::kDone) continue;
+    RecordBatch& ob = *o.batch;
+    if (ob.keys->tag != b.keys->tag) continue;
+    if (!fresh(o) || ob.keys->day != b.keys->day || ob.bucket != b.bucket ||
+        b.events.size() + ob.events.size() > max_events) {
+      break;
+    }
+    for (Event& e : ob.events) b.events.push_back(std::move(e));
+    moved += ob.events.size();
+    ob.events.clear();
+    o.state = Outgoing::State::kDone;  // its events are into's now: the totals stand
+  }
+  return moved;
 }
 
 void Outbox::finish(Outgoing& o) {

@@ -25,6 +25,11 @@ struct Outgoing {
   State state = State::kQueued;  // kQueued: to be sent on the current connection
   bool counted = false;          // its events are in sent/failed already
   bool replay = false;           // read from a spool file (counts as replayed)
+  // Redis Cluster only (glue/cluster_router): the record is on a replica too (or its
+  // master has none), and a dirty mark naming it is in flight.
+  bool replicated = false;
+  bool marking = false;
+  bool sent_once = false;  // its id has gone out: its events are its for good
 };
 
 class Outbox {
@@ -41,6 +46,14 @@ class Outbox {
   bool record_reply(Outgoing& o, std::optional<long long> integer, Counters& c);
   // The dirty mark naming these batches was answered: the recorded ones are done.
   void marked(const std::vector<std::shared_ptr<Outgoing>>& batches);
+  // Redis Cluster sends a repo's batches one at a time: before `into` (queued, own, never
+  // sent) goes out, the own never-sent batches of the same repo, day and session bucket
+  // that follow it (within `window` entries, up to max_events in all) move their events
+  // into it and are done; it stops at the repo's first batch it cannot take, so the
+  // repo's events keep their order. The absorbed batches' ids are never sent (a gap in
+  // the stream is harmless: the script keeps the highest id). Returns the events moved.
+  std::size_t absorb(const std::shared_ptr<Outgoing>& into, std::size_t max_events,
+                     std::size_t window = 512);
   // o is done (confirmed, rejected, or handed over at exit); done batches leave the
   // front of the outbox.
   void finish(Outgoing& o);

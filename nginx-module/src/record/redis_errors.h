@@ -7,7 +7,7 @@ namespace hubstats::module {
 
 // Error replies that say "not now" rather than "no": Redis loading its data set after
 // a restart (LOADING), a script running too long (BUSY), a cluster or replica not
-// ready (TRYAGAIN, MASTERDOWN), out of memory until the fold drains it (OOM: Redis 7
+// ready (TRYAGAIN, MASTERDOWN, CLUSTERDOWN), out of memory until the fold drains it (OOM: Redis 7
 // refuses a script before running it), a master demoted to a replica (READONLY), a
 // Redis that cannot persist its writes (MISCONF: full disk, failing AOF or RDB), the
 // script cache flushed (NOSCRIPT). The batch was not applied; it is sent again on a

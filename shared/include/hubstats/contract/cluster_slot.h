@@ -1,7 +1,6 @@
-// The Redis Cluster slot of a key: CRC16 (XMODEM) of the key, or of its hash tag (the
-// bytes between the first "{" and the next "}" when that is not empty), modulo 16384.
-// Every key of one repository carries the tag "{type/ns/name}", so one script call
-// touches one slot (docs/redis-keys.md, "Slots").
+// Redis Cluster's key -> slot function (the cluster specification): CRC16-XMODEM of
+// the key, or of its hash tag, modulo 16384. Every writer and reader of hubstats keys
+// on a cluster routes with it. Pure.
 #pragma once
 
 #include <cstdint>
@@ -11,28 +10,15 @@ namespace hubstats::contract {
 
 inline constexpr int kClusterSlots = 16384;
 
-// The part of a key that decides its slot.
-constexpr std::string_view hash_tag(std::string_view key) noexcept {
-  const auto open = key.find('{');
-  if (open == std::string_view::npos) return key;
-  const auto close = key.find('}', open + 1);
-  if (close == std::string_view::npos || close == open + 1) return key;
-  return key.substr(open + 1, close - open - 1);
-}
+// CRC16 with polynomial 0x1021, initial value 0, no reflection (XMODEM), as Redis.
+std::uint16_t crc16_xmodem(std::string_view data) noexcept;
 
-constexpr std::uint16_t crc16_xmodem(std::string_view bytes) noexcept {
-  std::uint16_t crc = 0;
-  for (char ch : bytes) {
-    crc ^= static_cast<std::uint16_t>(static_cast<unsigned char>(ch) << 8);
-    for (int i = 0; i < 8; ++i)
-      crc = (crc & 0x8000) ? static_cast<std::uint16_t>((crc << 1) ^ 0x1021)
-                           : static_cast<std::uint16_t>(crc << 1);
-  }
-  return crc;
-}
+// The hash tag rule: if the key holds a '{' and, after it, a '}' with at least one
+// character between them, only that substring (the first such pair) is hashed;
+// otherwise the whole key ("{}" and "{" alone hash the whole key).
+std::string_view hash_tag(std::string_view key) noexcept;
 
-constexpr int key_slot(std::string_view key) noexcept {
-  return crc16_xmodem(hash_tag(key)) % kClusterSlots;
-}
+// The slot (0..16383) of a key.
+int key_slot(std::string_view key) noexcept;
 
 }  // namespace hubstats::contract
