@@ -5,12 +5,8 @@ private-repo rules with the tokens it writes, trending, and the specification's 
 examples unchanged against http://localhost:28080. scripts/dev-down stops it all.
 
 Uses the ctest build (HUBSTATS_DEVUP_NO_BUILD=1) and its own state directory."""
-import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +17,7 @@ ROOT = TESTS.parent
 sys.path.insert(0, str(TESTS))
 
 from harness.ports import wait_until  # noqa: E402
+from harness.stack_script import read_env, stack_script  # noqa: E402
 
 BASE = "http://127.0.0.1:28080"
 PORTS = (28080, 28081, 26379, 25432)
@@ -31,64 +28,18 @@ def wait_for(probe):
     return wait_until(probe, timeout=15.0, interval=0.05, what="the download to be counted")
 
 
-def processes_using(run):
-    """PIDs whose command line names the run directory (fcgiwrap and its workers...)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if str(run).encode() in cmdline and state != "Z":
-                pids.append(int(entry.name))
-    return pids
-
-
-def port_busy(port):
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def read_env(path):
-    out = {}
-    for line in Path(path).read_text().splitlines():
-        key, _, value = line.partition("=")
-        out[key] = value
-    return out
+def nginx_alerts(run):
+    error_log = run / "logs/nginx-error.log"
+    return [l for l in error_log.read_text().splitlines() if "[alert]" in l] \
+        if error_log.exists() else []
 
 
 @pytest.fixture(scope="module")
 def stack():
-    if os.geteuid() != 0:
-        pytest.fail("scripts/dev-up needs root (it starts PostgreSQL through runuser)")
-    busy = [p for p in PORTS if port_busy(p)]
-    if busy:
-        pytest.fail(f"ports {busy} are in use: stop the dev stack (scripts/dev-down) first")
-    run = Path(tempfile.mkdtemp(prefix="hubstats-devup-"))
-    run.chmod(0o755)  # PostgreSQL (user postgres) and nginx workers (nobody) look inside
-    env = dict(os.environ, HUBSTATS_RUN_DIR=str(run), HUBSTATS_DEVUP_NO_BUILD="1",
-               HUBSTATS_BUILD_DIR=os.environ.get("HUBSTATS_BUILD_DIR", str(ROOT / "build")))
-    env.pop("HUBSTATS_SESSION_WINDOW", None)
-    try:
-        up = subprocess.run([str(ROOT / "scripts/dev-up")], env=env, capture_output=True,
-                            text=True, timeout=300)
-        assert up.returncode == 0, f"dev-up failed:\n{up.stdout}\n{up.stderr}"
-        assert "http://127.0.0.1:28080" in up.stdout
-        yield {"run": run, "tokens": read_env(run / "tokens.env"), "out": up.stdout}
-    finally:
-        down = subprocess.run([str(ROOT / "scripts/dev-down")], env=env, capture_output=True,
-                              text=True, timeout=120)
-        still = [p for p in PORTS if port_busy(p)]
-        wait_until(lambda: not processes_using(run), timeout=10, what="dev-up's processes to end")
-        error_log = (run / "logs/nginx-error.log")
-        alerts = [l for l in error_log.read_text().splitlines() if "[alert]" in l] \
-            if error_log.exists() else []
-        shutil.rmtree(run, ignore_errors=True)
-        assert down.returncode == 0, down.stderr
-        assert not still, f"dev-down left ports {still} open"
-        assert not alerts, alerts
+    with stack_script("dev-up", "dev-down", "HUBSTATS_RUN_DIR", "HUBSTATS_DEVUP_NO_BUILD",
+                      PORTS, after_down=nginx_alerts) as (run, out):
+        assert "http://127.0.0.1:28080" in out
+        yield {"run": run, "tokens": read_env(run / "tokens.env"), "out": out}
 
 
 def get(path, token=None, **kw):
