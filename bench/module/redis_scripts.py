@@ -80,6 +80,25 @@ PATHS = ["config.json", "model.safetensors", "tokenizer.json", "README.md",
 FAMILIES = ["transformers", "curl", "git"]
 
 
+def breakdown(first, n, paths_=None, families_=None):
+    """What the module sends for events first..first+n-1 (event i fetches path i mod 8 with
+    family i mod 3): the batch's distinct families and paths summed into one breakdown-log
+    record; one letter per event names its family. Returns (letters, families, record)."""
+    paths_, families_ = paths_ or PATHS, families_ or FAMILIES
+    paths, fams, letters = {}, {}, []
+    for j in range(first, first + n):
+        p = paths_[j % len(paths_)]
+        paths[p] = paths.get(p, 0) + 1
+        f = families_[j % len(families_)]
+        if f not in fams:
+            fams[f] = [chr(97 + len(fams)), 0]
+        fams[f][1] += 1
+        letters.append(fams[f][0])
+    rec = "".join(f"f{f}\t{c}\n" for f, (_, c) in fams.items()) + \
+        "".join(f"p{p}\t{c}\n" for p, c in paths.items())
+    return "".join(letters), len(fams), rec
+
+
 def keys7(bucket):
     return (f"hs:{TAG}:d:{DAY}", f"hs:{TAG}:days", f"hs:{TAG}:s:{WINDOW_MS}:{bucket}",
             f"hs:{TAG}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{TAG}:b", f"hs:{TAG}:p:{DAY}",
@@ -173,22 +192,10 @@ def run(variant, batch, hex_len, events, tmp):
             stream = "%08x%08x" % (now // 1000, 42) if variant != "noid" else ""
             for seq, k in enumerate(range(0, events, batch), 1):
                 part = ids[k:k + batch]
-                # What the module sends: the batch's distinct families and paths summed
-                # into one breakdown-log record; one letter per event names its family.
-                paths, fams, letters = {}, {}, []
-                for j in range(len(part)):
-                    p = PATHS[(k + j) % len(PATHS)]
-                    paths[p] = paths.get(p, 0) + 1
-                    f = FAMILIES[(k + j) % len(FAMILIES)]
-                    if f not in fams:
-                        fams[f] = [chr(97 + len(fams)), 0]
-                    fams[f][1] += 1
-                    letters.append(fams[f][0])
-                rec = "".join(f"f{f}\t{n}\n" for f, (_, n) in fams.items()) + \
-                    "".join(f"p{p}\t{n}\n" for p, n in paths.items())
+                letters, families, rec = breakdown(k, len(part))
                 cmds.append(resp("EVALSHA", sha, 8, *keys7(bucket), f"hs:{TAG}:x:{DAY}",
                                  WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
-                                 "".join(letters), 1000, len(fams), 1 << 20, *part,
+                                 letters, 1000, families, 1 << 20, *part,
                                  *[now] * len(part), rec))
                 if variant == "id+dirty":
                     cmds.append(resp("SADD", "hs:{dirty:3}", TAG[1:-1]))

@@ -28,13 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 NODES = (28180, 28181, 28182)
-PATHS = ("/models/demo/tiny-model/resolve/main/config.json",
-         "/models/demo/tiny-model/resolve/main/README.md",
-         "/datasets/demo/tiny-dataset/resolve/main/data.csv")
 
 WRK_LUA = """
 local counter = 0
-local paths = {%(paths)s}
+local repos = %(repos)d
+local zipf = %(zipf)s
 local delay_ms = %(delay)f
 function setup(thread) thread:set("base", math.random(0, 2^24)) end
 function init(args) counter = 0 end
@@ -45,7 +43,10 @@ request = function()
   local f = math.floor
   local ip = string.format("%%d.%%d.%%d.%%d", 10 + f(n / 16777216) %% 200, f(n / 65536) %% 256,
                            f(n / 256) %% 256, n %% 256)
-  return wrk.format("GET", paths[(counter %% #paths) + 1], {["X-Forwarded-For"] = ip})
+  local r
+  if zipf then r = math.floor(repos ^ math.random()) - 1 else r = math.random(0, repos - 1) end
+  local path = "/models/bench/r" .. r .. "/resolve/main/config.json"
+  return wrk.format("GET", path, {["X-Forwarded-For"] = ip})
 end
 """
 
@@ -64,14 +65,14 @@ def served(fleet):
         log = fleet / f"logs/nginx-{i}/nginx-access.log"
         with open(log, "rb") as f:
             for line in f:
-                if b'" 200 ' in line and b"/resolve/main/" in line:
+                if b'" 200 ' in line and b"/models/bench/" in line:
                     n += 1
     return n
 
 
 def folded(psql):
     out = subprocess.run(psql + ["-c", "SELECT coalesce(sum(files), 0) FROM hubstats.daily_downloads "
-                                 "WHERE namespace = 'demo' AND day >= current_date - 1"],
+                                 "WHERE namespace = 'bench' AND day >= current_date - 1"],
                          capture_output=True, text=True)
     return int(out.stdout.strip() or 0)
 
@@ -80,7 +81,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rate", type=int, default=10_000, help="requests/s over the 3 nodes")
     ap.add_argument("--seconds", type=int, default=60)
-    ap.add_argument("--connections", type=int, default=60, help="per node")
+    ap.add_argument("--connections", type=int, default=100, help="per node")
+    ap.add_argument("--repos", type=int, default=10_000)
+    ap.add_argument("--dist", choices=("zipf", "uniform"), default="zipf")
+    ap.add_argument("--latency-ms", type=float, default=2.0,
+                    help="expected response time, taken off the per-connection delay")
     ap.add_argument("--fleet", default=str(ROOT / ".fleet"))
     args = ap.parse_args()
     fleet = Path(args.fleet)
@@ -97,9 +102,17 @@ def main():
     }
     # The per-connection delay that caps the total rate.
     conns = args.connections * len(NODES)
-    delay = max(0.0, conns * 1000.0 / args.rate)
+    delay = max(0.0, conns * 1000.0 / args.rate - args.latency_ms)
+    hub = fleet / "hub/models/bench"
+    for i in range(args.repos):
+        d = hub / f"r{i}"
+        if not (d / "config.json").exists():
+            d.mkdir(parents=True, exist_ok=True)
+            (d / "config.json").write_text('{"bench": %d}\n' % i)
+    os.system(f"chmod -R a+rX {hub}")
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
-        f.write(WRK_LUA % {"paths": ", ".join(f'"{p}"' for p in PATHS), "delay": delay})
+        f.write(WRK_LUA % {"repos": args.repos, "delay": delay,
+                           "zipf": "true" if args.dist == "zipf" else "false"})
         lua = f.name
     base_served, base_folded = served(fleet), folded(psql)
     cpu0 = {k: sum(cpu_s(p) for p in v) for k, v in groups.items()}
@@ -134,7 +147,7 @@ def main():
         k = bisect.bisect_right(sv, fo)  # first sample that had served more than folded
         lags.append(t - (ts[k - 1] if k > 0 else 0.0))
     lags = [x for x in lags if x >= 0]
-    print(f"served {total} in {t_end:.1f} s: {total / t_end:.0f} requests/s "
+    print(f"{args.repos} repos ({args.dist}); served {total} in {t_end:.1f} s: {total / t_end:.0f} requests/s "
           f"(asked {args.rate}/s); PostgreSQL holds {samples[-1][2]} "
           f"({'all' if samples[-1][2] == total else 'NOT all'})")
     if lags:

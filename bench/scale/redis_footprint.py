@@ -35,7 +35,7 @@ sys.path.insert(0, str(HERE.parents[1] / "bench/module"))
 
 from harness.redis import RedisServer  # noqa: E402
 from harness.redis_cluster import RedisCluster, key_slot  # noqa: E402
-from redis_scripts import cpu, resp, script  # noqa: E402
+from redis_scripts import breakdown, cpu, resp, script  # noqa: E402
 
 DAY = "20261203"
 WINDOW_MS, RETENTION_S = 1_800_000, 14 * 86400
@@ -64,23 +64,13 @@ def batches(sha, repos, events, batch):
         n = min(batch, events - k)
         seq += 1
         ids = [os.urandom(8).hex() for _ in range(n)]
-        paths, fams, letters = {}, {}, []
-        for j in range(n):
-            p = PATHS[(k + j) % len(PATHS)]
-            paths[p] = paths.get(p, 0) + 1
-            f = FAMILIES[(k + j) % len(FAMILIES)]
-            if f not in fams:
-                fams[f] = [chr(97 + len(fams)), 0]
-            fams[f][1] += 1
-            letters.append(fams[f][0])
-        rec = "".join(f"f{f}\t{c}\n" for f, (_, c) in fams.items()) + \
-            "".join(f"p{p}\t{c}\n" for p, c in paths.items())
+        letters, families, rec = breakdown(k, n, PATHS, FAMILIES)
         t = "{" + tag + "}"
         keys = (f"hs:{t}:d:{DAY}", f"hs:{t}:days", f"hs:{t}:s:{WINDOW_MS}:{bucket}",
                 f"hs:{t}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{t}:b", f"hs:{t}:p:{DAY}",
                 f"hs:{t}:c:{DAY}", f"hs:{t}:x:{DAY}")
         out.append((keys[0], resp("EVALSHA", sha, 8, *keys, WINDOW_MS, RETENTION_S, DAY, stream,
-                                  seq, "0" * n, "".join(letters), 1000, len(fams), 1 << 20,
+                                  seq, "0" * n, letters, 1000, families, 1 << 20,
                                   *ids, *[now] * n, rec)))
         dirty = "hs:{dirty:%d}" % (fnv1a(tag) % 16)
         out.append((dirty, resp("SADD", dirty, tag)))
