@@ -2,6 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <random>
+#include <tuple>
 
 #include "store/trending_index.h"
 
@@ -117,6 +120,140 @@ TEST(StoreTrendingIndex, WindowSumsTodayAndTies) {
   r = idx.trending(RepoType::kModel, hubstats::period_ending(today, 31), {}, 10, nullptr);
   EXPECT_EQ(ids(r), (std::vector<std::string>{"ns/b", "ns/c", "ns/a"}));
   EXPECT_EQ(r[1].recent_downloads, 9);
+}
+
+// Several periods asked in turn while folds land: each period's window sums are
+// computed once and then follow the folded rows (and new repos), giving the same
+// rankings as an index built from scratch with the final data.
+TEST(StoreTrendingIndex, CachedWindowsFollowFoldsForEveryPeriod) {
+  const hubstats::Day today = 20000;
+  auto build = [&](TrendingIndex& idx) {
+    for (int i = 0; i < 40; ++i)
+      idx.load_repo(model("r" + std::to_string(i)), 1000 + i,
+                    {{today - i % 90, 1 + i % 7}, {today - (i * 7) % 90, 2 + i % 5}});
+  };
+  auto changes = [&](TrendingIndex& idx) {
+    idx.set_day(model("r3"), today, 50);
+    idx.set_day(model("r39"), today - 60, 80);             // in the 90-day window only
+    idx.apply({{model("fresh"), today - 2, 30}}, {"g1"});  // a repo new to the index
+    idx.apply({{model("r5"), today - 20, 9}}, {});
+    idx.set_total(model("r7"), 5000);  // totals break ties, not window sums
+  };
+  const std::vector<int> periods = {1, 7, 30, 90};
+  TrendingIndex idx;
+  build(idx);
+  for (int d : periods)
+    idx.trending(RepoType::kModel, hubstats::period_ending(today, d), {}, 10, nullptr);
+  const auto builds = idx.window_builds();
+  EXPECT_EQ(builds, periods.size());
+  changes(idx);
+  TrendingIndex fresh;
+  build(fresh);
+  changes(fresh);
+  for (int round = 0; round < 2; ++round)
+    for (int d : periods) {
+      auto p = hubstats::period_ending(today, d);
+      auto got = idx.trending(RepoType::kModel, p, {}, 15, nullptr);
+      auto want = fresh.trending(RepoType::kModel, p, {}, 15, nullptr);
+      ASSERT_EQ(ids(got), ids(want)) << d;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i].recent_downloads, want[i].recent_downloads) << d;
+        EXPECT_EQ(got[i].downloads, want[i].downloads) << d;
+      }
+    }
+  EXPECT_EQ(idx.window_builds(), builds) << "folds must not make periods recompute";
+  // A new day takes a slot: windows are recomputed once, and stay right.
+  idx.set_day(model("r1"), today + 1, 4);
+  fresh.set_day(model("r1"), today + 1, 4);
+  auto p = hubstats::period_ending(today + 1, 7);
+  EXPECT_EQ(ids(idx.trending(RepoType::kModel, p, {}, 15, nullptr)),
+            ids(fresh.trending(RepoType::kModel, p, {}, 15, nullptr)));
+  EXPECT_GT(idx.window_builds(), builds);
+}
+
+// The cached top list plus live counts answers like a full ranking (computed here by
+// brute force) for random data well past the list's size, with live counts that lift
+// repos from far down, fresh repos, and filters that reject most repos (which need a
+// full scan); repeated calls with new live counts reuse the list.
+TEST(StoreTrendingIndex, TopListWithLiveCountsRanksLikeAFullRanking) {
+  const hubstats::Day today = 20000;
+  std::mt19937 rng(7);
+  TrendingIndex idx;
+  struct Repo {
+    std::string id;
+    std::int64_t total = 0;
+    std::map<hubstats::Day, std::int64_t> days;
+  };
+  std::vector<Repo> repos(3000);
+  for (std::size_t i = 0; i < repos.size(); ++i) {
+    auto& r = repos[i];
+    r.id = "ns/r" + std::to_string(i);
+    std::vector<std::pair<hubstats::Day, std::int64_t>> days;
+    for (int k = 0; k < 3; ++k) {
+      hubstats::Day d = today - static_cast<int>(rng() % 60);
+      std::int64_t n = 1 + static_cast<std::int64_t>(rng() % (1 + 3000 / (i + 1)));
+      r.days[d] = n;
+    }
+    for (auto& [d, n] : r.days) {
+      days.emplace_back(d, n);
+      r.total += n;
+    }
+    r.total += static_cast<std::int64_t>(rng() % 5);
+    idx.load_repo(model("r" + std::to_string(i)), r.total, days);
+  }
+  std::size_t scans = 0;
+  for (int round = 0; round < 40; ++round) {
+    const int days = std::vector<int>{1, 7, 30, 60}[round % 4];
+    const auto period = hubstats::period_ending(today, days);
+    std::unordered_map<std::string, LiveCounts> live;
+    for (int k = 0; k < 30; ++k) {
+      const auto i = rng() % repos.size();
+      const std::int64_t n = static_cast<std::int64_t>(rng() % 400);
+      live[repos[i].id] = {n, n + 1, {}};
+    }
+    live["ns/fresh" + std::to_string(round)] = {150, 150, {}};
+    const int reject = round % 3 == 2 ? 10 : 0;  // keep 1 in 10, or everything
+    auto keep = [&](const RepoRef& r) {
+      return reject == 0 || std::hash<std::string>{}(r.name) % reject == 0;
+    };
+    struct Want {
+      std::int64_t recent, total;
+      std::string id;
+    };
+    std::vector<Want> want;
+    auto add = [&](const std::string& id, std::int64_t recent, std::int64_t total) {
+      auto it = live.find(id);
+      if (it != live.end()) {
+        recent += it->second.recent;
+        total += it->second.total;
+      }
+      if (recent > 0 && keep({RepoType::kModel, "ns", id.substr(3)}))
+        want.push_back({recent, total, id});
+    };
+    for (const auto& r : repos) {
+      std::int64_t recent = 0;
+      for (const auto& [d, n] : r.days)
+        if (d >= period.start && d <= period.end) recent += n;
+      add(r.id, recent, r.total);
+    }
+    add("ns/fresh" + std::to_string(round), 0, 0);
+    std::sort(want.begin(), want.end(), [](const Want& a, const Want& b) {
+      return std::tie(b.recent, b.total, a.id) < std::tie(a.recent, a.total, b.id);
+    });
+    for (std::size_t limit : {1u, 20u, 100u}) {
+      auto got = idx.trending(RepoType::kModel, period, live, limit, keep);
+      ASSERT_EQ(got.size(), std::min(limit, want.size())) << round;
+      for (std::size_t i = 0; i < got.size(); ++i) {
+        ASSERT_EQ(got[i].repo.id(), want[i].id) << round << " " << limit << " " << i;
+        EXPECT_EQ(got[i].recent_downloads, want[i].recent);
+        EXPECT_EQ(got[i].downloads, want[i].total);
+      }
+    }
+    if (round == 3) scans = idx.full_scans();  // one list per period built by now
+  }
+  // After the first round of each period, only the rejecting filter needs full scans.
+  EXPECT_LE(idx.full_scans(), scans + 13 * 3);
+  EXPECT_GE(idx.full_scans(), scans + 1);
 }
 
 TEST(StoreTrendingIndex, FoldingHashOfAnAppliedGenerationCountsOnce) {

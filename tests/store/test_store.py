@@ -789,3 +789,134 @@ def test_files_and_clients_reads_combine_postgres_and_residual_exactly(env):
         check(t)
     r = env.run("files", tag, "30", "2")["files"]
     assert r == expected_files(expected, tag, PAST + [TODAY])[:2]
+
+
+# --- Issue 13: the day tables partitioned by month (040_monthly_partitions.sql) ---
+
+def _partition_of(env, table, where):
+    """The partition (relation name) holding each row of `table` matching `where`."""
+    return sorted({r[0] for r in env._sql(
+        f"SELECT tableoid::regclass::text FROM hubstats.{table} WHERE {where}")})
+
+
+def _dump(env):
+    return {t: env._sql(f"SELECT * FROM hubstats.{t} ORDER BY 1, 2, 3, 4, 5")
+            for t in ("daily_downloads", "daily_paths", "daily_clients", "fold_ledger",
+                      "import_baseline")}
+
+
+def _answers(env, tags):
+    out = {}
+    for tag in tags:
+        out[("total", tag)] = env.run("total", tag)
+        out[("recent", tag)] = env.run("recent", tag, "90")
+        out[("files", tag)] = env.run("files", tag, "90", "50")
+        out[("clients", tag)] = env.run("clients", tag, "90")
+    for days in ("1", "7", "30", "90"):
+        for t in ("model", "dataset"):
+            out[("trending-sql", t, days)] = env.run("trending-sql", t, days, "20")
+            repl = env.repl()
+            assert repl("load-index") == {"loaded": True}
+            out[("trending", t, days)] = repl("trending", t, days, "20")
+    return out
+
+
+def test_partition_migration_keeps_every_row_and_every_answer(env, pg_server, tmp_path):
+    """A database at the previous migration (030) with history over four months, a
+    ledger, breakdowns and an imported baseline: after 040 the tables are partitioned
+    by month, every row is there unchanged, and every read answers as before."""
+    from harness.paths import SOURCE_DIR
+    old = tmp_path / "migrations-030"
+    old.mkdir()
+    for f in (SOURCE_DIR / "daemon" / "migrations").glob("*.sql"):
+        if int(f.name.split("_")[0]) < 40:
+            (old / f.name).write_text(f.read_text())
+    db = "store_partition_upgrade"
+    pg_server.psql(f'CREATE DATABASE "{db}"', db="postgres")
+    e = Env(pg_server, db, f"host=127.0.0.1 port={pg_server.port} dbname={db} user=postgres",
+            env.rs)
+    r = subprocess.run(e.args("migrate"), capture_output=True, text=True, timeout=120,
+                       env={**os.environ, "HUBSTATS_MIGRATIONS_DIR": str(old)})
+    assert r.returncode == 0, r.stderr
+    assert "040_monthly_partitions.sql" not in r.stdout
+    assert e._sql("SELECT relkind FROM pg_class WHERE oid = 'hubstats.daily_downloads'::regclass") \
+        == [["r"]]
+    # 120 repos x 80 days (2024-10-28 .. 2025-01-15), sparse, with ties.
+    e._sql("""
+      INSERT INTO hubstats.daily_downloads
+        (repo_type, namespace, name, day, downloads, authenticated, anonymous, files, bots)
+      SELECT (ARRAY['model','dataset','space'])[1 + i % 3], 'ns' || (i % 4), 'repo-' || i,
+             date '2025-01-15' - d, 1 + (i * 7 + d) % 13, (i + d) % 5, 1, 2 + d % 3, d % 2
+      FROM generate_series(0, 119) i, generate_series(0, 79) d WHERE (i + d) % 3 <> 0;
+      INSERT INTO hubstats.daily_paths (repo_type, namespace, name, day, path, files)
+      SELECT repo_type, namespace, name, day, p, files + length(p)
+      FROM hubstats.daily_downloads, unnest(ARRAY['(git)', 'a.bin', 'b/c.json']) p;
+      INSERT INTO hubstats.daily_clients (repo_type, namespace, name, day, client, downloads, files)
+      SELECT repo_type, namespace, name, day, c, downloads, files
+      FROM hubstats.daily_downloads, unnest(ARRAY['git', 'hf-hub']) c;
+      INSERT INTO hubstats.fold_ledger (repo_type, namespace, name, day, gen, downloads)
+      SELECT repo_type, namespace, name, day, md5(name || day), downloads
+      FROM hubstats.daily_downloads WHERE day > date '2025-01-07';
+      INSERT INTO hubstats.import_baseline (repo_type, namespace, name, source, downloads)
+      VALUES ('model', 'ns0', 'repo-0', 'kohakuhub', 1000);
+    """)
+    tags = [f"{('model', 'dataset', 'space')[i % 3]}/ns{i % 4}/repo-{i}" for i in (0, 1, 2, 5, 77)]
+    try:
+        _upgrade_and_compare(e, tags)
+    finally:
+        for p in e.procs:
+            p.kill()
+            p.wait()
+
+
+def _upgrade_and_compare(e, tags):
+    before_rows, before = _dump(e), _answers(e, tags)
+    assert len(before_rows["daily_downloads"]) == 6400
+    assert e.run("migrate") == {"applied": ["040_monthly_partitions.sql"]}
+    assert _dump(e) == before_rows
+    assert _answers(e, tags) == before
+    for t in ("daily_downloads", "daily_paths", "daily_clients"):
+        assert e._sql(f"SELECT relkind FROM pg_class WHERE oid = 'hubstats.{t}'::regclass") \
+            == [["p"]]
+        assert _partition_of(e, t, "true") == [f"hubstats.{t}_{m}" for m in
+                                               ("2024_10", "2024_11", "2024_12", "2025_01")]
+        assert e._sql(f"SELECT count(*) FROM hubstats.{t}_default") == [["0"]]
+
+
+def test_fold_creates_the_partition_of_a_new_month_and_the_default_catches_the_rest(env):
+    """The fold ensures the month partition of every day it writes (counters, paths and
+    clients land there, not in the DEFAULT partition), moving rows another writer left
+    in the DEFAULT partition for that month; a row for a month nobody created lands in
+    the DEFAULT partition, is read like any row, and the upkeep settles it."""
+    tag = "model/ns/partitioned"
+    assert _partition_of(env, "daily_downloads", "true") == []
+    # Another writer (no partition for 2024-08 yet): the row goes to the DEFAULT one.
+    env._sql("INSERT INTO hubstats.daily_downloads (repo_type, namespace, name, day, downloads) "
+             "VALUES ('model', 'ns', 'partitioned', '2024-08-02', 5)")
+    assert _partition_of(env, "daily_downloads", "true") == ["hubstats.daily_downloads_default"]
+    events = [(tag, d, f"{d}-u{i}", "0", "w.bin", "git") for d in ("20240803", PAST[-1], TODAY)
+              for i in range(2)]
+    record_breakdown(env, events)
+    # Folded shard by shard: no upkeep (settling) runs, only the fold's own commits.
+    for shard in range(16):
+        env.run("fold-shard", str(shard))
+    for t in ("daily_downloads", "daily_paths", "daily_clients"):
+        assert _partition_of(env, t, "day = '2025-01-15'") == [f"hubstats.{t}_2025_01"]
+        assert _partition_of(env, t, "day = '2024-08-03'") == [f"hubstats.{t}_2024_08"]
+    # The DEFAULT partition's row of 2024-08 moved into the new partition, unchanged.
+    assert _partition_of(env, "daily_downloads", "day = '2024-08-02'") == \
+        ["hubstats.daily_downloads_2024_08"]
+    assert env._sql("SELECT count(*) FROM hubstats.daily_downloads_default") == [["0"]]
+    assert env.run("total", tag) == {"total": 5 + 6}
+    # A month nobody created a partition for still takes the row; reads count it; the
+    # upkeep of the next fold pass moves it into its month.
+    env._sql("INSERT INTO hubstats.daily_downloads (repo_type, namespace, name, day, downloads) "
+             "VALUES ('model', 'ns', 'partitioned', '2031-07-01', 7)")
+    assert _partition_of(env, "daily_downloads", "day = '2031-07-01'") == \
+        ["hubstats.daily_downloads_default"]
+    assert env.run("total", tag) == {"total": 18}
+    env.run("fold-once")
+    assert _partition_of(env, "daily_downloads", "day = '2031-07-01'") == \
+        ["hubstats.daily_downloads_2031_07"]
+    assert env.run("total", tag) == {"total": 18}
+    assert env._sql("SELECT count(*) FROM hubstats.daily_downloads_default") == [["0"]]

@@ -1,5 +1,5 @@
 // Upkeep around the fold: the legacy day indexes drained into dirty sets, old ledger
-// rows pruned.
+// rows pruned, rows of the DEFAULT partitions settled into their months.
 #include "db/pg_pool.h"
 #include "fold/folder.h"
 #include "hubstats/contract/keys.h"
@@ -56,6 +56,16 @@ std::int64_t Folder::prune_ledger() {
     total += r.affected();
     if (r.affected() < 10000) return total;
   }
+}
+
+std::int64_t Folder::settle_partitions() {
+  auto r = pg_.exec("SELECT hubstats.settle_default_partitions()");
+  {
+    // A partition may have been dropped since (retention): ask again next time.
+    std::lock_guard lk(months_mu_);
+    months_ready_.clear();
+  }
+  return r.i64(0, 0);
 }
 
 }  // namespace hubstatsd

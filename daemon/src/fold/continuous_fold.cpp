@@ -24,6 +24,7 @@ FoldStats ContinuousFold::once() {
   const std::atomic<bool> never{false};
   auto st = pass(never);
   folder_.prune_ledger();
+  folder_.settle_partitions();
   return st;
 }
 
@@ -42,6 +43,7 @@ void ContinuousFold::loop() {
                                  {"repos", std::to_string(s.repos)}});
       if (std::chrono::steady_clock::now() - last_prune_ > std::chrono::hours(1)) {
         folder_.prune_ledger();
+        folder_.settle_partitions();
         last_prune_ = std::chrono::steady_clock::now();
       }
     } catch (const std::exception& e) {

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <string>
 #include <string_view>
@@ -114,6 +115,11 @@ class Folder {
   // :f:D hashes expire sooner). Returns rows deleted.
   std::int64_t prune_ledger();
 
+  // Moves rows that landed in a DEFAULT partition into their month's partition and
+  // creates the current and next month's partitions (hubstats.settle_default_partitions,
+  // 040_monthly_partitions.sql). Returns the partitions created.
+  std::int64_t settle_partitions();
+
   const FoldOptions& options() const { return opt_; }
 
  private:
@@ -124,6 +130,9 @@ class Folder {
   void commit_breakdowns(PgConn& conn, const std::vector<Taken>& taken,
                          const std::set<std::string, std::less<>>& applied);
   void finish(const std::vector<Taken>& taken);
+  // Creates the month partitions of the batch's days this folder has not seen yet, so
+  // its rows land in their month's partition (not the DEFAULT one).
+  void ensure_partitions(const std::vector<Taken>& taken);
   void mark_dirty(const std::vector<FoldItem>& items);
   std::vector<std::vector<Taken>> take_items(std::vector<FoldItem> items);
   FoldStats apply_taken(const std::vector<std::vector<Taken>>& batches);
@@ -142,6 +151,8 @@ class Folder {
   RedisScript dirty_take_script_;
   RedisScript dirty_finish_script_;
   std::function<void(const FoldCommit&)> listener_;
+  std::mutex months_mu_;
+  std::set<std::string, std::less<>> months_ready_;  // "YYYY-MM" with partitions ensured
 };
 
 }  // namespace hubstatsd

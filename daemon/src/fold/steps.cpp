@@ -1,5 +1,6 @@
 // The three steps of folding one batch of (repo, day) items: take, commit, finish
 // (fold/folder.h explains them).
+#include <algorithm>
 #include <set>
 #include <unordered_map>
 
@@ -104,6 +105,7 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
     bo.push_back(std::to_string(t.bots));
   }
   if (gen.empty()) return 0;
+  ensure_partitions(taken);
   const std::vector<std::optional<std::string>> params = {
       pg_array(type), pg_array(ns), pg_array(name), pg_array(day), pg_array(gen),
       pg_array(dl),   pg_array(au), pg_array(an),   pg_array(fi),  pg_array(bo)};
@@ -143,6 +145,26 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
   if (res.rows() > 0) done.gens = split_commas(res.text(0, 5));
   if (listener_ && !done.rows.empty()) listener_(done);
   return static_cast<std::int64_t>(done.rows.size());
+}
+
+void Folder::ensure_partitions(const std::vector<Taken>& taken) {
+  std::vector<std::string> days, months;
+  {
+    std::lock_guard lk(months_mu_);
+    for (const auto& t : taken) {
+      if (t.gen.empty()) continue;
+      std::string d = hubstats::format_iso(t.item.day);
+      std::string m = d.substr(0, 7);
+      if (months_ready_.count(m) || std::find(months.begin(), months.end(), m) != months.end())
+        continue;
+      months.push_back(std::move(m));
+      days.push_back(std::move(d));
+    }
+  }
+  if (days.empty()) return;
+  pg_.exec("SELECT hubstats.ensure_partitions($1::date[])", {pg_array(days)});
+  std::lock_guard lk(months_mu_);
+  for (auto& m : months) months_ready_.insert(std::move(m));
 }
 
 void Folder::commit_breakdowns(PgConn& conn, const std::vector<Taken>& taken,

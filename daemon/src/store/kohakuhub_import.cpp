@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <tuple>
 #include <vector>
@@ -204,6 +205,20 @@ ImportReport import_in(PgPool& hub, PgConn& out, const ImportOptions& opt, const
   });
   rep.read_ms = ms_since(t0);
   const auto t1 = std::chrono::steady_clock::now();
+
+  {
+    // The month partitions of the imported days (040_monthly_partitions.sql), so the
+    // rows land in their months rather than the DEFAULT partition.
+    std::set<std::string> months;
+    std::vector<std::string> firsts;
+    for (const auto& r : days) {
+      auto d = hubstats::format_iso(r.day);
+      if (months.insert(d.substr(0, 7)).second) firsts.push_back(std::move(d));
+    }
+    if (!firsts.empty())
+      out.exec_with_timeout("SELECT hubstats.ensure_partitions($1::date[])", {pg_array(firsts)},
+                            kLongStatement);
+  }
 
   out.exec(
       "INSERT INTO hubstats.import_cutover (source, cutover) VALUES ($1, $2::date) "

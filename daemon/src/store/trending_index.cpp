@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 
 #include "db/pg_pool.h"
 
@@ -44,7 +45,7 @@ std::uint32_t TrendingIndex::row_of(Part& p, const RepoRef& repo) {
   for (auto& c : p.cols)
     if (!c.empty() || p.slot_day[&c - p.cols.data()] != std::numeric_limits<Day>::min())
       c.resize(p.refs.size(), 0);
-  ++p.version;
+  windows_grow(static_cast<int>(repo.type), p);
   return row;
 }
 
@@ -52,9 +53,11 @@ int TrendingIndex::claim(Part& p, Day d) {
   const int s = slot_of(d);
   if (p.slot_day[s] == d) return s;
   if (p.slot_day[s] > d) return -1;  // the slot holds a newer day: d left the ring
+  // Cached windows summed the day leaving the slot, if any; none summed d (a window
+  // skips days the ring does not hold), and its column starts at zero.
+  if (p.slot_day[s] != std::numeric_limits<Day>::min()) windows_drop(p, p.slot_day[s]);
   p.slot_day[s] = d;
   p.cols[s].assign(p.refs.size(), 0);
-  ++p.version;
   return s;
 }
 
@@ -67,6 +70,7 @@ bool TrendingIndex::set_day(const RepoRef& repo, Day day, std::int64_t downloads
 std::vector<FoldedRow> TrendingIndex::apply(const std::vector<FoldedRow>& rows,
                                             const std::vector<std::string>& gens) {
   std::vector<FoldedRow> old;
+  if (rows.empty() && gens.empty()) return old;  // no change: cached state stays valid
   std::unique_lock lk(mu_);
   ++changes_;
   for (const auto& r : rows)
@@ -94,7 +98,7 @@ bool TrendingIndex::set_day_locked(const RepoRef& repo, Day day, std::int64_t do
   if (v != old && (!only_up || v > old)) {
     p.cols[s][row] = v;
     p.totals[row] += static_cast<std::int64_t>(v) - old;
-    ++p.version;
+    windows_add(static_cast<int>(repo.type), p, day, row, static_cast<std::int64_t>(v) - old);
   }
   return true;
 }
@@ -103,8 +107,7 @@ void TrendingIndex::set_total(const RepoRef& repo, std::int64_t total) {
   std::unique_lock lk(mu_);
   ++changes_;
   Part& p = parts_[static_cast<int>(repo.type)];
-  p.totals[row_of(p, repo)] = total;
-  ++p.version;
+  p.totals[row_of(p, repo)] = total;  // window sums do not depend on totals
 }
 
 void TrendingIndex::load_repo(const RepoRef& repo, std::int64_t total,
@@ -144,15 +147,39 @@ std::size_t TrendingIndex::size() const {
   return parts_[0].refs.size() + parts_[1].refs.size() + parts_[2].refs.size();
 }
 
+void TrendingIndex::windows_add(int type, const Part& p, Day day, std::uint32_t row,
+                                std::int64_t delta) {
+  std::lock_guard ck(cache_mu_);
+  for (auto& c : cache_[type])
+    if (c.version == p.version && day >= c.first && day <= c.last && row < c.sums->size())
+      (*c.sums)[row] =
+          static_cast<std::uint64_t>(static_cast<std::int64_t>((*c.sums)[row]) + delta);
+}
+
+void TrendingIndex::windows_drop(const Part& p, Day day) {
+  std::lock_guard ck(cache_mu_);
+  std::erase_if(cache_[&p - parts_.data()],
+                [&](const WindowCache& c) { return day >= c.first && day <= c.last; });
+}
+
+void TrendingIndex::windows_grow(int type, const Part& p) {
+  std::lock_guard ck(cache_mu_);
+  for (auto& c : cache_[type])
+    if (c.version == p.version && c.sums->size() + 1 == p.refs.size()) c.sums->push_back(0);
+}
+
 std::shared_ptr<const std::vector<std::uint64_t>> TrendingIndex::window(const Part& p, int type,
                                                                         Day first, Day last) const {
   {
     std::lock_guard ck(cache_mu_);
-    const auto& c = cache_[type];
-    if (c.sums && c.first == first && c.last == last && c.version == p.version &&
-        c.sums->size() == p.refs.size())
-      return c.sums;
+    for (auto& c : cache_[type])
+      if (c.first == first && c.last == last && c.version == p.version &&
+          c.sums->size() == p.refs.size()) {
+        c.used = ++cache_clock_;
+        return c.sums;
+      }
   }
+  ++window_builds_;
   // Column-wise running sums: each day adds one contiguous column (vectorizes well).
   auto sums = std::make_shared<std::vector<std::uint64_t>>(p.refs.size(), 0);
   for (Day d = first; d <= last && d > last - kSlots; ++d) {
@@ -164,8 +191,64 @@ std::shared_ptr<const std::vector<std::uint64_t>> TrendingIndex::window(const Pa
     for (std::size_t r = 0; r < n; ++r) out[r] += col[r];
   }
   std::lock_guard ck(cache_mu_);
-  cache_[type] = WindowCache{first, last, p.version, sums};
+  auto& windows = cache_[type];
+  // Stale entries go first, then the least recently used one when full.
+  std::erase_if(windows, [&](const WindowCache& c) {
+    return c.version != p.version || (c.first == first && c.last == last);
+  });
+  if (windows.size() >= kWindows)
+    windows.erase(std::min_element(windows.begin(), windows.end(),
+                                   [](const auto& a, const auto& b) { return a.used < b.used; }));
+  windows.push_back(WindowCache{first, last, p.version, ++cache_clock_, sums});
   return sums;
+}
+
+std::shared_ptr<const TrendingIndex::TopCache> TrendingIndex::top_of(
+    const Part& p, int type, Day first, Day last, const std::vector<std::uint64_t>& sums) const {
+  const std::uint64_t changes = changes_.load();
+  {
+    std::lock_guard ck(cache_mu_);
+    for (auto& c : tops_[type])
+      if (c->first == first && c->last == last && c->changes == changes) {
+        const_cast<TopCache&>(*c).used = ++cache_clock_;
+        return c;
+      }
+  }
+  ++top_builds_;
+  std::vector<RankEntry> heap;  // the worst kept entry on top
+  heap.reserve(kTop);
+  std::size_t with_downloads = 0;
+  for (std::size_t r = 0; r < sums.size(); ++r) {
+    if (sums[r] == 0) continue;
+    ++with_downloads;
+    const RankEntry e{static_cast<std::int64_t>(sums[r]), p.totals[r], &p.ids[r],
+                      static_cast<std::uint32_t>(r)};
+    if (heap.size() < kTop) {
+      heap.push_back(e);
+      std::push_heap(heap.begin(), heap.end(), rank_before);
+    } else if (rank_before(e, heap.front())) {
+      std::pop_heap(heap.begin(), heap.end(), rank_before);
+      heap.back() = e;
+      std::push_heap(heap.begin(), heap.end(), rank_before);
+    }
+  }
+  std::sort(heap.begin(), heap.end(), rank_before);
+  auto rows = std::make_shared<std::vector<std::uint32_t>>();
+  rows->reserve(heap.size());
+  for (const auto& e : heap) rows->push_back(e.row);
+  auto top = std::make_shared<TopCache>(
+      TopCache{first, last, changes, 0, with_downloads <= kTop, std::move(rows)});
+  std::lock_guard ck(cache_mu_);
+  auto& tops = tops_[type];
+  std::erase_if(tops, [&](const auto& c) {
+    return c->changes != changes || (c->first == first && c->last == last);
+  });
+  if (tops.size() >= kWindows)
+    tops.erase(std::min_element(tops.begin(), tops.end(),
+                                [](const auto& a, const auto& b) { return a->used < b->used; }));
+  top->used = ++cache_clock_;
+  tops.push_back(top);
+  return top;
 }
 
 std::vector<TrendingCandidate> TrendingIndex::trending(
@@ -227,11 +310,51 @@ std::vector<TrendingCandidate> TrendingIndex::trending(
   auto ref_of = [&](const RankEntry& e) -> const RepoRef& {
     return e.row < n ? p.refs[e.row] : fresh_refs[e.row - n];
   };
-  auto top =
-      rank_top_streaming(each, limit, [&](const RankEntry& e) { return !keep || keep(ref_of(e)); });
+  auto accept = [&](const RankEntry& e) { return !keep || keep(ref_of(e)); };
   std::vector<TrendingCandidate> out;
-  out.reserve(top.size());
-  for (const auto& e : top) out.push_back({ref_of(e), e.recent, e.downloads});
+
+  // Fast path: the window's cached top list (folded counts only; rows with live counts
+  // left out) plus every row with live counts, ranked together. Any repo outside the
+  // list without live counts ranks after the list's last entry (`bound`), so entries
+  // ranked before it are in their final order; needing one past it means a full scan.
+  const auto top = top_of(p, t, period.start, period.end, *sums);
+  {
+    std::vector<RankEntry> cand;
+    cand.reserve(top->rows->size() + live.size() + fresh.size());
+    auto is_live = [&](std::uint32_t row) {
+      return std::binary_search(live.begin(), live.end(), Live{row, 0, 0});
+    };
+    for (const auto r : *top->rows)
+      if (!is_live(r)) cand.push_back({static_cast<std::int64_t>(sum[r]), totals[r], &p.ids[r], r});
+    for (std::size_t li = 0; li < live.size();) {
+      const std::uint32_t r = live[li].row;
+      std::int64_t lr = 0, lt = 0;
+      for (; li < live.size() && live[li].row == r; ++li) {
+        lr += live[li].recent;
+        lt += live[li].total;
+      }
+      const std::int64_t recent = static_cast<std::int64_t>(sum[r]) + lr;
+      if (recent > 0) cand.push_back({recent, totals[r] + lt, &p.ids[r], r});
+    }
+    for (const auto& e : fresh) cand.push_back(e);
+    std::sort(cand.begin(), cand.end(), rank_before);
+    std::optional<RankEntry> bound;
+    if (!top->complete && !top->rows->empty()) {
+      const auto b = top->rows->back();
+      bound = RankEntry{static_cast<std::int64_t>(sum[b]), totals[b], &p.ids[b], b};
+    }
+    std::size_t i = 0;
+    for (; i < cand.size() && out.size() < limit; ++i) {
+      if (bound && !rank_before(cand[i], *bound)) break;
+      if (accept(cand[i])) out.push_back({ref_of(cand[i]), cand[i].recent, cand[i].downloads});
+    }
+    if (out.size() == limit || (i == cand.size() && !bound)) return out;
+    out.clear();
+  }
+  ++top_builds_;
+  auto ranked = rank_top_streaming(each, limit, accept);
+  out.reserve(ranked.size());
+  for (const auto& e : ranked) out.push_back({ref_of(e), e.recent, e.downloads});
   return out;
 }
 

@@ -126,6 +126,14 @@ class TrendingIndex {
   // Grows with every change (rows, totals, recorded generations): equal values mean
   // the same index state.
   std::uint64_t changes() const { return changes_.load(); }
+  // Window sums computed from the columns so far (a cache miss each); for tests and
+  // the benchmark.
+  std::uint64_t window_builds() const { return window_builds_.load(); }
+  // Full scans of a type's repos (a top list built, or a call it could not answer).
+  std::uint64_t full_scans() const { return top_builds_.load(); }
+
+  // Window sums kept per repo type (least recently used evicted).
+  static constexpr std::size_t kWindows = 8;
 
  private:
   struct Part {                                           // one repo type
@@ -135,16 +143,29 @@ class TrendingIndex {
     std::vector<std::int64_t> totals;
     std::array<hubstats::Day, kSlots> slot_day;
     std::array<std::vector<std::uint32_t>, kSlots> cols;  // slot-major: cols[slot][row]
+    // Bumped by changes the cached window sums do not follow (a bulk load): cached
+    // sums of an older version are stale.
     std::uint64_t version = 0;
     Part() { slot_day.fill(std::numeric_limits<hubstats::Day>::min()); }
   };
+  // Per-repo downloads over [first, last] of one type. Kept current by set_day (a
+  // folded row adds its change to every cached window holding its day) and row_of (a
+  // new repo adds a zero), so a fold every few seconds does not make the next call of
+  // every period recompute ~90 columns of a million repos.
   struct WindowCache {
     hubstats::Day first = 0, last = -1;
     std::uint64_t version = ~0ull;
-    std::shared_ptr<const std::vector<std::uint64_t>> sums;
+    std::uint64_t used = 0;  // LRU stamp
+    std::shared_ptr<std::vector<std::uint64_t>> sums;
   };
 
   static int slot_of(hubstats::Day d) { return ((d % kSlots) + kSlots) % kSlots; }
+  // Cached windows of `type` still current (mu_ held exclusively): add `delta` to row
+  // `row` of those holding `day`, or (row == new row, day unused) append a zero.
+  void windows_add(int type, const Part& p, hubstats::Day day, std::uint32_t row,
+                   std::int64_t delta);
+  void windows_grow(int type, const Part& p);
+  void windows_drop(const Part& p, hubstats::Day day);  // those holding `day` go
   bool set_day_locked(const hubstats::RepoRef& repo, hubstats::Day day, std::int64_t downloads,
                       bool only_up);
   std::uint32_t row_of(Part& p, const hubstats::RepoRef& repo);  // adds the repo if new
@@ -161,8 +182,27 @@ class TrendingIndex {
   std::unordered_map<std::string, std::chrono::steady_clock::time_point> gens_;
   std::chrono::steady_clock::time_point gens_pruned_{};
   std::atomic<std::uint64_t> changes_{0};
+  // The best kTop repos of a window by folded counts alone (window sum, total, id),
+  // best first, valid while changes_ is unchanged: a call then ranks these plus the
+  // repos with live counts instead of scanning every repo of the type. complete: every
+  // repo with downloads in the window is in `rows`.
+  static constexpr std::size_t kTop = 512;
+  struct TopCache {
+    hubstats::Day first = 0, last = -1;
+    std::uint64_t changes = ~0ull;
+    std::uint64_t used = 0;
+    bool complete = false;
+    std::shared_ptr<const std::vector<std::uint32_t>> rows;
+  };
+  std::shared_ptr<const TopCache> top_of(const Part& p, int type, hubstats::Day first,
+                                         hubstats::Day last,
+                                         const std::vector<std::uint64_t>& sums) const;
+  mutable std::array<std::vector<std::shared_ptr<const TopCache>>, 3> tops_;
+  mutable std::atomic<std::uint64_t> top_builds_{0};
+  mutable std::atomic<std::uint64_t> window_builds_{0};
   mutable std::mutex cache_mu_;
-  mutable std::array<WindowCache, 3> cache_;
+  mutable std::array<std::vector<WindowCache>, 3> cache_;
+  mutable std::uint64_t cache_clock_ = 0;
 };
 
 // Loads the whole index from PostgreSQL (all-time totals and the ring's days up to
