@@ -2,7 +2,6 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <map>
@@ -62,7 +61,7 @@ ClusterRouter::~ClusterRouter() {
   for (auto& n : nodes_) {
     if (n->io_timer.timer_set) ngx_del_timer(&n->io_timer);
     if (n->backoff_timer.timer_set) ngx_del_timer(&n->backoff_timer);
-    if (n->ac) redisAsyncFree(n->ac);
+    if (n->link.context()) redisAsyncFree(n->link.context());
   }
 }
 
@@ -132,7 +131,7 @@ void ClusterRouter::update_ready() {
 ClusterStatus ClusterRouter::status() const {
   ClusterStatus s = stats_;
   for (auto& n : nodes_) {
-    if (!n->in_map && !n->ac) continue;  // a seed or former master, idle
+    if (!n->in_map && !n->link.context()) continue;  // a seed or former master, idle
     s.nodes.push_back({n->name, n->connected, n->in_map, n->inflight.size()});
   }
   return s;
@@ -146,7 +145,7 @@ void ClusterRouter::start() {
 // Connections (as RedisSink's single connection, one per node)
 
 void ClusterRouter::connect(Node& n) {
-  if (n.ac || sink_.shutting_down_) return;
+  if (n.link.context() || sink_.shutting_down_) return;
   redisAsyncContext* ac = redisAsyncConnect(n.addr.host.c_str(), n.addr.port);
   if (!ac || ac->err) {
     if (log_due()) {
@@ -157,32 +156,11 @@ void ClusterRouter::connect(Node& n) {
     schedule_reconnect(n);
     return;
   }
-  ngx_connection_t* c = ngx_get_connection(ac->c.fd, sink_.log_);
-  if (!c) {
-    redisAsyncFree(ac);
-    schedule_reconnect(n);
-    return;
-  }
-  c->data = &n;
-  c->read->handler = read_handler;
-  c->write->handler = write_handler;
-  c->read->log = sink_.log_;
-  c->write->log = sink_.log_;
-  n.ac = ac;
-  n.conn = c;
   ac->data = &n;
-  ac->ev.data = &n;
-  ac->ev.addRead = hook_noop;
-  ac->ev.delRead = hook_noop;
-  ac->ev.addWrite = hook_add_write;
-  ac->ev.delWrite = hook_noop;
-  ac->ev.cleanup = hook_cleanup;
   redisAsyncSetConnectCallback(ac, connect_callback);
-  if (ngx_handle_read_event(c->read, 0) != NGX_OK ||
-      ngx_handle_write_event(c->write, 0) != NGX_OK) {
-    redisAsyncFree(ac);  // runs hook_cleanup
-    return;
-  }
+  const HiredisLink::Open opened = n.link.open(ac, sink_.log_);
+  if (opened == HiredisLink::Open::kNoConnection) schedule_reconnect(n);
+  if (opened != HiredisLink::Open::kOpen) return;  // kGone: link_gone() reconnects
   ngx_add_timer(&n.io_timer, sink_.settings_.connect_timeout);
   for (const Command& cmd : script_load_commands()) {
     if (!send(n, Pending{Kind::kScriptLoad, nullptr, {}, nullptr, {}, false}, to_resp(cmd))) {
@@ -195,7 +173,7 @@ void ClusterRouter::on_connect(Node& n, bool ok) {
   if (!ok) {
     if (log_due()) {
       ngx_log_error(NGX_LOG_ERR, sink_.log_, 0, "hubstats: cannot connect to redis at %s: %s",
-                    n.name.c_str(), n.ac ? n.ac->errstr : "error");
+                    n.name.c_str(), n.link.context() ? n.link.context()->errstr : "error");
     }
     return;  // hook_cleanup schedules the reconnect
   }
@@ -211,24 +189,7 @@ void ClusterRouter::on_connect(Node& n, bool ok) {
 }
 
 void ClusterRouter::on_context_gone(Node& n) {
-  if (n.conn) {
-    ngx_connection_t* c = n.conn;
-    if (c->read->posted) {
-      ngx_delete_posted_event(c->read);
-    }
-    if (c->write->posted) {
-      ngx_delete_posted_event(c->write);
-    }
-    if (c->read->active) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    if (c->write->active) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    c->read->closed = 1;
-    c->write->closed = 1;
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t)-1;
-    n.conn = nullptr;
-  }
   const bool was_connected = n.connected;
-  n.ac = nullptr;
   n.connected = false;
   // Replies that never came: their batches are sent again once a master is known.
   while (!n.inflight.empty()) {
@@ -260,7 +221,7 @@ void ClusterRouter::schedule_reconnect(Node& n) {
 }
 
 void ClusterRouter::on_io_timeout(Node& n) {
-  if (!n.ac) return;
+  if (!n.link.context()) return;
   if (log_due()) {
     if (n.connected) {
       ngx_log_error(NGX_LOG_ERR, sink_.log_, 0,
@@ -271,11 +232,11 @@ void ClusterRouter::on_io_timeout(Node& n) {
                     n.name.c_str());
     }
   }
-  redisAsyncFree(n.ac);
+  redisAsyncFree(n.link.context());
 }
 
 void ClusterRouter::refresh_io_timer(Node& n) {
-  if (!n.ac || !n.connected) return;
+  if (!n.link.context() || !n.connected) return;
   if (n.inflight.empty()) {
     if (n.io_timer.timer_set) ngx_del_timer(&n.io_timer);
   } else {
@@ -284,10 +245,10 @@ void ClusterRouter::refresh_io_timer(Node& n) {
 }
 
 bool ClusterRouter::send(Node& n, Pending p, const std::string& resp) {
-  if (!n.ac) return false;
+  if (!n.link.context()) return false;
   n.inflight.push_back(std::move(p));
-  if (redisAsyncFormattedCommand(n.ac, reply_callback, nullptr, resp.data(), resp.size()) !=
-      REDIS_OK) {
+  if (redisAsyncFormattedCommand(n.link.context(), reply_callback, nullptr, resp.data(),
+                                 resp.size()) != REDIS_OK) {
     n.inflight.pop_back();
     return false;
   }
@@ -299,7 +260,8 @@ bool ClusterRouter::send(Node& n, Pending p, const std::string& resp) {
 
 void ClusterRouter::close(Node& n) {
   if (n.backoff_timer.timer_set) ngx_del_timer(&n.backoff_timer);
-  if (n.ac) redisAsyncFree(n.ac);  // hook_cleanup reverts what was in flight
+  // hook_cleanup reverts what was in flight.
+  if (n.link.context()) redisAsyncFree(n.link.context());
 }
 
 void ClusterRouter::close_all() {
@@ -486,7 +448,7 @@ void ClusterRouter::on_redirect(Node& n, const Redirect& to, Pending p) {
           t->in_map = true;
           t->map_replica = map_->masters[static_cast<std::size_t>(idx)].has_replica;
         }
-        if (!t->ac) connect(*t);
+        if (!t->link.context()) connect(*t);
       }
     }
     request_refresh();
@@ -501,7 +463,7 @@ void ClusterRouter::follow_ask(Node& from, const Redirect& to, Pending p) {
   Node* t = node_named(to.name(), true);
   if (!t || !t->connected) {
     revert(p);
-    if (t && !t->ac) connect(*t);
+    if (t && !t->link.context()) connect(*t);
     flush_soon(kRetryLater);
     return;
   }
@@ -548,7 +510,7 @@ void ClusterRouter::on_reply(Node& n, redisReply* r) {
         flush_soon(kRetryLater);
       } else {
         // As with one Redis: reconnect (SCRIPT LOAD first), then resend in order.
-        redisAsyncFree(n.ac);
+        redisAsyncFree(n.link.context());
         return;
       }
       refresh_io_timer(n);
@@ -691,7 +653,7 @@ void ClusterRouter::send_refresh() {
     // Seeds in turn, then the nodes the last map named; on_connect sends the query.
     for (std::size_t i = 0; i < nodes_.size(); ++i) {
       Node& n = *nodes_[(next_seed_ + i) % nodes_.size()];
-      if (!n.ac && !n.backoff_timer.timer_set) {
+      if (!n.link.context() && !n.backoff_timer.timer_set) {
         next_seed_ = (next_seed_ + i + 1) % nodes_.size();
         connect(n);
         break;
@@ -735,11 +697,11 @@ void ClusterRouter::apply_map(SlotMap map) {
   map_ = std::move(map);
   for (auto& n : nodes_) {
     if (n->in_map) {
-      if (!n->ac && !n->backoff_timer.timer_set) connect(*n);
-    } else if (n->ac && n->inflight.empty()) {
+      if (!n->link.context() && !n->backoff_timer.timer_set) connect(*n);
+    } else if (n->link.context() && n->inflight.empty()) {
       close(*n);  // a seed done with, or a master demoted
-    } else if (n->ac) {
-      redisAsyncFree(n->ac);  // demoted with commands pending: they are resent
+    } else if (n->link.context()) {
+      redisAsyncFree(n->link.context());  // demoted with commands pending: they are resent
     }
   }
   update_ready();
@@ -753,49 +715,7 @@ void ClusterRouter::apply_map(SlotMap map) {
 }
 
 // ---------------------------------------------------------------------------
-// nginx <-> hiredis glue, per node
-
-void ClusterRouter::handle_read(Node& n) {
-  if (n.ac && n.conn && n.conn->close) {
-    redisAsyncFree(n.ac);
-    return;
-  }
-  while (n.ac) {
-    redisAsyncHandleRead(n.ac);
-    if (!n.ac) return;
-    int pending = 0;
-    if (ioctl(n.ac->c.fd, FIONREAD, &pending) != 0 || pending <= 0) {
-      if (n.conn && n.conn->read->pending_eof) redisAsyncHandleRead(n.ac);
-      return;
-    }
-  }
-}
-
-void ClusterRouter::handle_write(Node& n) {
-  if (!n.ac) return;
-  n.in_write = true;
-  redisAsyncHandleWrite(n.ac);
-  n.in_write = false;
-  if (n.ac && n.conn && n.ac->c.obuf && n.ac->c.obuf[0] != '\0') n.conn->write->ready = 0;
-}
-
-void ClusterRouter::read_handler(ngx_event_t* ev) noexcept {
-  auto* c = static_cast<ngx_connection_t*>(ev->data);
-  auto* n = static_cast<Node*>(c->data);
-  try {
-    n->router->handle_read(*n);
-  } catch (...) {
-  }
-}
-
-void ClusterRouter::write_handler(ngx_event_t* ev) noexcept {
-  auto* c = static_cast<ngx_connection_t*>(ev->data);
-  auto* n = static_cast<Node*>(c->data);
-  try {
-    n->router->handle_write(*n);
-  } catch (...) {
-  }
-}
+// Per node: the connection on nginx's loop (glue/hiredis_link), timers, hiredis callbacks
 
 void ClusterRouter::io_timer_handler(ngx_event_t* ev) noexcept {
   auto* n = static_cast<Node*>(ev->data);
@@ -839,21 +759,14 @@ void ClusterRouter::refresh_timer_handler(ngx_event_t* ev) noexcept {
   }
 }
 
-void ClusterRouter::hook_add_write(void* data) noexcept {
-  auto* n = static_cast<Node*>(data);
-  if (n->in_write || !n->ac || !n->conn) return;
-  if (!(n->ac->c.flags & REDIS_CONNECTED)) return;  // connect completion is a write event
-  if (!n->conn->write->ready || n->conn->write->posted) return;
+void ClusterRouter::Node::link_output() noexcept {
   // Every command of this event cycle goes out in one write, after it.
-  ngx_post_event(n->conn->write, &ngx_posted_events);
+  link.post_write();
 }
 
-void ClusterRouter::hook_noop(void*) noexcept {}
-
-void ClusterRouter::hook_cleanup(void* data) noexcept {
-  auto* n = static_cast<Node*>(data);
+void ClusterRouter::Node::link_gone() noexcept {
   try {
-    n->router->on_context_gone(*n);
+    router->on_context_gone(*this);
   } catch (...) {
   }
 }

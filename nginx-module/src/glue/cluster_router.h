@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "glue/hiredis_link.h"
 #include "glue/ngx_includes.h"
 #include "hubstats/contract/redis_address.h"
 #include "record/cluster_map.h"
@@ -67,14 +68,12 @@ class ClusterRouter {
     std::string resp;                              // kRecord, kDirty: to follow an ASK
     bool asked = false;                            // sent after ASKING
   };
-  struct Node {
+  struct Node final : HiredisLink::Owner {
     ClusterRouter* router = nullptr;
     std::string name;
     hubstats::contract::RedisAddress addr;
-    redisAsyncContext* ac = nullptr;
-    ngx_connection_t* conn = nullptr;
+    HiredisLink link{*this};  // ac: link.context()
     bool connected = false;
-    bool in_write = false;
     bool in_map = false;      // a master in the current slot map
     bool map_replica = true;  // the slot map lists a replica (unknown: assume one)
     int role_replicas = -1;   // connected replicas as its ROLE says (-1: not asked yet)
@@ -85,6 +84,10 @@ class ClusterRouter {
     ngx_event_t backoff_timer{};  // cancelable
     std::deque<Pending> inflight;
     std::shared_ptr<Round> round;  // of the pipeline being built (flush)
+
+    // The connection on nginx's loop (HiredisLink::Owner).
+    void link_output() noexcept override;
+    void link_gone() noexcept override;
   };
 
   Node* node_named(const std::string& name, bool create);
@@ -118,19 +121,12 @@ class ClusterRouter {
   bool log_due();
   void init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool cancelable, void* data);
 
-  static void read_handler(ngx_event_t* ev) noexcept;
-  static void write_handler(ngx_event_t* ev) noexcept;
   static void io_timer_handler(ngx_event_t* ev) noexcept;
   static void backoff_timer_handler(ngx_event_t* ev) noexcept;
   static void flush_handler(ngx_event_t* ev) noexcept;
   static void refresh_timer_handler(ngx_event_t* ev) noexcept;
-  static void hook_add_write(void* data) noexcept;
-  static void hook_noop(void* data) noexcept;
-  static void hook_cleanup(void* data) noexcept;
   static void connect_callback(const redisAsyncContext* ac, int status) noexcept;
   static void reply_callback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
-  void handle_read(Node& n);
-  void handle_write(Node& n);
 
   static constexpr ngx_msec_t kRefreshMin = 100;   // between two CLUSTER SLOTS
   static constexpr ngx_msec_t kRefreshPoll = 250;  // while a master is unreachable

@@ -2,7 +2,6 @@
 
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
-#include <sys/ioctl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -67,7 +66,7 @@ RedisSink::~RedisSink() {
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (backoff_timer_.timer_set) ngx_del_timer(&backoff_timer_);
-  if (ac_) redisAsyncFree(ac_);
+  if (link_.context()) redisAsyncFree(link_.context());
 }
 
 StatusSnapshot RedisSink::snapshot() const {
@@ -109,34 +108,11 @@ void RedisSink::connect() {
     schedule_reconnect();
     return;
   }
-  ngx_connection_t* c = ngx_get_connection(ac->c.fd, log_);
-  if (!c) {
-    redisAsyncFree(ac);
-    schedule_reconnect();
-    return;
-  }
-  c->data = this;
-  c->read->handler = read_handler;
-  c->write->handler = write_handler;
-  c->read->log = log_;
-  c->write->log = log_;
-  ac_ = ac;
-  conn_ = c;
   ac->data = this;
-  ac->ev.data = this;
-  ac->ev.addRead = hook_noop;  // reads stay registered (edge-triggered) for the connection's life
-  ac->ev.delRead = hook_noop;
-  ac->ev.addWrite = hook_add_write;
-  ac->ev.delWrite = hook_noop;
-  ac->ev.cleanup = hook_cleanup;
   redisAsyncSetConnectCallback(ac, connect_callback);
-
-  // The connect's completion is reported as a write event.
-  if (ngx_handle_read_event(c->read, 0) != NGX_OK ||
-      ngx_handle_write_event(c->write, 0) != NGX_OK) {
-    redisAsyncFree(ac);  // runs hook_cleanup
-    return;
-  }
+  const HiredisLink::Open opened = link_.open(ac, log_);
+  if (opened == HiredisLink::Open::kNoConnection) schedule_reconnect();
+  if (opened != HiredisLink::Open::kOpen) return;  // kGone: link_gone() reconnects
   ngx_add_timer(&io_timer_, settings_.connect_timeout);
   // Pipelined ahead of every event on this connection: EVALSHA then finds them.
   for (const Command& cmd : script_load_commands()) {
@@ -148,7 +124,8 @@ void RedisSink::on_connect(bool ok) {
   if (!ok) {
     if (error_log_due()) {
       ngx_log_error(NGX_LOG_ERR, log_, 0, "hubstats: cannot connect to redis at %s: %s",
-                    describe(settings_.address).c_str(), ac_ ? ac_->errstr : "error");
+                    describe(settings_.address).c_str(),
+                    link_.context() ? link_.context()->errstr : "error");
     }
     return;  // hiredis frees the context next; hook_cleanup schedules the reconnect
   }
@@ -160,26 +137,7 @@ void RedisSink::on_connect(bool ok) {
 }
 
 void RedisSink::on_context_gone() {
-  if (conn_) {
-    ngx_connection_t* c = conn_;
-    // ngx_delete_posted_event is a multi-statement macro: keep the braces.
-    if (c->read->posted) {
-      ngx_delete_posted_event(c->read);
-    }
-    if (c->write->posted) {
-      ngx_delete_posted_event(c->write);
-    }
-    // hiredis closes the fd itself right after this hook.
-    if (c->read->active) ngx_del_event(c->read, NGX_READ_EVENT, NGX_CLOSE_EVENT);
-    if (c->write->active) ngx_del_event(c->write, NGX_WRITE_EVENT, NGX_CLOSE_EVENT);
-    c->read->closed = 1;
-    c->write->closed = 1;
-    ngx_free_connection(c);
-    c->fd = (ngx_socket_t)-1;
-    conn_ = nullptr;
-  }
   const bool was_connected = connected_;
-  ac_ = nullptr;
   connected_ = false;
   // Replies that never came: their batches go out again on the next connection, in
   // order (the record script skips ids it already applied).
@@ -202,7 +160,7 @@ void RedisSink::schedule_reconnect() {
 }
 
 void RedisSink::on_io_timeout() {
-  if (!ac_) return;
+  if (!link_.context()) return;
   if (error_log_due()) {
     if (connected_) {
       ngx_log_error(NGX_LOG_ERR, log_, 0,
@@ -214,11 +172,11 @@ void RedisSink::on_io_timeout() {
                     describe(settings_.address).c_str());
     }
   }
-  redisAsyncFree(ac_);  // pending callbacks get NULL (failed); hook_cleanup reconnects
+  redisAsyncFree(link_.context());  // pending callbacks get NULL (failed); hook_cleanup reconnects
 }
 
 void RedisSink::refresh_io_timer() {
-  if (!ac_) return;
+  if (!link_.context()) return;
   if (!connected_) return;  // the connect timer stays as it is
   if (inflight_.empty()) {
     if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
@@ -253,14 +211,12 @@ void RedisSink::schedule_flush() {
     cluster_->schedule_flush();
     return;
   }
-  if (!connected_ || !conn_ || waiting_.empty()) return;
+  if (!connected_ || !link_.attached() || waiting_.empty()) return;
   // Enough for a full batch, or a quitting worker (its cancelable timers are gone):
   // write after this event cycle. A socket that is not writable reports when it is.
   if (waiting_.size() >= kFlushEvents || ngx_exiting) {
     if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-    if (conn_->write->ready && !conn_->write->posted) {
-      ngx_post_event(conn_->write, &ngx_posted_events);
-    }
+    link_.post_write();
   } else if (!flush_timer_.timer_set) {
     ngx_add_timer(&flush_timer_, settings_.flush_interval);
   }
@@ -323,11 +279,12 @@ void RedisSink::send_waiting() {
 }
 
 bool RedisSink::send(Pending p, const std::string& resp) {
-  if (!ac_) return false;
+  if (!link_.context()) return false;
   // Make room first so a throwing push_back cannot leave hiredis with an
   // unmatched callback.
   inflight_.push_back(std::move(p));
-  if (redisAsyncFormattedCommand(ac_, reply_callback, this, resp.data(), resp.size()) != REDIS_OK) {
+  if (redisAsyncFormattedCommand(link_.context(), reply_callback, this, resp.data(), resp.size()) !=
+      REDIS_OK) {
     inflight_.pop_back();
     return false;
   }
@@ -339,7 +296,7 @@ bool RedisSink::send(Pending p, const std::string& resp) {
 // callback returns, answers the remaining callbacks with NULL, and hook_cleanup
 // requeues the outbox and schedules the reconnect.
 void RedisSink::drop_connection() {
-  if (ac_) redisAsyncFree(ac_);
+  if (link_.context()) redisAsyncFree(link_.context());
 }
 
 void RedisSink::on_reply(redisReply* r) {
@@ -447,7 +404,8 @@ void RedisSink::shutdown_single() {
   if (io_timer_.timer_set) ngx_del_timer(&io_timer_);
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   if (spool_timer_.timer_set) ngx_del_timer(&spool_timer_);
-  if (ac_) redisAsyncFree(ac_);  // unconfirmed batches are requeued in the outbox
+  // Unconfirmed batches are requeued in the outbox.
+  if (link_.context()) redisAsyncFree(link_.context());
   // The outbox in order, then the waiting events as new batches of the same stream.
   // Replayed batches are left out: their file stays and is replayed again later.
   std::vector<std::shared_ptr<Outgoing>> left = outbox_.unfinished_own();
@@ -522,60 +480,16 @@ void RedisSink::shutdown_cluster() {
 }
 
 // ---------------------------------------------------------------------------
-// nginx <-> hiredis glue
+// The connection on nginx's loop (glue/hiredis_link), timers, hiredis callbacks
 
-void RedisSink::handle_read() {
-  // worker_shutdown_timeout expired: nginx asks every connection to close.
-  if (ac_ && conn_ && conn_->close) {
-    redisAsyncFree(ac_);  // replies still due count as failed
-    return;
-  }
-  while (ac_) {
-    redisAsyncHandleRead(ac_);
-    if (!ac_) return;  // freed inside (EOF, protocol error)
-    // Edge-triggered epoll reports new data once: drain the socket.
-    int pending = 0;
-    if (ioctl(ac_->c.fd, FIONREAD, &pending) != 0 || pending <= 0) {
-      if (conn_ && conn_->read->pending_eof) {
-        redisAsyncHandleRead(ac_);  // reads the EOF and disconnects
-      }
-      return;
-    }
-  }
-}
-
-void RedisSink::handle_write() {
-  if (!ac_) return;
+void RedisSink::link_writing() noexcept {
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
-  in_write_ = true;
   send_waiting();
-  if (!ac_) {
-    in_write_ = false;
-    return;
-  }
-  redisAsyncHandleWrite(ac_);
-  in_write_ = false;
-  // Output left over means the socket is full: wait for epoll to say writable.
-  if (ac_ && conn_ && ac_->c.obuf && ac_->c.obuf[0] != '\0') conn_->write->ready = 0;
 }
 
-void RedisSink::want_write() {
-  if (in_write_ || !ac_ || !conn_) return;
-  if (!(ac_->c.flags & REDIS_CONNECTED)) return;  // connect completion is a write event
-  if (!conn_->write->ready) return;               // epoll reports when there is room
-  if (conn_->write->posted) return;
+void RedisSink::link_output() noexcept {
   // Commands added outside a flush (NOSCRIPT retries): write them with the next one.
   if (!flush_timer_.timer_set) ngx_add_timer(&flush_timer_, settings_.flush_interval);
-}
-
-void RedisSink::read_handler(ngx_event_t* ev) noexcept {
-  auto* c = static_cast<ngx_connection_t*>(ev->data);
-  static_cast<RedisSink*>(c->data)->handle_read();
-}
-
-void RedisSink::write_handler(ngx_event_t* ev) noexcept {
-  auto* c = static_cast<ngx_connection_t*>(ev->data);
-  static_cast<RedisSink*>(c->data)->handle_write();
 }
 
 void RedisSink::io_timer_handler(ngx_event_t* ev) noexcept {
@@ -595,18 +509,12 @@ void RedisSink::backoff_timer_handler(ngx_event_t* ev) noexcept {
 void RedisSink::flush_timer_handler(ngx_event_t* ev) noexcept {
   auto* self = static_cast<RedisSink*>(ev->data);
   if (self->cluster_) return;  // the router has its own
-  if (self->conn_ && self->conn_->write->ready) self->handle_write();
+  if (self->link_.write_ready()) self->link_.write();
 }
 
-void RedisSink::hook_add_write(void* data) noexcept {
-  static_cast<RedisSink*>(data)->want_write();
-}
-
-void RedisSink::hook_noop(void*) noexcept {}
-
-void RedisSink::hook_cleanup(void* data) noexcept {
+void RedisSink::link_gone() noexcept {
   try {
-    static_cast<RedisSink*>(data)->on_context_gone();
+    on_context_gone();
   } catch (...) {
   }
 }

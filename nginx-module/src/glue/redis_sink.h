@@ -20,6 +20,7 @@
 #include "record/outbox.h"
 #include "record/resp.h"
 #include "hubstats/contract/redis_address.h"
+#include "glue/hiredis_link.h"
 #include "glue/ngx_includes.h"
 #include "record/spool_files.h"
 
@@ -45,7 +46,7 @@ struct SinkSettings {
   std::uint64_t spool_max = 1ULL << 30;
 };
 
-class RedisSink {
+class RedisSink final : private HiredisLink::Owner {
  public:
   RedisSink(SinkSettings settings, ngx_log_t* log);
   RedisSink(const RedisSink&) = delete;
@@ -80,6 +81,10 @@ class RedisSink {
   void connect();
   void on_connect(bool ok);
   void on_context_gone();  // hiredis cleanup hook: the context is being freed
+  // The connection on nginx's loop (HiredisLink::Owner).
+  void link_output() noexcept override;
+  void link_writing() noexcept override;
+  void link_gone() noexcept override;
   void on_reply(redisReply* reply);
   void on_io_timeout();
   void schedule_reconnect();
@@ -119,29 +124,18 @@ class RedisSink {
   bool error_log_due();
 
   void init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool cancelable);
-  // nginx event handlers and hiredis adapter hooks.
-  static void read_handler(ngx_event_t* ev) noexcept;
-  static void write_handler(ngx_event_t* ev) noexcept;
+  // nginx event handlers and hiredis callbacks.
   static void io_timer_handler(ngx_event_t* ev) noexcept;
   static void backoff_timer_handler(ngx_event_t* ev) noexcept;
   static void flush_timer_handler(ngx_event_t* ev) noexcept;
   static void spool_timer_handler(ngx_event_t* ev) noexcept;
-  static void hook_add_write(void* data) noexcept;
-  static void hook_noop(void* data) noexcept;
-  static void hook_cleanup(void* data) noexcept;
   static void connect_callback(const redisAsyncContext* ac, int status) noexcept;
   static void reply_callback(redisAsyncContext* ac, void* reply, void* privdata) noexcept;
 
-  void handle_read();
-  void handle_write();
-  void want_write();
-
   SinkSettings settings_;
   ngx_log_t* log_;
-  redisAsyncContext* ac_ = nullptr;
-  ngx_connection_t* conn_ = nullptr;
+  HiredisLink link_{*this};  // ac: link_.context()
   bool connected_ = false;
-  bool in_write_ = false;
   bool shutting_down_ = false;
   ngx_msec_t backoff_;
 
@@ -181,7 +175,7 @@ class RedisSink {
   // Cancelable, every kSpoolTick: writes the buffer, syncs, finds files to replay.
   ngx_event_t spool_timer_{};
 
-  // hubstats_redis_cluster: the connections to the masters (ac_ and conn_ stay unused).
+  // hubstats_redis_cluster: the connections to the masters (link_ stays unused).
   std::unique_ptr<ClusterRouter> cluster_;
   void shutdown_single();
   void shutdown_cluster();
