@@ -136,38 +136,67 @@ class ClusterClient:
         return {flat[i]: flat[i + 1] for i in range(0, len(flat), 2)}
 
 
+class _PortTaken(Exception):
+    """A node could not have its port (or bus port): try again on other ports."""
+
+
 class RedisCluster:
     """``masters`` masters with ``replicas`` replicas each, all on 127.0.0.1, created
     with ``redis-cli --cluster create``. ``node_timeout`` (ms) is cluster-node-timeout:
     how long a master must be unreachable before its replica is promoted."""
 
     def __init__(self, tmpdir, masters: int = 3, replicas: int = 1, node_timeout: int = 1000,
-                 ports=None, args=()):
+                 ports=None, args=(), attempts: int = 5):
         n = masters * (1 + replicas)
-        ports = list(ports) if ports else [free_port() for _ in range(n)]
-        if len(ports) != n:
+        if ports and len(ports) != n:
             raise ValueError(f"need {n} ports, got {len(ports)}")
         self.nodes = []
-        try:
-            for p in ports:
-                self.nodes.append(RedisServer(
-                    tmpdir, port=p,
-                    args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                          # the bus port: port + 10000 may be past 65535 or taken
-                          "--cluster-port", str(free_port()),
-                          "--cluster-node-timeout", str(node_timeout),
-                          "--cluster-require-full-coverage", "no", *args]))
-            created = subprocess.run(
-                [REDIS_CLI, "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
-                 "--cluster-replicas", str(replicas), "--cluster-yes"],
-                check=False, capture_output=True, timeout=60, text=True)
-            if created.returncode != 0:
-                raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-2000:]}"
-                                   f"{created.stderr[-2000:]}")
-            self.wait_ok()
-        except BaseException:
-            self.stop()
-            raise
+        # Free ports are free only a moment ago: a suite running beside this one may take
+        # one first (then our node fails to bind and another server answers on its
+        # port). Such a try is torn down and made again on new ports.
+        for attempt in range(1, attempts + 1):
+            try:
+                self._create(tmpdir, masters, replicas, node_timeout,
+                             list(ports) if ports else [free_port() for _ in range(n)], args)
+                return
+            except _PortTaken:
+                self.stop()
+                self.nodes = []
+                if ports or attempt == attempts:
+                    raise
+            except BaseException:
+                self.stop()
+                raise
+
+    def _create(self, tmpdir, masters, replicas, node_timeout, ports, args):
+        for p in ports:
+            node = RedisServer(
+                tmpdir, port=p,
+                args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                      # the bus port: port + 10000 may be past 65535 or taken
+                      "--cluster-port", str(free_port()),
+                      "--cluster-node-timeout", str(node_timeout),
+                      "--cluster-require-full-coverage", "no", *args])
+            self.nodes.append(node)
+            # Our process must be the one listening (its process_id), in cluster mode.
+            try:
+                with node.client() as c:
+                    info = c.execute("INFO", "server")
+                    c.execute("CLUSTER", "MYID")
+            except (OSError, ConnectionError, RedisError) as e:
+                raise _PortTaken(f"port {p}: {e}") from e
+            if f"process_id:{node.pid}" not in info.split() or not node.running:
+                raise _PortTaken(f"port {p} is served by another process")
+        created = subprocess.run(
+            [REDIS_CLI, "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
+             "--cluster-replicas", str(replicas), "--cluster-yes"],
+            check=False, capture_output=True, timeout=60, text=True)
+        if created.returncode != 0:
+            if not all(node.running for node in self.nodes):
+                raise _PortTaken("a node exited during cluster create")
+            raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-2000:]}"
+                               f"{created.stderr[-2000:]}")
+        self.wait_ok()
 
     @property
     def seeds(self):
