@@ -223,14 +223,7 @@ std::shared_ptr<const TrendingIndex::TopCache> TrendingIndex::top_of(
     ++with_downloads;
     const RankEntry e{static_cast<std::int64_t>(sums[r]), p.totals[r], &p.ids[r],
                       static_cast<std::uint32_t>(r)};
-    if (heap.size() < kTop) {
-      heap.push_back(e);
-      std::push_heap(heap.begin(), heap.end(), rank_before);
-    } else if (rank_before(e, heap.front())) {
-      std::pop_heap(heap.begin(), heap.end(), rank_before);
-      heap.back() = e;
-      std::push_heap(heap.begin(), heap.end(), rank_before);
-    }
+    keep_best(heap, e, kTop);
   }
   std::sort(heap.begin(), heap.end(), rank_before);
   auto rows = std::make_shared<std::vector<std::uint32_t>>();

@@ -44,6 +44,18 @@ bool rank_before(const RankEntry& a, const RankEntry& b);
 std::vector<RankEntry> rank_top(std::vector<RankEntry> entries, std::size_t limit,
                                 const std::function<bool(const RankEntry&)>& accept);
 
+// Offers e to a bounded heap of the best k entries (the worst kept one on top).
+inline void keep_best(std::vector<RankEntry>& heap, const RankEntry& e, std::size_t k) {
+  if (heap.size() < k) {
+    heap.push_back(e);
+    std::push_heap(heap.begin(), heap.end(), rank_before);
+  } else if (rank_before(e, heap.front())) {
+    std::pop_heap(heap.begin(), heap.end(), rank_before);
+    heap.back() = e;
+    std::push_heap(heap.begin(), heap.end(), rank_before);
+  }
+}
+
 // rank_top over a stream: each(emit) calls emit(entry) for every candidate, possibly
 // several times (it is re-run when accept() rejects so many of the best entries that
 // a wider selection is needed). Keeps only the best max(64, 4 * limit) entries in a
@@ -61,14 +73,7 @@ std::vector<RankEntry> rank_top_streaming(Each&& each, std::size_t limit,
     std::size_t total = 0;
     each([&](const RankEntry& e) {
       ++total;
-      if (heap.size() < m) {
-        heap.push_back(e);
-        std::push_heap(heap.begin(), heap.end(), rank_before);
-      } else if (rank_before(e, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), rank_before);
-        heap.back() = e;
-        std::push_heap(heap.begin(), heap.end(), rank_before);
-      }
+      keep_best(heap, e, m);
     });
     std::sort(heap.begin(), heap.end(), rank_before);
     // The order is total (ids are unique), so the first `judged` entries are the same
