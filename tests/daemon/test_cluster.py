@@ -12,7 +12,6 @@ repo-day's downloads are its identities and its files its events.
 import datetime
 import json
 import os
-import random
 import signal
 import subprocess
 import time
@@ -25,6 +24,7 @@ from harness.paths import BUILD_DIR
 from harness.ports import wait_until
 from harness.redis import RedisServer
 from harness.redis_cluster import RedisCluster
+from harness.workload import random_workload  # noqa: E402
 
 DRIVER = BUILD_DIR / "tests" / "store" / "hubstats_store_driver"
 TOKEN = "hsa_" + "k" * 28
@@ -47,21 +47,8 @@ def days_back(*n):
 def workload(seed, repos, days, max_users=4, prefix=""):
     """Events (tag, day, identity, auth, path, family) and the expected
     {(tag, YYYYMMDD): (downloads, authenticated, anonymous, files)}."""
-    rnd = random.Random(seed)
-    events, expected = [], defaultdict(lambda: [0, 0, 0, 0])
-    for tag in repos:
-        for d in days:
-            for u in range(rnd.randint(0, max_users)):
-                auth = rnd.randint(0, 1)
-                ident = f"{prefix}{d}-{u}"
-                for _ in range(rnd.randint(1, 3)):
-                    events.append((tag, d, ident, auth, rnd.choice(PATHS), rnd.choice(FAMILIES)))
-                    expected[(tag, d)][3] += 1
-                e = expected[(tag, d)]
-                e[0] += 1
-                e[1 if auth else 2] += 1
-    rnd.shuffle(events)
-    return events, {k: tuple(v) for k, v in expected.items()}
+    return random_workload(seed, repos, days, max_users, prefix,
+                           extra=lambda rnd: (rnd.choice(PATHS), rnd.choice(FAMILIES)))
 
 
 def merge(a, b):

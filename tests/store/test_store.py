@@ -21,6 +21,7 @@ from harness.paths import BUILD_DIR
 from harness.ports import wait_until
 from harness.postgres import PostgresServer
 from harness.redis import RedisServer
+from harness.workload import random_workload  # noqa: E402
 
 DRIVER = BUILD_DIR / "tests" / "store" / "hubstats_store_driver"
 NOW = 1736942400  # 2025-01-15 12:00:00 UTC
@@ -124,21 +125,7 @@ class Repl:
 def workload(seed, repos, days, max_users=6):
     """Random events; identities are unique per (repo, day) so the expected counts are
     simple: downloads = distinct identities, files = events."""
-    rnd = random.Random(seed)
-    events, expected = [], defaultdict(lambda: [0, 0, 0, 0])
-    for tag in repos:
-        for d in days:
-            for u in range(rnd.randint(0, max_users)):
-                auth = rnd.randint(0, 1)
-                ident = f"{d}-{u}"
-                for _ in range(rnd.randint(1, 3)):
-                    events.append((tag, d, ident, auth))
-                    expected[(tag, d)][3] += 1
-                e = expected[(tag, d)]
-                e[0] += 1
-                e[1 if auth else 2] += 1
-    rnd.shuffle(events)
-    return events, {k: tuple(v) for k, v in expected.items()}
+    return random_workload(seed, repos, days, max_users)
 
 
 def past_only(expected):
