@@ -160,11 +160,22 @@ class Hubstatsd:
             headers["Authorization"] = f"Bearer {token}"
         return requests.get(self.url(path), headers=headers, timeout=kw.pop("timeout", 10), **kw)
 
-    def admin(self, method: str, path: str, body=None) -> requests.Response:
-        r = requests.request(method, self.url(path), json=body, timeout=10,
-                             headers={"Authorization": f"Bearer {self.admin_token}"})
+    def admin(self, method: str, path: str, body=None, retry_for: float = 10.0) -> requests.Response:
+        """An admin call as a careful script makes it: a 503 (a backend that could not
+        answer within its timeout, e.g. PostgreSQL starved on a loaded CI host) is retried
+        after its Retry-After for up to retry_for seconds; any other error raises, with the
+        daemon's last log lines."""
+        deadline = time.monotonic() + retry_for
+        while True:
+            r = requests.request(method, self.url(path), json=body, timeout=10,
+                                 headers={"Authorization": f"Bearer {self.admin_token}"})
+            if r.status_code == 503 and time.monotonic() < deadline:
+                time.sleep(float(r.headers.get("Retry-After", "1")))
+                continue
+            break
         if r.status_code >= 400 and r.status_code != 409:
-            raise RuntimeError(f"{method} {path} -> {r.status_code} {r.text}")
+            tail = "\n".join(self.log_text().splitlines()[-15:])
+            raise RuntimeError(f"{method} {path} -> {r.status_code} {r.text}\n{tail}")
         return r
 
     def add_repo(self, type_: str, ns: str, name: str, private: bool = False):
