@@ -8,8 +8,8 @@ namespace hubstatsd::fold_sql {
 // only when its ledger row is inserted by this statement, so replays add nothing.
 // Concurrent commits of the same generation serialize on the ledger's primary key.
 // A batch holds each (repo, day) once, in one global order (fold_items sorts), so
-// two daemons lock rows in the same order. Returns the changed rows (absolute) and,
-// on each, the generations this statement applied.
+// two daemons lock rows in the same order. Returns each changed row (absolute counts)
+// with the generation this statement applied to it (one per repo-day in a batch).
 inline constexpr const char* kCommitSql = R"sql(
 WITH applied AS (
   INSERT INTO hubstats.fold_ledger
@@ -32,8 +32,8 @@ WITH applied AS (
     bots = d.bots + EXCLUDED.bots
   RETURNING repo_type, namespace, name, day, downloads
 )
-SELECT c.repo_type, c.namespace, c.name, c.day::text, c.downloads, g.gens
-FROM changed c CROSS JOIN (SELECT array_to_string(array_agg(gen), ',') AS gens FROM applied) g
+SELECT c.repo_type, c.namespace, c.name, c.day::text, c.downloads, a.gen
+FROM changed c JOIN applied a USING (repo_type, namespace, name, day)
 )sql";
 
 // Per-file counts of the generations the counters statement just applied (same

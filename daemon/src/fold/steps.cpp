@@ -118,8 +118,7 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
       conn.exec("BEGIN");
       res = conn.exec(kCommitSql, params);
       std::set<std::string, std::less<>> applied;
-      if (res.rows() > 0)
-        for (const auto& g : split_commas(res.text(0, 5))) applied.insert(g);
+      for (int i = 0; i < res.rows(); ++i) applied.insert(res.str(i, 5));
       commit_breakdowns(conn, taken, applied);
       conn.exec("COMMIT");
       break;
@@ -136,13 +135,14 @@ std::int64_t Folder::commit(const std::vector<Taken>& taken) {
   }
   FoldCommit done;
   done.rows.reserve(static_cast<std::size_t>(res.rows()));
+  done.gens.reserve(static_cast<std::size_t>(res.rows()));
   for (int i = 0; i < res.rows(); ++i) {
+    done.gens.push_back(res.str(i, 5));
     auto t = hubstats::parse_repo_type(res.text(i, 0));
     auto d = hubstats::parse_iso(res.text(i, 3));
     if (!t || !d) continue;
     done.rows.push_back({{*t, res.str(i, 1), res.str(i, 2)}, *d, res.i64(i, 4)});
   }
-  if (res.rows() > 0) done.gens = split_commas(res.text(0, 5));
   if (listener_ && !done.rows.empty()) listener_(done);
   return static_cast<std::int64_t>(done.rows.size());
 }
