@@ -66,7 +66,7 @@ struct FoldCommit {
 
 struct FoldOptions {
   std::size_t batch_size = 1000;  // items per pipelined take / commit / finish
-  std::size_t lanes = 2;          // dirty shards folded concurrently
+  std::size_t lanes = 4;          // dirty shards folded concurrently
   std::int64_t folding_ttl_s =
       7 * 86400;            // TTL of :f:D hashes and taken sets (ledger keeps longer)
   int retention_days = 14;  // legacy day indexes drained this far back
