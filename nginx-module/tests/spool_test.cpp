@@ -51,6 +51,31 @@ struct TempDir {
 TEST(SpoolFormat, Crc32KnownVector) {
   EXPECT_EQ(crc32("123456789"), 0xCBF43926u);
   EXPECT_EQ(crc32(""), 0u);
+  EXPECT_EQ(crc32("The quick brown fox jumps over the lazy dog"), 0x414FA339u);
+}
+
+// The 8-bytes-at-a-time loop must give the bit-by-bit CRC for every length and
+// alignment, else spool files written by an older build would read as corrupt.
+TEST(SpoolFormat, Crc32MatchesBitwiseReferenceAtEveryLength) {
+  auto reference = [](std::string_view d) {
+    std::uint32_t c = 0xFFFFFFFFu;
+    for (const unsigned char ch : d) {
+      c ^= ch;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xFFFFFFFFu;
+  };
+  std::string data;
+  std::uint32_t x = 2463534242u;
+  for (int i = 0; i < 300; ++i) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    data.push_back(static_cast<char>(x & 0xFF));
+  }
+  for (std::size_t off = 0; off < 8; ++off)
+    for (std::size_t len = 0; off + len <= data.size(); len += 1 + len / 16)
+      ASSERT_EQ(crc32(std::string_view(data).substr(off, len)),
+                reference(std::string_view(data).substr(off, len)))
+          << "offset " << off << " length " << len;
 }
 
 TEST(SpoolFormat, RoundTripsBatchesWithTheirIds) {
