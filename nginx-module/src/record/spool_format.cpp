@@ -131,7 +131,8 @@ std::uint32_t crc32(std::string_view data) noexcept {
   for (; n >= 8; n -= 8, p += 8) {
     // Little-endian words, assembled bytewise (no alignment or endianness assumptions).
     const std::uint32_t lo = (std::uint32_t{p[0]} | std::uint32_t{p[1]} << 8 |
-                              std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24) ^ c;
+                              std::uint32_t{p[2]} << 16 | std::uint32_t{p[3]} << 24) ^
+                             c;
     c = t[7][lo & 0xFF] ^ t[6][(lo >> 8) & 0xFF] ^ t[5][(lo >> 16) & 0xFF] ^ t[4][lo >> 24] ^
         t[3][p[4]] ^ t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
   }
