@@ -35,22 +35,52 @@ std::int64_t day_start(Day d) noexcept {
   return static_cast<std::int64_t>(d) * 86400;
 }
 
-std::string format_iso(Day d) {
+namespace {
+
+// YYYY<sep>MM<sep>DD (sep 0: none) without printf, which keys and SQL parameters call
+// for every repo-day a fold touches; years outside 0..9999 take the printf way.
+void append_date(std::string& out, Day d, char sep) {
   int y;
   unsigned m, dd;
   civil_from_days(d, y, m, dd);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u", y, m, dd);
-  return buf;
+  if (y < 0 || y > 9999) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, sep ? "%04d-%02u-%02u" : "%04d%02u%02u", y, m, dd);
+    out += buf;
+    return;
+  }
+  const auto uy = static_cast<unsigned>(y);
+  char buf[10];
+  std::size_t n = 0;
+  buf[n++] = static_cast<char>('0' + uy / 1000);
+  buf[n++] = static_cast<char>('0' + uy / 100 % 10);
+  buf[n++] = static_cast<char>('0' + uy / 10 % 10);
+  buf[n++] = static_cast<char>('0' + uy % 10);
+  if (sep) buf[n++] = sep;
+  buf[n++] = static_cast<char>('0' + m / 10);
+  buf[n++] = static_cast<char>('0' + m % 10);
+  if (sep) buf[n++] = sep;
+  buf[n++] = static_cast<char>('0' + dd / 10);
+  buf[n++] = static_cast<char>('0' + dd % 10);
+  out.append(buf, n);
+}
+
+}  // namespace
+
+std::string format_iso(Day d) {
+  std::string out;
+  append_date(out, d, '-');
+  return out;
 }
 
 std::string format_compact(Day d) {
-  int y;
-  unsigned m, dd;
-  civil_from_days(d, y, m, dd);
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "%04d%02u%02u", y, m, dd);
-  return buf;
+  std::string out;
+  append_date(out, d, 0);
+  return out;
+}
+
+void append_compact(std::string& out, Day d) {
+  append_date(out, d, 0);
 }
 
 namespace {

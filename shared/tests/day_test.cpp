@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 namespace hubstats {
 namespace {
 
@@ -22,6 +24,24 @@ TEST(Day, RoundTripsEveryDayForCenturies) {
     auto iso = format_iso(d);
     ASSERT_EQ(parse_iso(iso), d) << iso;
     ASSERT_EQ(parse_compact(format_compact(d)), d);
+  }
+}
+
+// format_iso / format_compact write digits by hand: the same text as printf's
+// "%04d-%02u-%02u", years 0001 through 9999 and beyond.
+TEST(Day, FormatsLikePrintfForEveryYear) {
+  for (Day d = -719162; d < 2932897 + 800; d += 37) {  // 0001-01-01 .. past 9999-12-31
+    int y;
+    unsigned m, dd;
+    civil_from_days(d, y, m, dd);
+    char iso[32], compact[32];
+    std::snprintf(iso, sizeof iso, "%04d-%02u-%02u", y, m, dd);
+    std::snprintf(compact, sizeof compact, "%04d%02u%02u", y, m, dd);
+    ASSERT_EQ(format_iso(d), iso);
+    ASSERT_EQ(format_compact(d), compact);
+    std::string key = "k:";
+    append_compact(key, d);
+    ASSERT_EQ(key, std::string("k:") + compact);
   }
 }
 

@@ -20,6 +20,9 @@ std::int64_t day_start(Day d) noexcept;
 std::string format_iso(Day d);
 // "YYYYMMDD" (Redis key form)
 std::string format_compact(Day d);
+
+// Appends format_compact(d) to out (key building without a temporary).
+void append_compact(std::string& out, Day d);
 // Strict parsers; nullopt on any malformed or impossible date.
 std::optional<Day> parse_iso(std::string_view s) noexcept;
 std::optional<Day> parse_compact(std::string_view s) noexcept;

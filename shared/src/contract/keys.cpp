@@ -3,11 +3,27 @@
 namespace hubstats::keys {
 
 namespace {
-std::string tagged(const RepoRef& r) {
-  std::string k(kPrefix);
+// "hs:{type/ns/name}" with room for a suffix, built in one allocation (the fold builds
+// 18 keys per repo-day).
+std::string tagged(const RepoRef& r, std::size_t room = 16) {
+  const std::string_view type = to_string(r.type);
+  std::string k;
+  k.reserve(kPrefix.size() + type.size() + r.ns.size() + r.name.size() + 4 + room);
+  k += kPrefix;
   k += '{';
-  k += repo_tag(r);
+  k += type;
+  k += '/';
+  k += r.ns;
+  k += '/';
+  k += r.name;
   k += '}';
+  return k;
+}
+
+std::string day_key(const RepoRef& r, std::string_view kind, Day d) {
+  std::string k = tagged(r, kind.size() + 8);
+  k += kind;
+  append_compact(k, d);
   return k;
 }
 }  // namespace
@@ -53,35 +69,35 @@ std::int64_t session_bucket(std::int64_t now_ms, std::int64_t window_ms) noexcep
 }
 
 std::string day(const RepoRef& r, Day d) {
-  return tagged(r) + ":d:" + format_compact(d);
+  return day_key(r, ":d:", d);
 }
 
 std::string paths(const RepoRef& r, Day d) {
-  return tagged(r) + ":p:" + format_compact(d);
+  return day_key(r, ":p:", d);
 }
 
 std::string clients(const RepoRef& r, Day d) {
-  return tagged(r) + ":c:" + format_compact(d);
+  return day_key(r, ":c:", d);
 }
 
 std::string folding(const RepoRef& r, Day d) {
-  return tagged(r) + ":f:" + format_compact(d);
+  return day_key(r, ":f:", d);
 }
 
 std::string folding_paths(const RepoRef& r, Day d) {
-  return tagged(r) + ":fp:" + format_compact(d);
+  return day_key(r, ":fp:", d);
 }
 
 std::string folding_clients(const RepoRef& r, Day d) {
-  return tagged(r) + ":fc:" + format_compact(d);
+  return day_key(r, ":fc:", d);
 }
 
 std::string breakdown_log(const RepoRef& r, Day d) {
-  return tagged(r) + ":x:" + format_compact(d);
+  return day_key(r, ":x:", d);
 }
 
 std::string folding_breakdown_log(const RepoRef& r, Day d) {
-  return tagged(r) + ":fx:" + format_compact(d);
+  return day_key(r, ":fx:", d);
 }
 
 std::string days(const RepoRef& r) {
