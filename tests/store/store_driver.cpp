@@ -30,6 +30,7 @@
 //   UNIX | earliest-unfolded (the oldest day any repo's days set holds; "" when none)
 // Errors print {"error":"unavailable"|"error","message":...}; exit code 3 for
 // unavailable in one-shot mode.
+#include <cstdio>
 #include <unistd.h>
 
 #include <atomic>
@@ -305,6 +306,7 @@ int main(int argc, char** argv) {
   cfg.fold.redis_fsync_lag = std::chrono::milliseconds(0);  // Redis here has no persistence
   std::vector<std::string> cmd;
   std::string crash_after;
+  bool step_log = false;
   int crash_at = 0;
   int fold_in_read = 0;
   for (int i = 1; i < argc; ++i) {
@@ -340,6 +342,8 @@ int main(int argc, char** argv) {
       cfg.fold.max_paths = std::stoll(next());
     else if (a == "--legacy-index")
       g_legacy_index = true;
+    else if (a == "--step-log")
+      step_log = true;
     else if (a == "--compact-bytes")
       g_compact_bytes = std::stoll(next());
     else
@@ -351,11 +355,20 @@ int main(int argc, char** argv) {
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
   };
-  if (!crash_after.empty() || crash_at > 0)
-    cfg.fold.after_step = [crash_after, crash_at,
+  if (!crash_after.empty() || crash_at > 0 || step_log)
+    cfg.fold.after_step = [crash_after, crash_at, step_log,
                            n = std::make_shared<std::atomic<int>>(0)](std::string_view step) {
-      // like a SIGKILL: no cleanup at all
-      if (step == crash_after || ++*n == crash_at) ::_exit(42);
+      if (step_log) {  // "<steady ms> <step>" on stderr, one line per step
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+        const std::string line = std::to_string(ms) + ' ' + std::string(step) + '\n';
+        std::fwrite(line.data(), 1, line.size(), stderr);  // one write: lanes log at once
+      }
+      // like a SIGKILL: no cleanup at all. --crash-at counts the fold's own steps (shard,
+      // take, commit, finish), not the lanes' per-shard marks ("taken:N", "durable:N").
+      const bool counted = step.find(':') == std::string_view::npos;
+      if (step == crash_after || (counted && ++*n == crash_at)) ::_exit(42);
     };
   Storage st(cfg);
   if (fold_in_read > 0)  // a fold commits between each of the next reads' two halves

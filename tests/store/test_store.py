@@ -292,6 +292,32 @@ def test_sigkill_at_random_points_then_restart_exact(env):
     assert unfolded_keys(env) == []
 
 
+def test_each_shard_is_committed_only_once_its_take_is_durable(env):
+    """The lanes take shards and commit others at the same time; a shard's commit must
+    still wait fold.redis_fsync_lag after that shard's own take (a Redis crash inside
+    the lag would bring its day hashes back and fold them twice), not after the pass's
+    first take. Ground truth: the driver's step log (steady clock, per shard)."""
+    tags = repos(200, ("model", "dataset"))
+    events, expected = workload(31, tags, PAST[-2:] + [TODAY])
+    env.record(events)
+    lag_ms = 400
+    r = subprocess.run(env.args("--fsync-lag", str(lag_ms), "--step-log", "fold-once"),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    taken, durable = {}, {}
+    for line in r.stderr.splitlines():
+        ms, _, step = line.partition(" ")
+        kind, _, shard = step.partition(":")
+        if kind in ("taken", "durable"):
+            (taken if kind == "taken" else durable)[int(shard)] = int(ms)
+    assert len(durable) == 16, (taken, durable)  # 200 repos reach every shard
+    assert set(durable) <= set(taken)
+    early = {s: durable[s] - taken[s] for s in durable if durable[s] - taken[s] < lag_ms}
+    assert not early, f"committed sooner than {lag_ms} ms after the shard's take: {early}"
+    assert env.daily() == expected
+    assert unfolded_keys(env) == []
+
+
 def test_redis_down_is_unavailable_then_recovers(env):
     tag = "model/ns0/r"
     env.record([(tag, PAST[0], "u1", 1), (tag, TODAY, "u2", 0)])

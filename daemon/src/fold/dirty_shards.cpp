@@ -1,5 +1,7 @@
 // The continuous fold's pass over the dirty sets: shards taken whole, folded in lanes.
 #include <algorithm>
+#include <condition_variable>
+#include <deque>
 #include <future>
 #include <mutex>
 
@@ -80,17 +82,7 @@ FoldStats Folder::fold_shards(std::vector<int> shards, const std::atomic<bool>& 
   FoldStats st;
   for (int round = 0; round < 2 && !shards.empty() && !stop.load(); ++round) {
     std::vector<ShardWork> work(shards.size());
-    // Take everything first (shards in lanes), wait once until Redis made the takes
-    // durable, then commit and finish (lanes again).
-    for_each_lane(shards.size(), stop, [&](std::size_t i) { work[i] = take_shard(shards[i]); });
-    wait_durable(std::chrono::steady_clock::now());
-    std::mutex mu;
-    for_each_lane(work.size(), stop, [&](std::size_t i) {
-      if (work[i].token.empty() && work[i].batches.empty()) return;  // nothing was dirty
-      FoldStats s = apply_shard(work[i]);
-      std::lock_guard lk(mu);
-      st += s;
-    });
+    take_and_apply(shards, work, stop, st);
     std::vector<int> again;
     for (const auto& w : work)
       if (w.resumed) again.push_back(w.shard);
@@ -99,32 +91,64 @@ FoldStats Folder::fold_shards(std::vector<int> shards, const std::atomic<bool>& 
   return st;
 }
 
-void Folder::for_each_lane(std::size_t n, const std::atomic<bool>& stop,
-                           const std::function<void(std::size_t)>& fn) {
-  // Shards are independent (own hash tags, disjoint repos): lanes work on them at once,
-  // so one lane's PostgreSQL commit overlaps another's Redis round trips.
-  const std::size_t lanes = std::clamp<std::size_t>(opt_.lanes, 1, std::max<std::size_t>(n, 1));
-  std::atomic<std::size_t> next{0};
-  auto lane = [&] {
-    for (std::size_t i; !stop.load() && (i = next.fetch_add(1)) < n;) fn(i);
-  };
-  std::vector<std::future<void>> running;
-  for (std::size_t i = 1; i < lanes; ++i) running.push_back(std::async(std::launch::async, lane));
+void Folder::take_and_apply(const std::vector<int>& shards, std::vector<ShardWork>& work,
+                            const std::atomic<bool>& stop, FoldStats& st) {
+  // Every lane does what is ready: commit and finish a shard whose take is durable
+  // (fold.redis_fsync_lag after that shard's take), else take the next shard, else
+  // wait for the first take to become durable. With a short lag PostgreSQL's work on
+  // the first shards overlaps Redis's on the later ones; with a long one every take
+  // happens first, then the commits.
+  using Clock = std::chrono::steady_clock;
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<std::pair<std::size_t, Clock::time_point>> taken;  // shard index, durable at
+  std::size_t next_take = 0;
   std::exception_ptr error;
-  try {
-    lane();
-  } catch (...) {
-    error = std::current_exception();
-    next.store(n);
-  }
-  for (auto& f : running) {
-    try {
-      f.get();
-    } catch (...) {
-      if (!error) error = std::current_exception();
-      next.store(n);
+  auto lane = [&] {
+    std::unique_lock lk(mu);
+    while (!error) {
+      if (!taken.empty() && taken.front().second <= Clock::now()) {
+        const std::size_t i = taken.front().first;
+        taken.pop_front();
+        cv.notify_all();  // the next in line may be durable already
+        const ShardWork& w = work[i];
+        if (stop.load() || (w.token.empty() && w.batches.empty())) continue;  // resumed later
+        lk.unlock();
+        if (opt_.after_step) opt_.after_step("durable:" + std::to_string(w.shard));
+        FoldStats s = apply_shard(w);
+        lk.lock();
+        st += s;
+      } else if (next_take < shards.size() && !stop.load()) {
+        const std::size_t i = next_take++;
+        lk.unlock();
+        work[i] = take_shard(shards[i]);
+        if (opt_.after_step) opt_.after_step("taken:" + std::to_string(shards[i]));
+        lk.lock();
+        taken.emplace_back(i, Clock::now() + opt_.redis_fsync_lag);
+        cv.notify_all();
+      } else if (!taken.empty()) {
+        cv.wait_until(lk, taken.front().second);
+      } else {
+        return;  // every shard taken and applied (or the pass was told to stop)
+      }
     }
-  }
+  };
+  auto guarded = [&] {
+    try {
+      lane();
+    } catch (...) {
+      std::lock_guard lk(mu);
+      if (!error) error = std::current_exception();
+      cv.notify_all();
+    }
+  };
+  const std::size_t lanes =
+      std::clamp<std::size_t>(opt_.lanes, 1, std::max<std::size_t>(shards.size(), 1));
+  std::vector<std::future<void>> running;
+  for (std::size_t i = 1; i < lanes; ++i)
+    running.push_back(std::async(std::launch::async, guarded));
+  guarded();
+  for (auto& f : running) f.get();
   if (error) std::rethrow_exception(error);
 }
 

@@ -140,8 +140,10 @@ class Folder {
   ShardWork take_shard(int shard);
   FoldStats apply_shard(const ShardWork& w);
   FoldStats fold_shards(std::vector<int> shards, const std::atomic<bool>& stop);
-  void for_each_lane(std::size_t n, const std::atomic<bool>& stop,
-                     const std::function<void(std::size_t)>& fn);
+  // One round: the lanes take the shards and commit and finish each once its take is
+  // durable, whichever is ready. Rethrows the first error.
+  void take_and_apply(const std::vector<int>& shards, std::vector<ShardWork>& work,
+                      const std::atomic<bool>& stop, FoldStats& st);
 
   RedisClient& redis_;
   PgPool& pg_;
