@@ -127,7 +127,10 @@ void Folder::take_and_apply(const std::vector<int>& shards, std::vector<ShardWor
         taken.emplace_back(i, Clock::now() + opt_.redis_fsync_lag);
         cv.notify_all();
       } else if (!taken.empty()) {
-        cv.wait_until(lk, taken.front().second);
+        // A copy: wait_until reads the time again on waking, and another lane may have
+        // popped that entry meanwhile.
+        const Clock::time_point until = taken.front().second;
+        cv.wait_until(lk, until);
       } else {
         return;  // every shard taken and applied (or the pass was told to stop)
       }
