@@ -3,19 +3,22 @@
 namespace hubstats::keys {
 
 namespace {
+void append_repo_tag(std::string& out, const RepoRef& r) {
+  out += to_string(r.type);
+  out += '/';
+  out += r.ns;
+  out += '/';
+  out += r.name;
+}
+
 // "hs:{type/ns/name}" with room for a suffix, built in one allocation (the fold builds
 // 18 keys per repo-day).
 std::string tagged(const RepoRef& r, std::size_t room = 16) {
-  const std::string_view type = to_string(r.type);
   std::string k;
-  k.reserve(kPrefix.size() + type.size() + r.ns.size() + r.name.size() + 4 + room);
+  k.reserve(kPrefix.size() + to_string(r.type).size() + r.ns.size() + r.name.size() + 4 + room);
   k += kPrefix;
   k += '{';
-  k += type;
-  k += '/';
-  k += r.ns;
-  k += '/';
-  k += r.name;
+  append_repo_tag(k, r);
   k += '}';
   return k;
 }
@@ -29,11 +32,8 @@ std::string day_key(const RepoRef& r, std::string_view kind, Day d) {
 }  // namespace
 
 std::string repo_tag(const RepoRef& r) {
-  std::string t(to_string(r.type));
-  t += '/';
-  t += r.ns;
-  t += '/';
-  t += r.name;
+  std::string t;
+  append_repo_tag(t, r);
   return t;
 }
 
