@@ -3,6 +3,7 @@
 // The tables are documented in docs/module.md ("Bots" and "Client families").
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -54,6 +55,9 @@ class BotPatterns {
   // compares only the few patterns that can start there.
   std::vector<std::string> all_;
   std::vector<std::vector<std::uint16_t>> by_start_;
+  // One bit per two-character start of any pattern (8 KiB): a position whose pair
+  // starts none is skipped without touching the buckets.
+  std::array<std::uint64_t, 65536 / 64> pairs_{};
 };
 
 // The family of a User-Agent. A bot (by `bots`, or by the built-in table when null)
