@@ -59,7 +59,7 @@ Event ev(std::string_view name, Day d, std::string id, bool auth = false,
          std::int64_t time_ms = 1736942412345) {
   Event e;
   e.repo = RepoRef{RepoType::kModel, "ns", std::string(name)};
-  e.identity_hex = std::move(id);
+  e.identity_hex.assign(id);
   e.authenticated = auth;
   e.day = d;
   e.time_ms = time_ms;
@@ -182,7 +182,7 @@ TEST(EventBatches, GroupsPerRepoAndDayKeepingEachReposOrder) {
   EXPECT_EQ(q.front().identity_hex, "7");
   auto ids = [](const RecordBatch& b) {
     std::string s;
-    for (const Event& e : b.events) s += e.identity_hex;
+    for (const Event& e : b.events) s += e.identity_hex.view();
     return s;
   };
   ASSERT_EQ(batches.size(), 4u);

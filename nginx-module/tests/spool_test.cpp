@@ -19,7 +19,7 @@ namespace {
 Event ev(std::string name, std::string id, std::int64_t t, bool auth = false) {
   Event e;
   e.repo = RepoRef{RepoType::kDataset, "org", std::move(name)};
-  e.identity_hex = std::move(id);
+  e.identity_hex.assign(id);
   e.authenticated = auth;
   e.day = days_from_civil(2026, 12, 3);
   e.time_ms = t;

@@ -117,11 +117,13 @@ Identity derive_identity(const IdentityKey& key, const IdentityInput& in) {
   // The key's first 16 bytes (uniform: the key is itself a BLAKE2b output).
   crypto_shorthash(out, buf, size, key.bytes.data());
   static constexpr char kHex[] = "0123456789abcdef";
-  id.hex.resize(2 * kDigest);
+  char digits[2 * kDigest];
   for (std::size_t i = 0; i < kDigest; ++i) {
-    id.hex[2 * i] = kHex[out[i] >> 4];
-    id.hex[2 * i + 1] = kHex[out[i] & 15];
+    digits[2 * i] = kHex[out[i] >> 4];
+    digits[2 * i + 1] = kHex[out[i] & 15];
   }
+  static_assert(sizeof digits == IdentityHex::kCapacity);
+  id.hex.assign(std::string_view(digits, sizeof digits));
   return id;
 }
 

@@ -105,11 +105,12 @@ TEST(Identity, HashIsKeyedAndNeverContainsInput) {
   auto b = derive_identity(key("secret-number-two-xxxxxxxx"), {.authorization = "Bearer tok"});
   EXPECT_NE(a.hex, b.hex);
   EXPECT_EQ(a.hex.size(), 16u);
-  EXPECT_EQ(a.hex.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(a.hex.view().find_first_not_of("0123456789abcdef"), std::string::npos);
   std::set<std::string> seen;
   const auto k = key();
   for (int i = 0; i < 1000; ++i) {
-    seen.insert(derive_identity(k, {.client_addr = "10.0.0." + std::to_string(i)}).hex);
+    seen.insert(
+        std::string(derive_identity(k, {.client_addr = "10.0.0." + std::to_string(i)}).hex.view()));
   }
   EXPECT_EQ(seen.size(), 1000u);
 }

@@ -172,7 +172,7 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
 
     hubstats::module::Event ev;
     ev.repo = std::move(*repo);
-    ev.identity_hex = std::move(id.hex);
+    ev.identity_hex = id.hex;
     ev.authenticated = id.authenticated;
     ev.day = hubstats::day_of(static_cast<std::int64_t>(r->start_sec));
     ev.time_ms = static_cast<std::int64_t>(r->start_sec) * 1000 + r->start_msec;

@@ -32,7 +32,7 @@ Command record_batch_command(const std::vector<Event>& events, const RecordSetti
   const Event& first = events.front();
   std::vector<scripts::RecordedFile> files;
   for (const Event& e : events) {
-    files.push_back({e.identity_hex, e.authenticated, e.time_ms, e.path, e.family, e.bot});
+    files.push_back({e.identity_hex.view(), e.authenticated, e.time_ms, e.path, e.family, e.bot});
   }
   auto a =
       scripts::record_batch_args(first.repo, first.day, s.window_ms, s.retention_s, first.time_ms,

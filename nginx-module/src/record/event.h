@@ -8,13 +8,14 @@
 
 #include "hubstats/clients.h"
 #include "hubstats/day.h"
+#include "hubstats/identity.h"
 #include "hubstats/repo.h"
 
 namespace hubstats::module {
 
 struct Event {
   RepoRef repo;
-  std::string identity_hex;
+  IdentityHex identity_hex;
   bool authenticated = false;
   Day day = 0;                   // UTC day of the request
   std::int64_t time_ms = 0;      // request start, Unix ms: its session is judged at it

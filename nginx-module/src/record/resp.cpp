@@ -97,7 +97,7 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   append_uint(arg, parts.families().size());
   append_bulk(out, arg);
   append_bulk(out, a.compact_bytes);
-  for (const Event& e : b.events) append_bulk(out, e.identity_hex);
+  for (const Event& e : b.events) append_bulk(out, e.identity_hex.view());
   for (const Event& e : b.events) {
     arg.clear();
     append_int(arg, e.time_ms);

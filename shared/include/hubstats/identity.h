@@ -28,9 +28,38 @@ struct IdentityInput {
   std::string_view user_agent{};
 };
 
+// An identity hash's hex digits, held inline: as a std::string, 16 characters are one
+// past the small-string buffer, a heap allocation and free for every counted request.
+class IdentityHex {
+ public:
+  static constexpr std::size_t kCapacity = 16;
+
+  IdentityHex() = default;
+  // False, leaving it unchanged, when `digits` is longer than kCapacity.
+  bool assign(std::string_view digits) noexcept {
+    if (digits.size() > kCapacity) return false;
+    digits.copy(chars_.data(), digits.size());
+    size_ = static_cast<std::uint8_t>(digits.size());
+    return true;
+  }
+  std::string_view view() const noexcept { return {chars_.data(), size_}; }
+  std::size_t size() const noexcept { return size_; }
+
+  friend bool operator==(const IdentityHex& a, const IdentityHex& b) noexcept {
+    return a.view() == b.view();
+  }
+  friend bool operator==(const IdentityHex& a, std::string_view b) noexcept {
+    return a.view() == b;
+  }
+
+ private:
+  std::array<char, kCapacity> chars_{};
+  std::uint8_t size_ = 0;
+};
+
 struct Identity {
   bool authenticated = false;
-  std::string hex;  // 16 lowercase hex chars (64-bit keyed SipHash-2-4)
+  IdentityHex hex;  // 16 lowercase hex chars (64-bit keyed SipHash-2-4)
 };
 
 Identity derive_identity(const IdentityKey& key, const IdentityInput& in);
