@@ -9,6 +9,7 @@
 
 #include "record/resp.h"
 #include "record/spool_format.h"
+#include "record/spool_spiller.h"
 #include "hubstats/classify.h"
 #include "hubstats/clients.h"
 #include "hubstats/identity.h"
@@ -149,7 +150,7 @@ std::string record_batch_hiredis(const RecordBatch& b, const RecordArgs& a) {
                                      families,
                                      a.compact_bytes};
   argv.reserve(argv.size() + 2 * n + 1);
-  for (const Event& e : b.events) argv.push_back(e.identity_hex);
+  for (const Event& e : b.events) argv.push_back(std::string(e.identity_hex.view()));
   for (const auto& t : times) argv.push_back(t);
   argv.push_back(record);
   return format_command(argv);
@@ -212,35 +213,36 @@ void BM_WholeEventPath(benchmark::State& state) {
 }
 BENCHMARK(BM_WholeEventPath);
 
-// The spool path with Redis down: events grouped into batches and framed as spool
-// records (what the worker does per spilled event, before the buffered write).
+// The spool path with Redis down: each spilled event framed into its repo's open
+// record as it comes (spool::Spiller), the records closed into the write buffer (what
+// the worker does per spilled event, before the buffered write). The argument is the
+// number of repos the events alternate between.
 void BM_SpoolEncode(benchmark::State& state) {
-  KeyCache cache;
+  const auto repos = static_cast<int>(state.range(0));
   BatchNumbering numbering([]() -> std::uint64_t { return 42; }, 1LL << 40);
   const IdentityKey k = bench_key();
-  std::deque<Event> q;
+  std::vector<Event> made;
+  for (int i = 0; i < 4096; ++i) {
+    Event e;
+    e.repo = RepoRef{RepoType::kModel, "demo", "model-" + std::to_string(i % repos)};
+    e.identity_hex = derive_identity(k, {.client_addr = "10.0.0." + std::to_string(i % 256)}).hex;
+    e.day = 20000;
+    e.time_ms = 1790000000000 + i;
+    e.path = "config.json";
+    made.push_back(std::move(e));
+  }
+  spool::Spiller spiller(kMaxRecordBatch, 1024);
   std::string buf;
-  std::uint32_t n = 0;
   for (auto _ : state) {
-    for (int i = 0; i < 4096; ++i) {
-      Event e;
-      e.repo = RepoRef{RepoType::kModel, "demo", "tiny-model"};
-      e.identity_hex =
-          derive_identity(k, {.client_addr = "10.0.0." + std::to_string(++n % 256)}).hex;
-      e.day = 20000;
-      e.time_ms = 1790000000000 + i;
-      q.push_back(std::move(e));
-    }
-    auto batches =
-        group_batches(q, q.size(), cache, kMaxRecordBatch, 1800000, numbering, 1790000000);
     buf.clear();
-    for (const auto& b : batches) spool::append_record(buf, b.id, b.events);
+    for (const Event& e : made) spiller.add(e, 0, numbering, 1790000000, buf);
+    spiller.close_all(buf);
     benchmark::DoNotOptimize(buf.data());
   }
   state.SetItemsProcessed(state.iterations() * 4096);
   state.counters["bytes_per_event"] = static_cast<double>(buf.size()) / 4096;
 }
-BENCHMARK(BM_SpoolEncode);
+BENCHMARK(BM_SpoolEncode)->Arg(1)->Arg(8)->Arg(64)->Arg(1000);
 
 }  // namespace
 

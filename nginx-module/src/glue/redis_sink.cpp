@@ -73,7 +73,7 @@ StatusSnapshot RedisSink::snapshot() const {
   StatusSnapshot s;
   s.pid = static_cast<long>(ngx_pid);
   s.counters = counters_;
-  s.queued = waiting_.size() + outbox_.events() + spill_.size();
+  s.queued = waiting_.size() + outbox_.events() + spiller_.events();
   s.redis_connected = connected_;
   if (cluster_) s.cluster = cluster_->status();
   return s;
@@ -195,8 +195,7 @@ void RedisSink::submit(Event&& e) noexcept {
       return;
     }
     if (queue_full()) {
-      spill_.push_back(std::move(e));
-      if (spill_.size() >= kSpillEvents) spool_spill();
+      spool_spill(e);
       return;
     }
     waiting_.push_back(std::move(e));
@@ -386,9 +385,8 @@ void RedisSink::shutdown() noexcept {
       shutdown_single();
     }
   } catch (...) {
-    counters_.dropped += waiting_.size() + spill_.size();
+    counters_.dropped += waiting_.size() + spiller_.discard();
     waiting_.clear();
-    spill_.clear();
   }
   const Counters& c = counters_;
   ngx_log_error(NGX_LOG_NOTICE, log_, 0,

@@ -23,6 +23,7 @@
 #include "glue/hiredis_link.h"
 #include "glue/ngx_includes.h"
 #include "record/spool_files.h"
+#include "record/spool_spiller.h"
 
 struct redisAsyncContext;
 struct redisReply;
@@ -107,7 +108,7 @@ class RedisSink final : private HiredisLink::Owner {
   static constexpr ngx_msec_t kSpoolTick = 200;           // buffer flush (like access_log flush=)
   static constexpr ngx_msec_t kSpoolSync = 1000;          // fdatasync, at most this often
   static constexpr ngx_msec_t kSpoolScan = 1000;          // usage / claimable files, this often
-  static constexpr std::size_t kSpillEvents = 4096;       // spilled events encoded at once
+  static constexpr std::size_t kOpenRecords = 1024;       // repos spilling at once, framed apart
   static constexpr std::size_t kSpoolBuffer = 256 << 10;  // buffered bytes written at once
   static constexpr std::size_t kReplayWindow = 2048;      // replayed events in flight at most
   static constexpr std::size_t kReplayChunk = 256 << 10;  // bytes read from a file at once
@@ -116,7 +117,8 @@ class RedisSink final : private HiredisLink::Owner {
 
   // Spool: events the queue cannot hold, and batches a worker cannot deliver at exit.
   void spool_tick();
-  void spool_spill();  // encodes spill_ into the writer's buffer
+  void spool_spill(const Event& e);  // frames e into its repo's open spool record
+  void spool_close_records();        // the open records into the writer's buffer
   void spool_append(const RecordBatch& b, bool count);
   void spool_write();   // writes the buffer (no fsync)
   void spool_replay();  // starts replaying a file, tops up the outbox from it
@@ -165,12 +167,12 @@ class RedisSink final : private HiredisLink::Owner {
   std::unique_ptr<BatchNumbering> spool_ids_;  // the current file's own stream
   std::unique_ptr<spool::Syncer> syncer_;
   std::unique_ptr<spool::Reader> replay_;
-  std::deque<Event> spill_;          // events for the spool, not yet encoded
-  std::uint64_t buffer_events_ = 0;  // events in the writer's buffer
-  std::uint64_t spool_usage_ = 0;    // bytes in the directory (scan + own writes since)
-  ngx_msec_t spool_scanned_ = 0;     // when usage was last scanned
-  ngx_msec_t spool_synced_ = 0;      // when the file was last handed to the syncer
-  ngx_msec_t spool_claimed_ = 0;     // when the directory was last searched for files
+  spool::Spiller spiller_{kMaxRecordBatch, kOpenRecords};  // spilled, records still open
+  std::uint64_t buffer_events_ = 0;                        // events in the writer's buffer
+  std::uint64_t spool_usage_ = 0;  // bytes in the directory (scan + own writes since)
+  ngx_msec_t spool_scanned_ = 0;   // when usage was last scanned
+  ngx_msec_t spool_synced_ = 0;    // when the file was last handed to the syncer
+  ngx_msec_t spool_claimed_ = 0;   // when the directory was last searched for files
   bool spool_unsynced_ = false;
   // Cancelable, every kSpoolTick: writes the buffer, syncs, finds files to replay.
   ngx_event_t spool_timer_{};

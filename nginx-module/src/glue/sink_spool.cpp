@@ -1,13 +1,15 @@
-// RedisSink's spool (hubstats_spool): events the queue cannot hold are grouped and
-// written to this worker's file, batches a worker cannot deliver at exit too; files
-// nobody holds are replayed through the outbox. The format and the files themselves
-// are record/spool_format and record/spool_files.
+// RedisSink's spool (hubstats_spool): events the queue cannot hold are framed as they
+// come into their repo's open record (record/spool_spiller), buffered and written to
+// this worker's file, batches a worker cannot deliver at exit too; files nobody holds
+// are replayed through the outbox. The format and the files themselves are
+// record/spool_format and record/spool_files.
 #include <unistd.h>
 
 #include <string>
 #include <vector>
 
 #include "glue/redis_sink.h"
+#include "hubstats/contract/keys.h"
 #include "record/spool_format.h"
 
 namespace hubstats::module {
@@ -40,21 +42,35 @@ void RedisSink::spool_append(const RecordBatch& b, bool count) {
   if (buf.size() >= kSpoolBuffer) spool_write();
 }
 
-void RedisSink::spool_spill() {
-  if (spill_.empty()) return;
+void RedisSink::spool_spill(const Event& e) {
   const ngx_msec_t now = ngx_current_msec;
   if (now - spool_scanned_ >= kSpoolScan || spool_scanned_ == 0) {
     spool_usage_ = spool::directory_usage(settings_.spool_dir) +
-                   (spool_writer_ ? spool_writer_->buffer().size() : 0);
+                   (spool_writer_ ? spool_writer_->buffer().size() : 0) + spiller_.bytes();
     spool_scanned_ = now;
+  }
+  // Other workers' writes since the last scan are not seen: the bound is approximate.
+  if (spool_usage_ + spool::Spiller::bytes_at_most(e) > settings_.spool_max) {
+    note_drop(1, "spool full");
+    return;
+  }
+  if (!spool_writer_) {
+    spool_writer_ = std::make_unique<spool::Writer>(settings_.spool_dir, new_spool_name());
   }
   if (!spool_ids_) {
     spool_ids_ = std::make_unique<BatchNumbering>(random64, std::int64_t{1} << 40);
   }
-  const std::vector<RecordBatch> batches =
-      group_batches(spill_, spill_.size(), key_cache_, kMaxRecordBatch, settings_.record.window_ms,
-                    *spool_ids_, static_cast<std::int64_t>(ngx_time()));
-  for (const RecordBatch& b : batches) spool_append(b, true);
+  std::string& buf = spool_writer_->buffer();
+  const auto added = spiller_.add(e, keys::session_bucket(e.time_ms, settings_.record.window_ms),
+                                  *spool_ids_, static_cast<std::int64_t>(ngx_time()), buf);
+  spool_usage_ += added.bytes;
+  ++counters_.spooled;
+  buffer_events_ += added.closed;
+  if (buf.size() >= kSpoolBuffer) spool_write();
+}
+
+void RedisSink::spool_close_records() {
+  if (spool_writer_) buffer_events_ += spiller_.close_all(spool_writer_->buffer());
 }
 
 void RedisSink::spool_write() {
@@ -87,7 +103,7 @@ void RedisSink::spool_replay() {
     // Our own file first (sealed: new spills go to a new file, with a new stream),
     // then any file nobody holds: other workers' that exited, a previous nginx's.
     std::optional<spool::Writer::Handle> h;
-    if (spool_writer_ && spool_writer_->has_file() && spill_.empty() && !queue_full()) {
+    if (spool_writer_ && spool_writer_->has_file() && spiller_.events() == 0 && !queue_full()) {
       spool_write();
       h = spool_writer_->seal(new_spool_name());
       spool_ids_.reset();
@@ -124,7 +140,7 @@ void RedisSink::spool_replay() {
 }
 
 void RedisSink::spool_tick() {
-  spool_spill();
+  spool_close_records();
   spool_write();
   const ngx_msec_t now = ngx_current_msec;
   if (spool_unsynced_ && spool_writer_ && spool_writer_->has_file() &&
@@ -142,7 +158,7 @@ void RedisSink::spool_tick() {
 
 void RedisSink::spool_close() {
   replay_.reset();  // not finished: the file stays for a later replay
-  spool_spill();
+  spool_close_records();
   spool_write();
   if (spool_writer_ && spool_writer_->has_file()) fdatasync(spool_writer_->fd());
   spool_writer_.reset();  // closing releases the lock: the file is free to claim

@@ -111,7 +111,7 @@ std::optional<SpooledBatch> decode_payload(std::string_view payload) {
       e.bot = (*auth & 2) != 0;
     }
     e.repo = repo;
-    e.identity_hex = std::move(*id);
+    if (!e.identity_hex.assign(*id)) return std::nullopt;  // never written by a module
     e.authenticated = (*auth & 1) != 0;
     e.day = *day;
     e.time_ms = *t;
@@ -140,35 +140,52 @@ std::uint32_t crc32(std::string_view data) noexcept {
   return c ^ 0xFFFFFFFFu;
 }
 
+std::size_t begin_payload(std::string& p, const BatchId& id, const RepoRef& repo, Day day) {
+  p.clear();
+  put_u8(p, kVersion);
+  put_u8(p, static_cast<std::uint8_t>(std::min<std::size_t>(id.stream.size(), 255)));
+  p.append(id.stream, 0, 255);
+  put_le<std::uint64_t>(p, id.seq);
+  put_u8(p, static_cast<std::uint8_t>(repo.type));
+  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(repo.ns.size()));
+  p += repo.ns;
+  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(repo.name.size()));
+  p += repo.name;
+  put_le<std::int32_t>(p, static_cast<std::int32_t>(day));
+  const std::size_t count_at = p.size();
+  put_le<std::uint32_t>(p, 0);
+  return count_at;
+}
+
+void append_event(std::string& p, const Event& e) {
+  put_le<std::int64_t>(p, e.time_ms);
+  put_u8(p, static_cast<std::uint8_t>((e.authenticated ? 1 : 0) | (e.bot ? 2 : 0)));
+  put_u8(p, static_cast<std::uint8_t>(e.identity_hex.size()));
+  p += e.identity_hex.view();
+  put_u8(p, static_cast<std::uint8_t>(e.family));
+  const std::size_t plen = std::min<std::size_t>(e.path.size(), 0xFFFF);
+  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(plen));
+  p.append(e.path, 0, plen);
+}
+
+void frame_record(std::string& out, std::string& payload, std::size_t count_at,
+                  std::uint32_t count) {
+  for (std::size_t i = 0; i < 4; ++i) {
+    payload[count_at + i] = static_cast<char>((count >> (8 * i)) & 0xFF);
+  }
+  out += kMagic;
+  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(payload.size()));
+  put_le<std::uint32_t>(out, crc32(payload));
+  out += payload;
+}
+
 void append_record(std::string& out, const BatchId& id, const std::vector<Event>& events) {
   const Event& first = events.front();
   std::string p;
   p.reserve(64 + first.repo.ns.size() + first.repo.name.size() + events.size() * 32);
-  put_u8(p, kVersion);
-  put_u8(p, static_cast<std::uint8_t>(id.stream.size()));
-  p.append(id.stream, 0, 255);
-  put_le<std::uint64_t>(p, id.seq);
-  put_u8(p, static_cast<std::uint8_t>(first.repo.type));
-  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(first.repo.ns.size()));
-  p += first.repo.ns;
-  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(first.repo.name.size()));
-  p += first.repo.name;
-  put_le<std::int32_t>(p, static_cast<std::int32_t>(first.day));
-  put_le<std::uint32_t>(p, static_cast<std::uint32_t>(events.size()));
-  for (const Event& e : events) {
-    put_le<std::int64_t>(p, e.time_ms);
-    put_u8(p, static_cast<std::uint8_t>((e.authenticated ? 1 : 0) | (e.bot ? 2 : 0)));
-    put_u8(p, static_cast<std::uint8_t>(e.identity_hex.size()));
-    p.append(e.identity_hex, 0, 255);
-    put_u8(p, static_cast<std::uint8_t>(e.family));
-    const std::size_t plen = std::min<std::size_t>(e.path.size(), 0xFFFF);
-    put_le<std::uint16_t>(p, static_cast<std::uint16_t>(plen));
-    p.append(e.path, 0, plen);
-  }
-  out += kMagic;
-  put_le<std::uint32_t>(out, static_cast<std::uint32_t>(p.size()));
-  put_le<std::uint32_t>(out, crc32(p));
-  out += p;
+  const std::size_t count_at = begin_payload(p, id, first.repo, first.day);
+  for (const Event& e : events) append_event(p, e);
+  frame_record(out, p, count_at, static_cast<std::uint32_t>(events.size()));
 }
 
 Decoded decode_records(std::string_view data) {

@@ -38,6 +38,15 @@ struct SpooledBatch {
 // Appends one framed record. `events` must be non-empty and of one repo and day.
 void append_record(std::string& out, const BatchId& id, const std::vector<Event>& events);
 
+// The same record built an event at a time (spool::Spiller): begin_payload() starts
+// `payload` with the header of a batch of `repo` and `day` and returns where its event
+// count is; append_event() adds an event of that repo and day; frame_record() writes
+// the count, then appends the framed record to `out`.
+std::size_t begin_payload(std::string& payload, const BatchId& id, const RepoRef& repo, Day day);
+void append_event(std::string& payload, const Event& e);
+void frame_record(std::string& out, std::string& payload, std::size_t count_at,
+                  std::uint32_t count);
+
 enum class ReadStatus {
   kOk,       // every byte was a complete, valid record
   kTorn,     // the data ends inside a record (a crash mid-write, or still being written)
