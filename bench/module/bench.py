@@ -11,6 +11,7 @@ built from an older commit) and every round measures both, alternating which bui
 goes first, so old and new are compared interleaved under the same host load.
 
 Usage: bench/module/run.sh [--rounds N] [--duration S] [--connections C] [--compare SO]
+                           [--phases up,kohakuhub,down]
 Prints throughput and p99 latency per round, and the median ratios."""
 import argparse
 import os
@@ -191,7 +192,12 @@ def main():
                     "steadier per-event Redis CPU, different throughput ratios")
     ap.add_argument("--compare", default=None, metavar="SO",
                     help="another build of the module (.so) to measure interleaved as 'old'")
+    ap.add_argument("--phases", default="up,kohakuhub,down",
+                    help="which phases to run, in this order: up, kohakuhub, down")
     args = ap.parse_args()
+    phases = args.phases.split(",")
+    if not phases or any(p not in ("up", "kohakuhub", "down") for p in phases):
+        ap.error("--phases: a comma-separated list of up, kohakuhub and down")
     with tempfile.TemporaryDirectory(prefix="hubstats-bench-") as tmp:
         tmp = Path(tmp)
         root = tmp / "hub"
@@ -229,36 +235,47 @@ def main():
             print(f"nginx 1 worker, wrk -t1 -c{args.connections} -d{args.duration}s, "
                   f"{args.rounds} alternating rounds per phase, redis at {redis.address}, "
                   f"builds: {', '.join(b for b, _ in builds)}")
-            up = phase("redis up", builds, redis.pid, args.rounds, args.duration,
-                       args.connections)
-            status_up = {b: get(ng.url("/hubstats")).text for b, ng in builds}
-            kohaku = phase("kohakuhub", builds, redis.pid, args.rounds, args.duration,
-                           args.connections, kohaku=True)
-            status_kohaku = {b: get(ng.url("/hubstats")).text for b, ng in builds}
-            redis.stop()
-            down = phase("redis down", builds, None, args.rounds, args.duration,
-                         args.connections)
-            status_down = {b: get(ng.url("/hubstats")).text for b, ng in builds}
-            spool = sum(f.stat().st_size for f in builds[0][1].prefix.glob("hubstats_spool/*"))
+            results, status = {}, {}
+            if "up" in phases:
+                results["up"] = phase("redis up", builds, redis.pid, args.rounds,
+                                      args.duration, args.connections)
+                status["redis-up"] = {b: get(ng.url("/hubstats")).text for b, ng in builds}
+            if "kohakuhub" in phases:
+                results["kohakuhub"] = phase("kohakuhub", builds, redis.pid, args.rounds,
+                                             args.duration, args.connections, kohaku=True)
+                status["kohakuhub"] = {b: get(ng.url("/hubstats")).text for b, ng in builds}
+            spool = 0
+            if "down" in phases:
+                redis.stop()
+                results["down"] = phase("redis down", builds, None, args.rounds,
+                                        args.duration, args.connections)
+                status["redis-down"] = {b: get(ng.url("/hubstats")).text for b, ng in builds}
+                spool = sum(f.stat().st_size
+                            for f in builds[0][1].prefix.glob("hubstats_spool/*"))
         finally:
             for _, ng in builds:
                 ng.stop()
             hub.stop()
             redis.stop()
         for b, _ in builds:
-            print(f"\n[{b}] status after redis-up phase:\n" + status_up[b])
-            print(f"[{b}] status after kohakuhub phase:\n" + status_kohaku[b])
-            print(f"[{b}] status after redis-down phase:\n" + status_down[b])
-        print(f"[new] spool written during the redis-down phase: {spool} bytes")
+            for name, by_build in status.items():
+                print(f"\n[{b}] status after {name} phase:\n" + by_build[b])
+        if "down" in phases:
+            print(f"[new] spool written during the redis-down phase: {spool} bytes")
         for b, _ in builds:
-            u, k, d = up[b], kohaku[b], down[b]
-            print(f"RESULT [{b}] redis up:   throughput ratio {u[0]:.3f}, p99 ratio {u[1]:.3f}, "
-                  f"CPU-bound ratio nginx {u[2]:.3f}, nginx+redis {u[3]:.3f}")
-            print(f"RESULT [{b}] kohakuhub:  throughput ratio {k[0]:.3f} (goal >= 0.98), "
-                  f"p99 ratio {k[1]:.3f}, CPU-bound ratio nginx {k[2]:.3f}, "
-                  f"nginx+redis {k[3]:.3f}")
-            print(f"RESULT [{b}] redis down: throughput ratio {d[0]:.3f}, p99 ratio {d[1]:.3f}, "
-                  f"CPU-bound ratio nginx {d[2]:.3f}")
+            if "up" in results:
+                u = results["up"][b]
+                print(f"RESULT [{b}] redis up:   throughput ratio {u[0]:.3f}, p99 ratio "
+                      f"{u[1]:.3f}, CPU-bound ratio nginx {u[2]:.3f}, nginx+redis {u[3]:.3f}")
+            if "kohakuhub" in results:
+                k = results["kohakuhub"][b]
+                print(f"RESULT [{b}] kohakuhub:  throughput ratio {k[0]:.3f} (goal >= 0.98), "
+                      f"p99 ratio {k[1]:.3f}, CPU-bound ratio nginx {k[2]:.3f}, "
+                      f"nginx+redis {k[3]:.3f}")
+            if "down" in results:
+                d = results["down"][b]
+                print(f"RESULT [{b}] redis down: throughput ratio {d[0]:.3f}, p99 ratio "
+                      f"{d[1]:.3f}, CPU-bound ratio nginx {d[2]:.3f}")
 
 
 if __name__ == "__main__":
