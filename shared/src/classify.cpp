@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 
 namespace hubstats {
@@ -14,9 +15,28 @@ constexpr std::size_t kMaxSegments = 64;
 
 // Splits "/a/b/c" into segments. Returns false on empty segments ("//", trailing "/"),
 // dot segments, control characters or too many segments: none of those is a download.
-struct Segments {
-  std::array<std::string_view, kMaxSegments> v;
+// Offsets, not string_views: an array of 64 string_views is zeroed on every call
+// (1 KB per classified request); a trivial one is not.
+class Segments {
+ public:
+  explicit Segments(std::string_view uri) noexcept : uri_(uri) {}
+  std::string_view operator[](std::size_t i) const noexcept {
+    return uri_.substr(seg_[i].at, seg_[i].len);
+  }
+  bool push(std::size_t at, std::size_t len) noexcept {
+    if (n == kMaxSegments) return false;
+    seg_[n++] = {static_cast<std::uint16_t>(at), static_cast<std::uint16_t>(len)};
+    return true;
+  }
   std::size_t n = 0;
+
+ private:
+  static_assert(kMaxUri <= 0xFFFF);
+  struct Seg {
+    std::uint16_t at, len;
+  };
+  std::string_view uri_;
+  Seg seg_[kMaxSegments];
 };
 
 bool split_path(std::string_view uri, Segments& out) noexcept {
@@ -30,8 +50,7 @@ bool split_path(std::string_view uri, Segments& out) noexcept {
     for (unsigned char c : seg) {
       if (c < 0x20 || c == 0x7f) return false;
     }
-    if (out.n == kMaxSegments) return false;
-    out.v[out.n++] = seg;
+    if (!out.push(pos, seg.size())) return false;
     if (slash == std::string_view::npos) return true;
     pos = slash + 1;
   }
@@ -67,20 +86,20 @@ bool make_repo(RepoType type, std::string_view ns, std::string_view name, RepoRe
 Route match_repo_path(RepoType type, const Segments& s, std::size_t i) {
   Route r;
   if (s.n < i + 2) return r;
-  const std::string_view ns = s.v[i];
-  const std::string_view name_seg = s.v[i + 1];
+  const std::string_view ns = s[i];
+  const std::string_view name_seg = s[i + 1];
   const std::size_t rest = i + 2;
 
   if (ends_with(name_seg, ".git")) {
     const std::string_view name = name_seg.substr(0, name_seg.size() - 4);
     EventKind kind = EventKind::kNone;
-    if (s.n == rest + 1 && s.v[rest] == "git-upload-pack") {
+    if (s.n == rest + 1 && s[rest] == "git-upload-pack") {
       kind = EventKind::kGitFetch;
-    } else if (s.n == rest + 4 && s.v[rest] == "info" && s.v[rest + 1] == "lfs" &&
-               s.v[rest + 2] == "objects") {
-      if (s.v[rest + 3] == "batch") {
+    } else if (s.n == rest + 4 && s[rest] == "info" && s[rest + 1] == "lfs" &&
+               s[rest + 2] == "objects") {
+      if (s[rest + 3] == "batch") {
         kind = EventKind::kLfsBatch;
-      } else if (is_oid(s.v[rest + 3])) {
+      } else if (is_oid(s[rest + 3])) {
         kind = EventKind::kLfsObject;
       }
     }
@@ -89,15 +108,15 @@ Route match_repo_path(RepoType type, const Segments& s, std::size_t i) {
   }
 
   // {ns}/{name}/resolve/{rev}/{path...}: at least one path segment after the revision.
-  if (s.n >= rest + 3 && s.v[rest] == "resolve" && make_repo(type, ns, name_seg, r.repo)) {
+  if (s.n >= rest + 3 && s[rest] == "resolve" && make_repo(type, ns, name_seg, r.repo)) {
     r.kind = EventKind::kFile;
     std::size_t first = rest + 2;
-    if (s.v[rest + 1] == "refs" && s.n >= rest + 5 &&
-        (s.v[rest + 2] == "pr" || s.v[rest + 2] == "convert")) {
+    if (s[rest + 1] == "refs" && s.n >= rest + 5 &&
+        (s[rest + 2] == "pr" || s[rest + 2] == "convert")) {
       first = rest + 4;
     }
-    const std::string_view& seg = s.v[first];
-    const std::string_view& last = s.v[s.n - 1];
+    const std::string_view seg = s[first];
+    const std::string_view last = s[s.n - 1];
     r.path = std::string_view(seg.data(),
                               static_cast<std::size_t>(last.data() + last.size() - seg.data()));
   }
@@ -173,12 +192,13 @@ GitUploadPackCommand git_upload_pack_command(std::string_view body) noexcept {
 
 Route route_of(std::string_view uri) noexcept {
   try {
-    Segments s;
+    if (uri.size() > kMaxUri) return {};
+    Segments s(uri);
     if (!split_path(uri, s)) return {};
     std::size_t i = 0;
-    if (s.n > 0 && s.v[0] == "api") i = 1;
+    if (s.n > 0 && s[0] == "api") i = 1;
     if (s.n <= i) return {};
-    if (auto type = parse_repo_type_plural(s.v[i])) {
+    if (auto type = parse_repo_type_plural(s[i])) {
       Route r = match_repo_path(*type, s, i + 1);
       if (r.kind != EventKind::kNone) return r;
     }
