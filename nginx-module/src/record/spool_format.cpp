@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 
 namespace hubstats::module::spool {
@@ -158,14 +159,24 @@ std::size_t begin_payload(std::string& p, const BatchId& id, const RepoRef& repo
 }
 
 void append_event(std::string& p, const Event& e) {
-  put_le<std::int64_t>(p, e.time_ms);
-  put_u8(p, static_cast<std::uint8_t>((e.authenticated ? 1 : 0) | (e.bot ? 2 : 0)));
-  put_u8(p, static_cast<std::uint8_t>(e.identity_hex.size()));
-  p += e.identity_hex.view();
-  put_u8(p, static_cast<std::uint8_t>(e.family));
+  // One resize and plain stores: this runs for every spilled event, and a byte-wise
+  // append checks the capacity at every byte.
+  const std::string_view id = e.identity_hex.view();
   const std::size_t plen = std::min<std::size_t>(e.path.size(), 0xFFFF);
-  put_le<std::uint16_t>(p, static_cast<std::uint16_t>(plen));
-  p.append(e.path, 0, plen);
+  const std::size_t at = p.size();
+  p.resize(at + 13 + id.size() + plen);
+  char* w = p.data() + at;
+  auto store = [&w](std::uint64_t v, std::size_t bytes) {
+    for (std::size_t i = 0; i < bytes; ++i) *w++ = static_cast<char>((v >> (8 * i)) & 0xFF);
+  };
+  store(static_cast<std::uint64_t>(e.time_ms), 8);
+  store((e.authenticated ? 1u : 0u) | (e.bot ? 2u : 0u), 1);
+  store(id.size(), 1);
+  std::memcpy(w, id.data(), id.size());
+  w += id.size();
+  store(static_cast<unsigned char>(e.family), 1);
+  store(plen, 2);
+  std::memcpy(w, e.path.data(), plen);
 }
 
 void frame_record(std::string& out, std::string& payload, std::size_t count_at,
