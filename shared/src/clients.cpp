@@ -3,6 +3,7 @@
 #include <array>
 #include <cstddef>
 #include <cstring>
+#include <functional>
 
 namespace hubstats {
 
@@ -217,6 +218,17 @@ bool BotPatterns::matches(std::string_view ua) const noexcept {
     }
   }
   return false;
+}
+
+ClientFamily ClientFamilyCache::get(std::string_view user_agent) noexcept {
+  const std::uint64_t hash = std::hash<std::string_view>{}(user_agent);
+  Entry& e = entries_[hash % entries_.size()];
+  if (!e.used || e.hash != hash) {
+    e.hash = hash;
+    e.family = client_family(user_agent, bots_);
+    e.used = true;
+  }
+  return e.family;
 }
 
 ClientFamily client_family(std::string_view user_agent, const BotPatterns* bots) noexcept {

@@ -121,6 +121,32 @@ TEST(Clients, OperatorBotPatterns) {
   EXPECT_EQ(bad, 2);
 }
 
+// The cache answers what client_family answers, for its own pattern set, also after
+// its slots have been overwritten many times.
+TEST(Clients, CacheAnswersAsClientFamily) {
+  BotPatterns p;
+  int bad = 0;
+  ASSERT_TRUE(p.add_lines("internal-probe\n", &bad));
+  ClientFamilyCache builtin(nullptr);
+  ClientFamilyCache custom(&p);
+  for (int round = 0; round < 3; ++round) {
+    for (const Case& c : kCases) {
+      EXPECT_EQ(builtin.get(c.ua), c.family) << c.ua;
+      EXPECT_EQ(custom.get(c.ua), client_family(c.ua, &p)) << c.ua;
+    }
+    for (int i = 0; i < 2000; ++i) {  // many more agents than slots
+      const std::string ua = (i % 3 == 0   ? "curl/8."
+                              : i % 3 == 1 ? "Internal-Probe/"
+                                           : "git/2.") +
+                             std::to_string(i);
+      const F want = i % 3 == 0 ? F::kCurl : i % 3 == 1 ? F::kOther : F::kGit;
+      ASSERT_EQ(builtin.get(ua), want) << ua;
+      ASSERT_EQ(custom.get(ua), i % 3 == 1 ? F::kBot : want) << ua;
+    }
+  }
+  EXPECT_EQ(builtin.get(""), F::kOther);
+}
+
 TEST(Clients, LongAgentsAreReadFromTheirStart) {
   std::string ua = "curl/8.0";
   ua.append(4000, 'x');

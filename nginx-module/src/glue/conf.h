@@ -29,13 +29,14 @@ struct MainConf {
   ngx_uint_t queue_size;
   ngx_str_t spool;  // absolute directory; empty with "hubstats_spool off"
   off_t spool_max;
-  off_t min_range;              // hubstats_min_range
-  ngx_int_t max_paths;          // hubstats_max_paths
-  ssize_t breakdown_log_max;    // hubstats_breakdown_log_max
-  ngx_uint_t bots_mode;         // hubstats_bots: kBotsApart (default) or kBotsCount
-  hubstats::BotPatterns* bots;  // built-in + the operator's file; owned by the cycle pool
-  ngx_flag_t spool_set;         // the directive was given
-  ngx_flag_t any_enabled;       // some location has "hubstats on"
+  off_t min_range;                        // hubstats_min_range
+  ngx_int_t max_paths;                    // hubstats_max_paths
+  ssize_t breakdown_log_max;              // hubstats_breakdown_log_max
+  ngx_uint_t bots_mode;                   // hubstats_bots: kBotsApart (default) or kBotsCount
+  hubstats::BotPatterns* bots;            // built-in + the operator's file; owned by the cycle pool
+  hubstats::ClientFamilyCache* families;  // by agent hash, for `bots`; each worker its own copy
+  ngx_flag_t spool_set;                   // the directive was given
+  ngx_flag_t any_enabled;                 // some location has "hubstats on"
 };
 
 enum BotsMode : ngx_uint_t { kBotsUnset = 0, kBotsApart = 1, kBotsCount = 2 };

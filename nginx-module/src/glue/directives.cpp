@@ -2,6 +2,7 @@
 // configuration objects with their defaults and the checks across directives.
 #include <algorithm>
 #include <fstream>
+#include <new>
 #include <iterator>
 #include <string>
 #include <string_view>
@@ -122,6 +123,10 @@ char* set_breakdown_log_max(ngx_conf_t* cf, ngx_command_t* cmd, void* conf) noex
 
 void delete_bot_patterns(void* data) noexcept {
   delete static_cast<hubstats::BotPatterns*>(data);
+}
+
+void delete_family_cache(void* data) noexcept {
+  delete static_cast<hubstats::ClientFamilyCache*>(data);
 }
 
 // hubstats_bots on | count | <file>: bots apart by the built-in table (on), bots
@@ -410,6 +415,13 @@ char* init_main_conf(ngx_conf_t* cf, void* conf) noexcept {
   ngx_conf_init_value(mcf->max_paths, 1000);
   ngx_conf_init_value(mcf->breakdown_log_max, hubstats::scripts::kCompactLogBytes);
   if (mcf->bots_mode == kBotsUnset) mcf->bots_mode = kBotsApart;
+  // Each worker gets its own copy at fork; a reload brings a new one with the patterns.
+  ngx_pool_cleanup_t* families_cln = ngx_pool_cleanup_add(cf->pool, 0);
+  if (!families_cln) return ngx_conf_error_ptr();
+  mcf->families = new (std::nothrow) hubstats::ClientFamilyCache(mcf->bots);
+  if (!mcf->families) return ngx_conf_error_ptr();
+  families_cln->handler = delete_family_cache;
+  families_cln->data = mcf->families;
   if (!mcf->spool_set) {
     mcf->spool.data = reinterpret_cast<u_char*>(const_cast<char*>(kDefaultSpool));
     mcf->spool.len = sizeof(kDefaultSpool) - 1;

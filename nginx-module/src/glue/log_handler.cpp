@@ -177,7 +177,7 @@ ngx_int_t log_handler(ngx_http_request_t* r) noexcept {
     ev.day = hubstats::day_of(static_cast<std::int64_t>(r->start_sec));
     ev.time_ms = static_cast<std::int64_t>(r->start_sec) * 1000 + r->start_msec;
     ev.path.assign(path);
-    const hubstats::ClientFamily family = hubstats::client_family(in.user_agent, mcf->bots);
+    const hubstats::ClientFamily family = mcf->families->get(in.user_agent);
     set_client(ev, family, mcf->bots_mode == kBotsApart);
     g_sink->submit(std::move(ev));
   } catch (...) {
