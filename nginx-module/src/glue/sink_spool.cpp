@@ -50,7 +50,7 @@ void RedisSink::spool_spill(const Event& e) {
     spool_scanned_ = now;
   }
   // Other workers' writes since the last scan are not seen: the bound is approximate.
-  if (spool_usage_ + spool::Spiller::bytes_at_most(e) > settings_.spool_max) {
+  if (spool_usage_ + spool::bytes_at_most(e) > settings_.spool_max) {
     note_drop(1, "spool full");
     return;
   }

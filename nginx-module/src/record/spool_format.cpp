@@ -158,6 +158,20 @@ std::size_t begin_payload(std::string& p, const BatchId& id, const RepoRef& repo
   return count_at;
 }
 
+std::size_t framed_bytes(std::size_t payload_bytes) noexcept {
+  return kHeader + payload_bytes;
+}
+
+std::size_t bytes_at_most(const Event& e) noexcept {
+  constexpr std::size_t kHeaderFixed = 23;  // version, stream length, seq, type, ns and
+                                            // name lengths, day, count
+  constexpr std::size_t kStream = 16;       // BatchId::stream
+  constexpr std::size_t kEventFixed = 13;   // time, flags, identity length, family, path length
+  const std::size_t path = std::min<std::size_t>(e.path.size(), 0xFFFF);
+  return kHeader + kHeaderFixed + kStream + e.repo.ns.size() + e.repo.name.size() + kEventFixed +
+         e.identity_hex.size() + path;
+}
+
 void append_event(std::string& p, const Event& e) {
   // One resize and plain stores: this runs for every spilled event, and a byte-wise
   // append checks the capacity at every byte.

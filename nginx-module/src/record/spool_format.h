@@ -43,6 +43,11 @@ void append_record(std::string& out, const BatchId& id, const std::vector<Event>
 // count is; append_event() adds an event of that repo and day; frame_record() writes
 // the count, then appends the framed record to `out`.
 std::size_t begin_payload(std::string& payload, const BatchId& id, const RepoRef& repo, Day day);
+// The framed size of a record whose payload has `payload_bytes`.
+std::size_t framed_bytes(std::size_t payload_bytes) noexcept;
+// The most bytes e adds to the spool: its event, and a new record's frame and header
+// (for a stream id of BatchId's 16 characters).
+std::size_t bytes_at_most(const Event& e) noexcept;
 void append_event(std::string& payload, const Event& e);
 void frame_record(std::string& out, std::string& payload, std::size_t count_at,
                   std::uint32_t count);

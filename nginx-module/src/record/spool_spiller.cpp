@@ -10,10 +10,6 @@ namespace hubstats::module::spool {
 
 namespace {
 
-constexpr std::size_t kFrame = 12;        // magic, length, crc
-constexpr std::size_t kHeaderFixed = 23;  // version, stream length, seq, type, ns and
-                                          // name lengths, day, count
-constexpr std::size_t kStream = 16;       // BatchId::stream
 // A slot keeps its buffer for its next record up to this size: a burst of one repo
 // does not pin its largest record's memory for good.
 constexpr std::size_t kKeptCapacity = 4096;
@@ -31,18 +27,12 @@ Spiller::Spiller(std::size_t max_events, std::size_t max_open)
   by_hash_.reserve(slots_.size());
 }
 
-std::size_t Spiller::bytes_at_most(const Event& e) noexcept {
-  const std::size_t event =
-      13 + e.identity_hex.size() + std::min<std::size_t>(e.path.size(), 0xFFFF);
-  return event + kFrame + kHeaderFixed + kStream + e.repo.ns.size() + e.repo.name.size();
-}
-
 std::size_t Spiller::close(Open& o, std::string& out) {
   if (!o.open) return 0;
   frame_record(out, o.payload, o.count_at, o.count);
   o.open = false;
   events_ -= o.count;
-  bytes_ -= kFrame + o.payload.size();
+  bytes_ -= framed_bytes(o.payload.size());
   if (o.payload.capacity() > kKeptCapacity) std::string().swap(o.payload);
   return o.count;
 }
@@ -79,7 +69,7 @@ Spiller::Added Spiller::add(const Event& e, std::int64_t bucket, BatchNumbering&
     slot->count = 0;
     slot->count_at = begin_payload(slot->payload, id, e.repo, e.day);
     slot->open = true;
-    added.bytes += kFrame + slot->payload.size();
+    added.bytes += framed_bytes(slot->payload.size());
   }
   const std::size_t before = slot->payload.size();
   append_event(slot->payload, e);

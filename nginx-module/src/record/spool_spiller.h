@@ -38,9 +38,6 @@ class Spiller {
   // Forgets the open records; returns their events.
   std::size_t discard() noexcept;
 
-  // The most spool bytes add(e) can add: the event and a new record's frame.
-  static std::size_t bytes_at_most(const Event& e) noexcept;
-
   std::size_t events() const noexcept { return events_; }
   std::size_t bytes() const noexcept { return bytes_; }  // framed size of the open records
 
