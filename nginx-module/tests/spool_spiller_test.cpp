@@ -54,7 +54,9 @@ TEST(SpoolSpiller, BuildsTheRecordAppendRecordWrites) {
     events.push_back(ev("a", i));
     const auto added = s.add(events.back(), 7, ids, 1790000000, out);
     EXPECT_LE(added.bytes, bytes_at_most(events.back()));
-    if (i == 0) EXPECT_EQ(added.bytes, bytes_at_most(events.back()));  // the bound is tight
+    if (i == 0) {
+      EXPECT_EQ(added.bytes, bytes_at_most(events.back()));  // the bound is tight
+    }
     EXPECT_EQ(added.closed, 0u);
     bytes += added.bytes;
   }
