@@ -13,20 +13,33 @@ namespace {
 constexpr std::size_t kMaxUri = 4096;
 constexpr std::size_t kMaxSegments = 64;
 
-// Splits "/a/b/c" into segments. Returns false on empty segments ("//", trailing "/"),
-// dot segments, control characters or too many segments: none of those is a download.
-// Offsets, not string_views: an array of 64 string_views is zeroed on every call
-// (1 KB per classified request); a trivial one is not.
+// A URI's path segments, kept as 16-bit offsets in a trivial array: an array of 64
+// string_views is zeroed on every call (1 KB per classified request); this is not.
 class Segments {
  public:
-  explicit Segments(std::string_view uri) noexcept : uri_(uri) {}
+  // Splits "/a/b/c". False on empty segments ("//", trailing "/"), dot segments,
+  // control characters, too many segments or a URI over kMaxUri: none of those is a
+  // download.
+  bool split(std::string_view uri) noexcept {
+    if (uri.empty() || uri.front() != '/' || uri.size() > kMaxUri) return false;
+    uri_ = uri;
+    std::size_t pos = 1;
+    while (true) {
+      const std::size_t slash = uri.find('/', pos);
+      const std::string_view seg =
+          uri.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+      if (seg.empty() || seg == "." || seg == "..") return false;
+      for (unsigned char c : seg) {
+        if (c < 0x20 || c == 0x7f) return false;
+      }
+      if (n == kMaxSegments) return false;
+      seg_[n++] = {static_cast<std::uint16_t>(pos), static_cast<std::uint16_t>(seg.size())};
+      if (slash == std::string_view::npos) return true;
+      pos = slash + 1;
+    }
+  }
   std::string_view operator[](std::size_t i) const noexcept {
     return uri_.substr(seg_[i].at, seg_[i].len);
-  }
-  bool push(std::size_t at, std::size_t len) noexcept {
-    if (n == kMaxSegments) return false;
-    seg_[n++] = {static_cast<std::uint16_t>(at), static_cast<std::uint16_t>(len)};
-    return true;
   }
   std::size_t n = 0;
 
@@ -38,23 +51,6 @@ class Segments {
   std::string_view uri_;
   Seg seg_[kMaxSegments];
 };
-
-bool split_path(std::string_view uri, Segments& out) noexcept {
-  if (uri.empty() || uri.front() != '/' || uri.size() > kMaxUri) return false;
-  std::size_t pos = 1;
-  while (true) {
-    const std::size_t slash = uri.find('/', pos);
-    const std::string_view seg =
-        uri.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
-    if (seg.empty() || seg == "." || seg == "..") return false;
-    for (unsigned char c : seg) {
-      if (c < 0x20 || c == 0x7f) return false;
-    }
-    if (!out.push(pos, seg.size())) return false;
-    if (slash == std::string_view::npos) return true;
-    pos = slash + 1;
-  }
-}
 
 // Namespaces that are routes of the hub itself, never users or organizations.
 bool reserved_namespace(std::string_view ns) noexcept {
@@ -192,9 +188,8 @@ GitUploadPackCommand git_upload_pack_command(std::string_view body) noexcept {
 
 Route route_of(std::string_view uri) noexcept {
   try {
-    if (uri.size() > kMaxUri) return {};
-    Segments s(uri);
-    if (!split_path(uri, s)) return {};
+    Segments s;
+    if (!s.split(uri)) return {};
     std::size_t i = 0;
     if (s.n > 0 && s[0] == "api") i = 1;
     if (s.n <= i) return {};
