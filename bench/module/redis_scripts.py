@@ -83,7 +83,8 @@ FAMILIES = ["transformers", "curl", "git"]
 def breakdown(first, n, paths_=None, families_=None):
     """What the module sends for events first..first+n-1 (event i fetches path i mod 8 with
     family i mod 3): the batch's distinct families and paths summed into one breakdown-log
-    record; one letter per event names its family. Returns (letters, families, record)."""
+    record; one letter per event names its family's index (all anonymous: 96 + index).
+    Returns (letters, record)."""
     paths_, families_ = paths_ or PATHS, families_ or FAMILIES
     paths, fams, letters = {}, {}, []
     for j in range(first, first + n):
@@ -96,7 +97,7 @@ def breakdown(first, n, paths_=None, families_=None):
         letters.append(fams[f][0])
     rec = "".join(f"f{f}\t{c}\n" for f, (_, c) in fams.items()) + \
         "".join(f"p{p}\t{c}\n" for p, c in paths.items())
-    return "".join(letters), len(fams), rec
+    return "".join(letters), rec
 
 
 def keys7(bucket):
@@ -192,10 +193,10 @@ def run(variant, batch, hex_len, events, tmp):
             stream = "%08x%08x" % (now // 1000, 42) if variant != "noid" else ""
             for seq, k in enumerate(range(0, events, batch), 1):
                 part = ids[k:k + batch]
-                letters, families, rec = breakdown(k, len(part))
+                letters, rec = breakdown(k, len(part))
                 cmds.append(resp("EVALSHA", sha, 8, *keys7(bucket), f"hs:{TAG}:x:{DAY}",
-                                 WINDOW_MS, RETENTION_S, DAY, stream, seq, "0" * len(part),
-                                 letters, 1000, families, 1 << 20, *part,
+                                 WINDOW_MS, RETENTION_S, DAY, stream, seq, letters, 0,
+                                 1000, 1 << 20, *part,
                                  *[now] * len(part), rec))
                 if variant == "id+dirty":
                     cmds.append(resp("SADD", "hs:{dirty:3}", TAG[1:-1]))

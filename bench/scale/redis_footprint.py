@@ -64,13 +64,13 @@ def batches(sha, repos, events, batch):
         n = min(batch, events - k)
         seq += 1
         ids = [os.urandom(8).hex() for _ in range(n)]
-        letters, families, rec = breakdown(k, n, PATHS, FAMILIES)
+        letters, rec = breakdown(k, n, PATHS, FAMILIES)
         t = "{" + tag + "}"
         keys = (f"hs:{t}:d:{DAY}", f"hs:{t}:days", f"hs:{t}:s:{WINDOW_MS}:{bucket}",
                 f"hs:{t}:s:{WINDOW_MS}:{bucket - 1}", f"hs:{t}:b", f"hs:{t}:p:{DAY}",
                 f"hs:{t}:c:{DAY}", f"hs:{t}:x:{DAY}")
         out.append((keys[0], resp("EVALSHA", sha, 8, *keys, WINDOW_MS, RETENTION_S, DAY, stream,
-                                  seq, "0" * n, letters, 1000, families, 1 << 20,
+                                  seq, letters, 0, 1000, 1 << 20,
                                   *ids, *[now] * n, rec)))
         dirty = "hs:{dirty:%d}" % (fnv1a(tag) % 16)
         out.append((dirty, resp("SADD", dirty, tag)))

@@ -115,16 +115,13 @@ std::string record_batch_hiredis(const RecordBatch& b, const RecordArgs& a) {
   const RepoDayKeys& k = *b.keys;
   const std::size_t n = b.events.size();
   scripts::BatchBreakdown parts;
-  for (const Event& e : b.events) parts.add(e.family, e.path, e.bot);
+  for (const Event& e : b.events) parts.add(e.family, e.path, e.bot, e.authenticated);
   const std::string record = parts.record();
   const std::string letters(parts.letters());
   std::string s0 = k.sessions_prefix + a.window_ms + ":" + std::to_string(b.bucket);
   std::string s1 = k.sessions_prefix + a.window_ms + ":" + std::to_string(b.bucket - 1);
   const std::string seq = std::to_string(b.id.seq);
-  const std::string families = std::to_string(parts.families().size());
-  std::string flags;
-  flags.reserve(n);
-  for (const Event& e : b.events) flags += e.bot ? '2' : e.authenticated ? '1' : '0';
+  const std::string bots = std::to_string(parts.bots());
   std::vector<std::string> times;
   times.reserve(n);
   for (const Event& e : b.events) times.push_back(std::to_string(e.time_ms));
@@ -144,13 +141,12 @@ std::string record_batch_hiredis(const RecordBatch& b, const RecordArgs& a) {
                                      k.compact_day,
                                      b.id.stream,
                                      seq,
-                                     flags,
                                      letters,
+                                     bots,
                                      a.max_paths,
-                                     families,
                                      a.compact_bytes};
   argv.reserve(argv.size() + 2 * n + 1);
-  for (const Event& e : b.events) argv.push_back(std::string(e.identity_hex.view()));
+  for (const Event& e : b.events) argv.push_back(e.identity_hex.view());
   for (const auto& t : times) argv.push_back(t);
   argv.push_back(record);
   return format_command(argv);

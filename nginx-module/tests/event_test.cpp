@@ -102,10 +102,9 @@ TEST(EventCommands, RecordBatchCommandAndResp) {
                      "20250115",
                      "6787a38c0000002a",
                      "17",
-                     "120",
-                     "abc",
+                     "A\"c",  // transformers authenticated, bot, git anonymous
+                     "1",     // one bot
                      "50",
-                     "3",
                      std::to_string(scripts::kCompactLogBytes),
                      "aa",
                      "bb",

@@ -110,16 +110,18 @@ TEST(Scripts, Sha1MatchesKnownVector) {
 }
 
 // The writer sums a batch per family and per path: each once, in order of first
-// event, bots in their family but in no path; each event's letter names its family.
+// event, bots in their family but in no path; each event's letter names its family's
+// index and its kind (96 + k anonymous, 64 + k authenticated, 32 + k bot).
 TEST(Scripts, BatchBreakdownSumsFamiliesAndPathsOnce) {
   scripts::BatchBreakdown b;
-  b.add('b', "config.json", false);  // transformers
-  b.add('b', "config.json", false);
-  b.add('h', "model.safetensors", false);  // curl
-  b.add('m', "model.safetensors", true);   // bot: family only
-  b.add('b', "model.safetensors", false);
-  b.add('z', "config.json", false);  // unknown letter: other
-  EXPECT_EQ(b.letters(), "aabcad");
+  b.add('b', "config.json", false, false);  // transformers
+  b.add('b', "config.json", false, true);
+  b.add('h', "model.safetensors", false, false);  // curl
+  b.add('m', "model.safetensors", true, false);   // bot: family only
+  b.add('b', "model.safetensors", false, false);
+  b.add('z', "config.json", false, true);  // unknown letter: other
+  EXPECT_EQ(b.letters(), "aAb#aD");
+  EXPECT_EQ(b.bots(), 1);
   using Counts = std::vector<std::pair<std::string_view, std::int64_t>>;
   EXPECT_EQ(b.families(), (Counts{{"transformers", 3}, {"curl", 1}, {"bot", 1}, {"other", 1}}));
   EXPECT_EQ(b.paths(), (Counts{{"config.json", 3}, {"model.safetensors", 2}}));
@@ -128,24 +130,27 @@ TEST(Scripts, BatchBreakdownSumsFamiliesAndPathsOnce) {
             "pconfig.json\t3\npmodel.safetensors\t2\n");
   // The log's separators never reach it inside a path.
   scripts::BatchBreakdown odd;
-  odd.add('b', "a\tb", false);
-  odd.add('b', "c\nd", false);
+  odd.add('b', "a\tb", false, false);
+  odd.add('b', "c\nd", false, false);
   EXPECT_EQ(odd.paths(), (Counts{{"(other)", 2}}));
 }
 
 // What the fold and the readers make of a breakdown log: records summed, each d line
-// naming its own record's families by position, bad lines skipped.
+// naming its own record's families by position (shorter than the list: the rest opened
+// none; a bare "d": none did), bad lines skipped.
 TEST(Scripts, ParseBreakdownLogSumsRecords) {
   const auto f = scripts::parse_breakdown_log(
       "ftransformers\t3\nfcurl\t1\npconfig.json\t3\npa.bin\t1\nd2,0\n"
       "fcurl\t2\npa.bin\t2\nd1\n"
+      "fgit\t1\nfcurl\t1\nd\n"
       "garbage\npno-tab\nfgit\tx\nfbot\t1\nd1,7\n");
   using Fields = std::vector<std::pair<std::string, std::int64_t>>;
   EXPECT_EQ(f.paths, (Fields{{"config.json", 3}, {"a.bin", 3}}));
   EXPECT_EQ(f.clients, (Fields{{"f:transformers", 3},
-                               {"f:curl", 3},
+                               {"f:curl", 4},
                                {"d:transformers", 2},
                                {"d:curl", 1},
+                               {"f:git", 1},
                                {"f:bot", 1},
                                {"d:bot", 1}}));
   EXPECT_TRUE(scripts::parse_breakdown_log("").paths.empty());

@@ -1,7 +1,7 @@
 """The breakdown log (hs:{tag}:x:D, scripts::BatchBreakdown and kRecordBatch) read the
 way hubstatsd reads it (scripts::parse_breakdown_log): one record per batch, lines
-"f<family>\\t<files>", "p<path>\\t<files>", then "d<n_1>,...,<n_F>" (sessions opened per
-f line of the record, in order)."""
+"f<family>\\t<files>", "p<path>\\t<files>", then "d<n_1>,...,<n_K>" (sessions opened per
+f line of the record, in order; the f lines past K opened none, a bare "d": none did)."""
 
 
 def parse(log):
@@ -11,7 +11,7 @@ def parse(log):
         if not line:
             continue
         if line[0] == "d":
-            for name, n in zip(names, line[1:].split(",")):
+            for name, n in zip(names, line[1:].split(",") if len(line) > 1 else []):
                 if int(n):
                     clients["d:" + name] = clients.get("d:" + name, 0) + int(n)
             names = []

@@ -88,15 +88,17 @@ def record(rc, sha, repo, day, now, events, window=WINDOW_MS, stream="", seq=0, 
     evs = [full(e) for e in events]
     # The module sums the batch's families and non-bot paths (scripts::BatchBreakdown)
     # into one breakdown-log record: each once with its files, in order of first event;
-    # one letter per event names its family in that list. compact: the log size past
-    # which the script compacts the log into the hashes (1: after every batch).
+    # one letter per event names its family's index k in that list and its kind (96 + k
+    # anonymous, 64 + k authenticated, 32 + k bot); the number of bots goes beside.
+    # compact: the log size past which the script compacts the log into the hashes
+    # (1: after every batch).
     fams, letters, paths = {}, [], {}
-    for _, _, path, fam, bot in evs:
+    for _, auth, path, fam, bot in evs:
         name = FAMILIES[ord(fam) - ord("a")]
         if name not in fams:
-            fams[name] = [chr(ord("a") + len(fams)), 0]
+            fams[name] = [len(fams) + 1, 0]
         fams[name][1] += 1
-        letters.append(fams[name][0])
+        letters.append(chr((32 if bot else 64 if auth else 96) + fams[name][0]))
         if not bot:
             paths[path] = paths.get(path, 0) + 1
     rec = "".join(f"f{name}\t{n}\n" for name, (_, n) in fams.items()) + \
@@ -105,8 +107,7 @@ def record(rc, sha, repo, day, now, events, window=WINDOW_MS, stream="", seq=0, 
                       sessions_key(repo, window, bucket), sessions_key(repo, window, bucket - 1),
                       batches_key(repo), paths_key(repo, day), clients_key(repo, day),
                       log_key(repo, day), window, RETENTION_S, day, stream, seq,
-                      "".join("2" if b else "1" if a else "0" for _, a, _, _, b in evs),
-                      "".join(letters), max_paths, len(fams), compact,
+                      "".join(letters), sum(1 for e in evs if e[4]), max_paths, compact,
                       *[e[0] for e in evs], *times, rec)
 
 

@@ -30,8 +30,8 @@ using Command = std::vector<std::string>;
 const std::string& record_batch_sha();
 
 // EVALSHA|EVAL record_batch 8 day days sessions(bucket) sessions(bucket-1) batches
-//   paths clients log window_ms retention_s YYYYMMDD stream seq flags families
-//   max_paths F compact_bytes identity_1..n time_ms_1..n record (the batch's distinct
+//   paths clients log window_ms retention_s YYYYMMDD stream seq letters bots
+//   max_paths compact_bytes identity_1..n time_ms_1..n record (the batch's distinct
 //   families and paths with their files, scripts::BatchBreakdown::record):
 //   every event must be of one repo, day and session bucket (events.front()'s).
 Command record_batch_command(const std::vector<Event>& events, const RecordSettings& s,

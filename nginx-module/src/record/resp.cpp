@@ -50,18 +50,18 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   std::string arg;  // scratch for the formatted arguments
   arg.reserve(k.sessions_prefix.size() + 48);
   scripts::BatchBreakdown parts;
-  for (const Event& e : b.events) parts.add(e.family, e.path, e.bot);
+  for (const Event& e : b.events) parts.add(e.family, e.path, e.bot, e.authenticated);
   const std::string record = parts.record();
   std::size_t size = 280 + script.size() + k.day.size() + k.days.size() + k.batches.size() +
                      k.paths.size() + k.clients.size() + k.log.size() +
                      2 * k.sessions_prefix.size() + a.window_ms.size() + a.retention_s.size() +
                      a.max_paths.size() + a.compact_bytes.size() + k.compact_day.size() +
-                     b.id.stream.size() + 4 * n + record.size();
+                     b.id.stream.size() + 3 * n + record.size();
   for (const Event& e : b.events) size += e.identity_hex.size() + 30;
   std::string out;
   out.reserve(size);
   out += '*';
-  append_uint(out, 3 + 8 + 11 + 2 * n);
+  append_uint(out, 3 + 8 + 10 + 2 * n);
   out += "\r\n";
   append_bulk(out, verb);
   append_bulk(out, script);
@@ -86,16 +86,11 @@ std::string record_batch_resp(const RecordBatch& b, const RecordArgs& a, ScriptC
   arg.clear();
   append_uint(arg, b.id.seq);
   append_bulk(out, arg);
-  out += '$';
-  append_uint(out, n);
-  out += "\r\n";
-  for (const Event& e : b.events) out += e.bot ? '2' : e.authenticated ? '1' : '0';
-  out += "\r\n";
   append_bulk(out, parts.letters());
-  append_bulk(out, a.max_paths);
   arg.clear();
-  append_uint(arg, parts.families().size());
+  append_uint(arg, static_cast<std::size_t>(parts.bots()));
   append_bulk(out, arg);
+  append_bulk(out, a.max_paths);
   append_bulk(out, a.compact_bytes);
   for (const Event& e : b.events) append_bulk(out, e.identity_hex.view());
   for (const Event& e : b.events) {

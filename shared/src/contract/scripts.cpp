@@ -11,17 +11,18 @@
 
 namespace hubstats::scripts {
 
-void BatchBreakdown::add(char family, std::string_view path, bool bot) {
+void BatchBreakdown::add(char family, std::string_view path, bool bot, bool authenticated) {
   const auto slot = static_cast<std::size_t>(static_cast<unsigned char>(family - 'a')) % 32;
-  char& letter = family_of_[slot];
-  if (!letter) {
+  std::uint8_t& index = index_of_[slot];
+  if (!index) {
     const auto f = static_cast<ClientFamily>(family - 'a');
     families_.emplace_back(
         family - 'a' < kClientFamilies ? family_name(f) : family_name(ClientFamily::kOther), 0);
-    letter = static_cast<char>('a' + families_.size() - 1);
+    index = static_cast<std::uint8_t>(families_.size());
   }
-  letters_ += letter;
-  ++families_[static_cast<std::size_t>(letter - 'a')].second;
+  letters_ += static_cast<char>((bot ? 32 : authenticated ? 64 : 96) + index);
+  ++families_[index - 1u].second;
+  bots_ += bot;
   if (bot) return;
   if (path.find_first_of("\t\r\n") != std::string_view::npos) path = "(other)";
   if (last_path_ < paths_.size() && paths_[last_path_].first == path) {
@@ -127,22 +128,12 @@ ScriptArgs record_batch_args(const RepoRef& repo, Day day, std::int64_t window_m
             keys::paths(repo, day),
             keys::clients(repo, day),
             keys::breakdown_log(repo, day)};
-  std::string flags;
   BatchBreakdown parts;
-  for (const auto& f : files) {
-    flags += f.bot ? '2' : f.authenticated ? '1' : '0';
-    parts.add(f.family, f.path, f.bot);
-  }
-  a.argv = {std::to_string(window_ms),
-            std::to_string(retention_s),
-            format_compact(day),
-            std::string(stream),
-            std::to_string(seq),
-            std::move(flags),
-            parts.letters(),
-            std::to_string(max_paths),
-            std::to_string(parts.families().size()),
-            std::to_string(compact_bytes)};
+  for (const auto& f : files) parts.add(f.family, f.path, f.bot, f.authenticated);
+  a.argv = {
+      std::to_string(window_ms),    std::to_string(retention_s), format_compact(day),
+      std::string(stream),          std::to_string(seq),         parts.letters(),
+      std::to_string(parts.bots()), std::to_string(max_paths),   std::to_string(compact_bytes)};
   for (const auto& f : files) a.argv.emplace_back(f.identity);
   for (const auto& f : files) a.argv.push_back(std::to_string(f.time_ms ? f.time_ms : now_ms));
   a.argv.push_back(parts.record());

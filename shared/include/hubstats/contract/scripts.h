@@ -31,30 +31,35 @@ namespace hubstats::scripts {
 // field is added, so it costs nothing per batch); writers start a new stream every
 // half retention, so any batch resent within half a retention of its first send is
 // recognised. An empty stream id skips the check (tests and tools).
-// Bots (flag '2') are judged with the same session rules but add nothing to
-// downloads, authenticated, anonymous or files: their files add to the day hash's
-// `bots`, their sessions and files to the clients hash as family bot.
+// Bots are judged with the same session rules but add nothing to downloads,
+// authenticated, anonymous or files: their files add to the day hash's `bots`, their
+// sessions and files to the clients hash as family bot.
 // Per-file and per-client counts: the writer sums its batch (BatchBreakdown) into the
 // text of one breakdown-log record: an "f<family>\t<files>" line per distinct family
 // (bots included: family bot) and a "p<path>\t<files>" line per distinct non-bot
-// path. Each event names its family by a letter ('a' + its index among those lines);
-// the script counts the sessions each family opened and ends the record with a line
-// "d<n_1>,...,<n_F>" (positional, so no name is repeated), then APPENDs it to the
-// day's log (keys::breakdown_log): one call per batch whatever the number of paths
-// and families, because every redis.call and every Lua number costs Redis about as
-// much as several events. The fold and the readers parse the log in hubstatsd
-// (parse_breakdown_log). When the log passes compact_bytes (a fold that has not run
-// for long), the script compacts it into the paths hash (keys::paths: path -> files;
-// a path not yet in the hash is added only while the hash holds fewer than max_paths
-// fields other than the special ones (git), (lfs), (other); past the cap it adds to
-// (other)) and the clients hash (keys::clients: d:<family> sessions, f:<family>
-// files), so Redis memory stays bounded. The fold enforces the path cap again.
+// path. Each event has one letter naming its family's 1-based index k among those
+// lines and its kind: 96 + k anonymous ('a'..), 64 + k authenticated ('A'..), 32 + k
+// bot ('!'..); the writer also sends the batch's number of bot events. The script
+// reads a letter only for an event that opens a session: it counts the sessions each
+// family opened and ends the record with a line "d<n_1>,...,<n_K>" (positional, so
+// no name is repeated; K is the highest index that opened one, later ones are 0; a
+// batch that opened none ends with "d"), then APPENDs it to the day's log
+// (keys::breakdown_log): one call per batch whatever the number of paths and
+// families, because every redis.call, every Lua number and every argument costs Redis
+// about as much as several events. The fold and the readers parse the log in
+// hubstatsd (parse_breakdown_log). When the log passes compact_bytes (a fold that has
+// not run for long), the script compacts it into the paths hash (keys::paths: path ->
+// files; a path not yet in the hash is added only while the hash holds fewer than
+// max_paths fields other than the special ones (git), (lfs), (other); past the cap it
+// adds to (other)) and the clients hash (keys::clients: d:<family> sessions,
+// f:<family> files), so Redis memory stays bounded. The fold enforces the path cap
+// again.
 // KEYS: day, days, sessions(bucket), sessions(bucket - 1), batches, paths, clients,
 //       breakdown log
-// ARGV: window_ms, retention_s, YYYYMMDD, stream, seq, flags (one '0' anonymous |
-//       '1' authenticated | '2' bot per event; its length is the number of events n),
-//       families (one letter per event), max_paths, F (distinct families),
-//       compact_bytes, identity_1..n, time_ms_1..n, the record without its d line
+// ARGV: window_ms, retention_s, YYYYMMDD, stream, seq, letters (one per event, as
+//       above; its length is the number of events n), bots (how many letters are
+//       bots), max_paths, compact_bytes, identity_1..n, time_ms_1..n, the record
+//       without its d line
 // Returns the number of events that opened a new download session (bots included),
 // or -1 when the batch id was already applied.
 // The bucket hash expires when its last session ends and the next bucket stops
@@ -69,15 +74,17 @@ namespace hubstats::scripts {
 // them. A fold RENAMEs the day hash and the log away; the next batch recreates them
 // and so re-adds the day to the days set (fold finish may have removed it).
 inline constexpr std::string_view kRecordBatch = R"lua(
-local w, files = tonumber(ARGV[1]), #ARGV[6]
+-- `+ 0` converts a number argument with one strtod; tonumber() parses it twice.
+local w, letters = ARGV[1] + 0, ARGV[6]
+local files = #letters
 if files < 1 then return 0 end
-local flags, fams, nf = ARGV[6], ARGV[7], tonumber(ARGV[9])
-local t0 = 10 + files
-local last = tonumber(ARGV[t0 + files])
+local bots = ARGV[7] == '0' and 0 or ARGV[7] + 0
+local t0 = 9 + files
+local last = ARGV[t0 + files] + 0
 local stream = ARGV[4]
 if stream ~= '' then
   local seen = redis.call('HGET', KEYS[5], stream)
-  if seen and tonumber(seen) >= tonumber(ARGV[5]) then return -1 end
+  if seen and seen + 0 >= ARGV[5] + 0 then return -1 end
   if redis.call('HSET', KEYS[5], stream, ARGV[5]) == 1 then
     local oldest = math.floor(last / 1000) - tonumber(ARGV[2])
     for _, f in ipairs(redis.call('HKEYS', KEYS[5])) do
@@ -87,26 +94,33 @@ if stream ~= '' then
     redis.call('EXPIRE', KEYS[5], ARGV[2])
   end
 end
-local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 11, t0))
-local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 11, t0))
-local opened, started, auth, botnew, bots, fd = {}, {}, 0, 0, 0, {}
-for k = 1, nf do fd[k] = 0 end
+local cur = redis.call('HMGET', KEYS[3], unpack(ARGV, 10, t0))
+local prev = redis.call('HMGET', KEYS[4], unpack(ARGV, 10, t0))
+local opened, started, auth, botnew, fd, nf = {}, {}, 0, 0, {}, 0
 for i = 1, files do
-  local id, fl = ARGV[10 + i], string.byte(flags, i)
-  if fl == 50 then bots = bots + 1 end
+  local id = ARGV[9 + i]
   if not (cur[i] or started[id]) then
     local p = prev[i]
     if not p or tonumber(ARGV[t0 + i]) - tonumber(p) >= w then
       started[id] = true
       opened[#opened + 1] = id
       opened[#opened + 1] = ARGV[t0 + i]
-      local fam = string.byte(fams, i) - 96
-      fd[fam] = fd[fam] + 1
-      if fl == 50 then botnew = botnew + 1 elseif fl == 49 then auth = auth + 1 end
+      -- The event's letter: its family's index k in the record, plus 96 (anonymous),
+      -- 64 (authenticated) or 32 (bot). Read only for the events that open a session.
+      local k = string.byte(letters, i)
+      if k > 96 then
+        k = k - 96
+      elseif k > 64 then
+        k, auth = k - 64, auth + 1
+      else
+        k, botnew = k - 32, botnew + 1
+      end
+      fd[k] = (fd[k] or 0) + 1
+      if k > nf then nf = k end
     end
   end
 end
-local new = #opened / 2
+local new, dline = #opened / 2, 'd\n'
 if new > 0 then
   redis.call('HSET', KEYS[3], unpack(opened))
   redis.call('PEXPIRE', KEYS[3], 2 * w - last % w)
@@ -114,6 +128,8 @@ if new > 0 then
   if people > 0 then redis.call('HINCRBY', KEYS[1], 'downloads', people) end
   if auth > 0 then redis.call('HINCRBY', KEYS[1], 'authenticated', auth) end
   if people > auth then redis.call('HINCRBY', KEYS[1], 'anonymous', people - auth) end
+  for k = 1, nf do fd[k] = fd[k] or 0 end
+  dline = 'd' .. table.concat(fd, ',') .. '\n'
 end
 if bots > 0 then redis.call('HINCRBY', KEYS[1], 'bots', bots) end
 local counted = files - bots
@@ -122,11 +138,10 @@ if redis.call('HINCRBY', KEYS[1], 'files', counted) == counted then
   redis.call('SADD', KEYS[2], ARGV[3])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
 end
--- Two APPENDs: the writer's part as it came (building one string costs more).
-local head = ARGV[t0 + files + 1]
-if redis.call('APPEND', KEYS[8], head) == #head then redis.call('EXPIRE', KEYS[8], ARGV[2]) end
-local len = redis.call('APPEND', KEYS[8], 'd' .. table.concat(fd, ',') .. '\n')
-if len > tonumber(ARGV[10]) then
+local rec = ARGV[t0 + files + 1] .. dline
+local len = redis.call('APPEND', KEYS[8], rec)
+if len == #rec then redis.call('EXPIRE', KEYS[8], ARGV[2]) end
+if len > ARGV[9] + 0 then
   -- Compaction: sum the whole log, add it to the hashes, drop it.
   local paths, plist, cl, clist, names = {}, {}, {}, {}, {}
   for line in string.gmatch(redis.call('GET', KEYS[8]), '[^\n]+') do
@@ -336,14 +351,16 @@ return out
 
 // The per-file and per-client part of a kRecordBatch call, summed by the writer:
 // each distinct family of the batch (in order of first event) with its files, one
-// letter per event naming its family in that list, and each distinct path of the
-// batch's non-bot events with its files. A path holding a tab, CR or LF (the log's
-// separators) counts as "(other)".
+// letter per event naming its family's index in that list and whether the event is
+// anonymous, authenticated or a bot (kRecordBatch's letters), the number of bot
+// events, and each distinct path of the batch's non-bot events with its files. A path
+// holding a tab, CR or LF (the log's separators) counts as "(other)".
 class BatchBreakdown {
  public:
   // family: 'a' + ClientFamily, as events carry it.
-  void add(char family, std::string_view path, bool bot);
+  void add(char family, std::string_view path, bool bot, bool authenticated);
   const std::string& letters() const { return letters_; }
+  std::int64_t bots() const { return bots_; }
   // (name, files) of each family, then of each path.
   const std::vector<std::pair<std::string_view, std::int64_t>>& families() const {
     return families_;
@@ -355,7 +372,10 @@ class BatchBreakdown {
 
  private:
   std::string letters_;
-  char family_of_[32] = {};  // family letter -> 'a' + index in families_, 0: none yet
+  std::int64_t bots_ = 0;
+  // Family letter -> 1-based index in families_ (0: none yet). 32 slots, so an index
+  // is 1..32 and the letters 33..64, 65..96, 97..128 never overlap.
+  std::uint8_t index_of_[32] = {};
   std::vector<std::pair<std::string_view, std::int64_t>> families_;
   std::vector<std::pair<std::string_view, std::int64_t>> paths_;
   std::size_t last_path_ = 0;  // runs of one path are the common case
