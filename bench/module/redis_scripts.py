@@ -14,10 +14,13 @@ as the per-file and per-client counts need (the module sums them per batch into 
 breakdown-log record). --v2 SCRIPTS_H measures the kRecordBatch of commit c75bf62
 (a path per event, summed in Lua into the paths and clients hashes). --prev SCRIPTS_H measures the
 kRecordBatch of another checkout with batch ids but before per-file and per-client
-counts (e.g. commit 78e15a8: 5 keys, no families or paths) in the same run, the
-variants interleaved run by run.
+counts (e.g. commit 78e15a8 or 9f708e6: 5 keys, no families or paths) in the same
+run, the variants interleaved run by run. --session-files 8 gives each identity 8
+consecutive events (KohakuHub's shape: one event in 8 opens a session), --batches the
+batch sizes to compare.
 
-Usage: bench/module/redis_scripts.py [--events N] [--repeat R] [--prev scripts.h]"""
+Usage: bench/module/redis_scripts.py [--events N] [--repeat R] [--prev scripts.h]
+       [--session-files K] [--batches 8,24,64] [--only-ids]"""
 import argparse
 import os
 import re
@@ -70,6 +73,8 @@ def script(name, path=None):
 
 
 PREV = [None]  # scripts.h of the previous checkout (--prev)
+SESSION_FILES = [1]  # consecutive events per identity (--session-files; 8: KohakuHub's shape)
+BATCHES = [(1, 16, 64)]  # events per batch of the batch-id comparison (--batches)
 FOLD_EVERY = [500]  # batches between two folds of the breakdown log (--fold-every)
 V2 = [None]  # scripts.h of a checkout whose events each carry a path (--v2, e.g. c75bf62)
 PATHS = ["config.json", "model.safetensors", "tokenizer.json", "README.md",
@@ -154,7 +159,8 @@ def run(variant, batch, hex_len, events, tmp):
                     variant) or script("kRecordBatch")
         sha = rc.execute("SCRIPT", "LOAD", body)
         rc.close()
-        ids = [os.urandom(hex_len // 2).hex() for _ in range(events)]
+        people = [os.urandom(hex_len // 2).hex() for _ in range(events // SESSION_FILES[0] + 1)]
+        ids = [people[i // SESSION_FILES[0]] for i in range(events)]
         cmds = []
         if variant == "set":  # the floor: only the session keys, plain commands, no Lua
             for i in ids:
@@ -216,7 +222,8 @@ def run(variant, batch, hex_len, events, tmp):
         downloads = int(rc.execute("HGET", f"hs:{TAG}:d:{DAY}", "downloads") or 0)
         rc.close()
         if variant != "set":
-            assert files == downloads == events, (files, downloads, events)
+            sessions = -(-events // SESSION_FILES[0])
+            assert (files, downloads) == (events, sessions), (files, downloads, events, sessions)
         sock.close()
         return used * 1e6 / events
     finally:
@@ -233,16 +240,24 @@ def main():
     ap.add_argument("--fold-every", type=int, default=500,
                     help="batches between two folds of the breakdown log (0: never, so "
                     "Redis compacts it past 1 MiB)")
+    ap.add_argument("--session-files", type=int, default=1,
+                    help="consecutive events per identity: 1, every event opens a session; "
+                    "8, KohakuHub's shape (snapshot_download of 8 files)")
+    ap.add_argument("--batches", default="1,16,64",
+                    help="events per batch of the batch-id comparison, comma-separated")
     ap.add_argument("--only-ids", action="store_true",
                     help="only the batch-id comparison (prev / noid / id / id+dirty)")
     args = ap.parse_args()
     PREV[0], V2[0], FOLD_EVERY[0] = args.prev, args.v2, args.fold_every
-    ids_variants = [(v, b, 16) for b in (1, 16, 64) for v in
+    SESSION_FILES[0] = args.session_files
+    BATCHES[0] = tuple(int(b) for b in args.batches.split(","))
+    ids_variants = [(v, b, 16) for b in BATCHES[0] for v in
                     (["prev"] if args.prev else []) + (["v2"] if args.v2 else []) +
                     ["noid", "id", "id+dirty"]]
     variants = ids_variants if args.only_ids else ids_variants + [
         ("keys", 64, 16), ("keys", 256, 16), ("set", 1, 16)]
-    print(f"{args.events} events with new identities per run, median of {args.repeat} runs; "
+    print(f"{args.events} events per run, {args.session_files} per identity, median of "
+          f"{args.repeat} runs; "
           "Redis CPU µs per event")
     results = {v: [] for v in variants}
     with tempfile.TemporaryDirectory(prefix="hubstats-redis-bench-") as tmp:
