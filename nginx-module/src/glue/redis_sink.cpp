@@ -481,6 +481,10 @@ void RedisSink::shutdown_cluster() {
 // The connection on nginx's loop (glue/hiredis_link), timers, hiredis callbacks
 
 void RedisSink::link_writing() noexcept {
+  // Edge-triggered epoll reports the socket writable again with every reply that
+  // arrives: waiting events go only when their flush is due (the timer fired, or a full
+  // batch waits), so a batch gathers a flush interval's events, not one round trip's.
+  if (flush_timer_.timer_set && waiting_.size() < kFlushEvents) return;
   if (flush_timer_.timer_set) ngx_del_timer(&flush_timer_);
   send_waiting();
 }
