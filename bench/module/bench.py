@@ -89,6 +89,16 @@ HUB_CONF = """
 """
 
 
+def hub_tree(tmp):
+    """(root, secret): the counted file under tmp/hub (~460 B) and a fresh secret file."""
+    root = tmp / "hub"
+    (root / "models/demo/tiny-model/resolve/main").mkdir(parents=True)
+    (root / FILE.lstrip("/")).write_bytes(b'{"model_type": "tiny"}\n' * 20)
+    secret = tmp / "secret"
+    secret.write_bytes(os.urandom(32).hex().encode())
+    return root, secret
+
+
 UNIT = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
@@ -200,11 +210,7 @@ def main():
         ap.error("--phases: a comma-separated list of up, kohakuhub and down")
     with tempfile.TemporaryDirectory(prefix="hubstats-bench-") as tmp:
         tmp = Path(tmp)
-        root = tmp / "hub"
-        (root / "models/demo/tiny-model/resolve/main").mkdir(parents=True)
-        (root / FILE.lstrip("/")).write_bytes(b'{"model_type": "tiny"}\n' * 20)  # ~460 B
-        secret = tmp / "secret"
-        secret.write_bytes(os.urandom(32).hex().encode())
+        root, secret = hub_tree(tmp)
         redis = RedisServer(tmp, unix_socket=args.redis_unix)
         FOLD[0] = None if args.no_fold else fold_stand_in(redis)
         hub = Nginx(tmp, HUB_CONF, module_path=None, level="warn")

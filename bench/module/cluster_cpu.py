@@ -11,7 +11,6 @@ Usage: bench/module/run.sh is for the overhead benchmark; this one:
   HUBSTATS_BUILD_DIR=build /usr/bin/python3 bench/module/cluster_cpu.py [--rounds N]
 """
 import argparse
-import os
 import statistics
 import sys
 import tempfile
@@ -46,11 +45,7 @@ def main():
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="hubstats-cluster-bench-") as tmp:
         tmp = Path(tmp)
-        root = tmp / "hub"
-        (root / "models/demo/tiny-model/resolve/main").mkdir(parents=True)
-        (root / bench.FILE.lstrip("/")).write_bytes(b'{"model_type": "tiny"}\n' * 20)
-        secret = tmp / "secret"
-        secret.write_bytes(os.urandom(32).hex().encode())
+        root, secret = bench.hub_tree(tmp)
         single = RedisServer(tmp)
         cluster = RedisCluster(tmp / "cluster", masters=3, replicas=1)
         hub = Nginx(tmp, bench.HUB_CONF, module_path=None, level="warn")

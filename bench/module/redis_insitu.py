@@ -76,11 +76,7 @@ def main():
         ap.error("--shapes: up and/or kohakuhub")
     with tempfile.TemporaryDirectory(prefix="hubstats-insitu-") as tmp:
         tmp = Path(tmp)
-        root = tmp / "hub"
-        (root / "models/demo/tiny-model/resolve/main").mkdir(parents=True)
-        (root / bench.FILE.lstrip("/")).write_bytes(b'{"model_type": "tiny"}\n' * 20)
-        secret = tmp / "secret"
-        secret.write_bytes(os.urandom(32).hex().encode())
+        root, secret = bench.hub_tree(tmp)
         redis = RedisServer(tmp)
         hub = Nginx(tmp, bench.HUB_CONF, module_path=None, level="warn")
         conf = bench.conf(redis.address, secret, root, hub.port, args.extra)

@@ -34,7 +34,7 @@ sys.path.insert(0, str(HERE.parents[1] / "tests"))
 sys.path.insert(0, str(HERE.parents[1] / "bench/module"))
 
 from harness.redis import RedisServer  # noqa: E402
-from harness.redis_cluster import RedisCluster, key_slot  # noqa: E402
+from harness.redis_cluster import RedisCluster  # noqa: E402
 from redis_scripts import breakdown, cpu, resp, script  # noqa: E402
 
 DAY = "20261203"
