@@ -64,12 +64,27 @@ stack_postgres() {
   [ "$(stack_psql "$port" -c "SELECT 1 FROM pg_database WHERE datname='hubstats'")" = 1 ] ||
     stack_psql "$port" -c "CREATE DATABASE hubstats"
 }
+# stack_wait_redis PORT LOG: waits until the redis-server on PORT answers PONG. One
+# restarted from a large AOF answers LOADING for a while, and every client in between
+# would fail; one that never comes up ends the script, naming its log.
+stack_wait_redis() {
+  local port=$1 logf=$2 answer=""
+  for _ in $(seq 1200); do
+    answer=$(redis-cli -p "$port" ping 2>&1 | tr -d '\r') || true
+    [ "$answer" = PONG ] && return 0
+    sleep 0.05
+  done
+  stack_log "redis on 127.0.0.1:$port is not ready after 60 s (last answer: ${answer:-none}):"
+  tail -5 "$logf" >&2
+  exit 1
+}
 stack_psql() { local port=$1; shift; psql -h 127.0.0.1 -p "$port" -U postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
 
-# stack_daemon_config OUT RUN PORT PG_PORT WINDOW REDIS_YAML: a hubstatsd config file;
-# REDIS_YAML is the body of its redis: section (indented two spaces).
+# stack_daemon_config OUT RUN PORT PG_PORT REDIS_YAML: a hubstatsd config file; REDIS_YAML
+# is the body of its redis: section (indented two spaces). The session window is the
+# nginx module's alone (hubstats_session_window).
 stack_daemon_config() {
-  local out=$1 run=$2 port=$3 pg_port=$4 window=$5 redis_yaml=$6
+  local out=$1 run=$2 port=$3 pg_port=$4 redis_yaml=$5
   cat >"$out" <<YAML
 listen:
   address: 127.0.0.1
@@ -81,7 +96,6 @@ postgres:
   pool_size: 8
 fold:
   interval: 5s
-session_window: $window
 catalog:
   backend: builtin
   cache_ttl: 2s
