@@ -11,7 +11,7 @@ built from an older commit) and every round measures both, alternating which bui
 goes first, so old and new are compared interleaved under the same host load.
 
 Usage: bench/module/run.sh [--rounds N] [--duration S] [--connections C] [--compare SO]
-                           [--phases up,kohakuhub,down]
+                           [--phases up,kohakuhub,down] [--redis-arg ARG ...]
 Prints throughput and p99 latency per round, and the median ratios."""
 import argparse
 import os
@@ -195,6 +195,11 @@ def main():
                     help="connect the module to Redis over a unix socket instead of TCP")
     ap.add_argument("--extra", default="", help="extra http-level directives, e.g. "
                     "'hubstats_flush_interval 20ms;'")
+    ap.add_argument("--redis-arg", action="append", default=[],
+                    help="a redis-server option, repeatable; e.g. --redis-arg=--hash-max-"
+                    "listpack-entries --redis-arg=128 for Debian's redis.conf value "
+                    "(redis-server's compiled-in 512 makes small session buckets "
+                    "linear scans)")
     ap.add_argument("--no-fold", action="store_true",
                     help="no fold stand-in: breakdown logs grow until Redis compacts them")
     ap.add_argument("--pin", action="store_true",
@@ -211,7 +216,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="hubstats-bench-") as tmp:
         tmp = Path(tmp)
         root, secret = hub_tree(tmp)
-        redis = RedisServer(tmp, unix_socket=args.redis_unix)
+        redis = RedisServer(tmp, unix_socket=args.redis_unix, args=args.redis_arg)
         FOLD[0] = None if args.no_fold else fold_stand_in(redis)
         hub = Nginx(tmp, HUB_CONF, module_path=None, level="warn")
         builds = []
