@@ -1,6 +1,5 @@
 #include "hubstats/classify.h"
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>

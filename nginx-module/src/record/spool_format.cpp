@@ -13,6 +13,9 @@ constexpr std::string_view kMagic = "HSB1";
 constexpr std::size_t kHeader = 12;  // magic, length, crc
 constexpr std::uint8_t kVersion = 2;
 constexpr std::uint8_t kVersionBeforePaths = 1;
+// An event's bytes besides its identity and path: time, flags, identity length,
+// family, path length.
+constexpr std::size_t kEventFixed = 13;
 
 // Slicing-by-8 tables: t[0] is the classic byte table, t[k][i] the CRC of byte i
 // followed by k zero bytes, so 8 input bytes take 8 lookups and no dependency chain
@@ -166,7 +169,6 @@ std::size_t bytes_at_most(const Event& e) noexcept {
   constexpr std::size_t kHeaderFixed = 23;  // version, stream length, seq, type, ns and
                                             // name lengths, day, count
   constexpr std::size_t kStream = 16;       // BatchId::stream
-  constexpr std::size_t kEventFixed = 13;   // time, flags, identity length, family, path length
   const std::size_t path = std::min<std::size_t>(e.path.size(), 0xFFFF);
   return kHeader + kHeaderFixed + kStream + e.repo.ns.size() + e.repo.name.size() + kEventFixed +
          e.identity_hex.size() + path;
@@ -178,7 +180,7 @@ void append_event(std::string& p, const Event& e) {
   const std::string_view id = e.identity_hex.view();
   const std::size_t plen = std::min<std::size_t>(e.path.size(), 0xFFFF);
   const std::size_t at = p.size();
-  p.resize(at + 13 + id.size() + plen);
+  p.resize(at + kEventFixed + id.size() + plen);
   char* w = p.data() + at;
   auto store = [&w](std::uint64_t v, std::size_t bytes) {
     for (std::size_t i = 0; i < bytes; ++i) *w++ = static_cast<char>((v >> (8 * i)) & 0xFF);
