@@ -260,18 +260,6 @@ TEST(SpoolFiles, SealHandsTheLockedFileToItsOwnReplay) {
   EXPECT_EQ(directory_usage(dir.path.string()), sample_records(2).size());
 }
 
-TEST(SpoolFiles, SyncerSyncsADuplicate) {
-  TempDir dir;
-  const int fd = open((dir.path / "s.spool").c_str(), O_RDWR | O_CREAT, 0600);
-  ASSERT_GE(fd, 0);
-  {
-    Syncer s;
-    s.request(fd);
-    close(fd);  // the syncer holds its own copy
-  }
-  SUCCEED();
-}
-
 TEST(SpoolFiles, FileNameIsPidAndStream) {
   EXPECT_EQ(file_name(123, 0x5f000001, 0xabcdef01u), "123-5f000001abcdef01.spool");
   EXPECT_NE(file_name(7, 1, 1), file_name(7, 1, 2));

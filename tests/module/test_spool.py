@@ -2,6 +2,7 @@
 still holds when it exits (reload, quit, restart), go to files on disk and are
 replayed once Redis is back. Ground truth: nginx's access log; every download is a
 new identity, so each must be one file and one download in Redis."""
+import os
 import struct
 
 import faults
@@ -100,6 +101,31 @@ def test_spool_full_drops_are_counted_and_requests_served(make_nginx, redis, sec
         got = faults.counted(rc)
     assert sum(v["files"] for v in got.values()) == 300 - s["dropped"]
     assert sum(v["downloads"] for v in got.values()) == 300 - s["dropped"]
+
+
+def test_the_spool_is_synced_through_kernel_aio_not_a_thread(make_nginx, redis, secret_file,
+                                                             hub_root):
+    # A second thread in a worker would put glibc on its multi-threaded paths for every
+    # system call and malloc of nginx's (about 3 % of the worker's CPU, for as long as
+    # the worker lives): the spool's fdatasync goes through Linux AIO instead, whose
+    # ring shows in the worker's mappings as "[aio]".
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="""
+        hubstats_queue_size 5;
+        hubstats_reconnect_backoff 50ms 200ms;"""))
+    c = Client(ng)
+    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
+    stop_redis_keeping_data(redis)
+    c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
+    assert faults.traffic(ng, 0, 50) == [200] * 50
+    (pid,) = ng.worker_pids()
+
+    def maps():
+        with open(f"/proc/{pid}/maps") as f:
+            return f.read()
+    wait_until(lambda: "[aio]" in maps(), timeout=30, what="the spool's first sync")
+    assert len(os.listdir(f"/proc/{pid}/task")) == 1
+    assert c.status()["spooled"] > 0
+    assert "synced by a helper thread" not in ng.error_log_text()
 
 
 def records(data: bytes) -> list[int]:

@@ -24,6 +24,7 @@
 #include "glue/ngx_includes.h"
 #include "record/spool_files.h"
 #include "record/spool_spiller.h"
+#include "record/spool_sync.h"
 
 struct redisAsyncContext;
 struct redisReply;

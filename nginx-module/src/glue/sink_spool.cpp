@@ -145,10 +145,24 @@ void RedisSink::spool_tick() {
   const ngx_msec_t now = ngx_current_msec;
   if (spool_unsynced_ && spool_writer_ && spool_writer_->has_file() &&
       now - spool_synced_ >= kSpoolSync) {
-    if (!syncer_) syncer_ = std::make_unique<spool::Syncer>();
-    syncer_->request(spool_writer_->fd());
-    spool_unsynced_ = false;
-    spool_synced_ = now;
+    if (!syncer_) {
+      syncer_ = std::make_unique<spool::Syncer>();
+      if (syncer_->via() == spool::Syncer::Via::kThread) {
+        ngx_log_error(NGX_LOG_NOTICE, log_, 0,
+                      "hubstats: no Linux AIO context (fs.aio-max-nr?): the spool is synced "
+                      "by a helper thread");
+      }
+    }
+    if (syncer_->request(spool_writer_->fd())) {  // else the last sync still runs
+      spool_unsynced_ = false;
+      spool_synced_ = now;
+    }
+  }
+  if (syncer_) {
+    if (const int err = syncer_->take_error(); err != 0 && error_log_due()) {
+      ngx_log_error(NGX_LOG_ERR, log_, err, "hubstats: cannot sync the spool file \"%s\"",
+                    (settings_.spool_dir + "/...").c_str());
+    }
   }
   if (connected_ && (replay_ || now - spool_claimed_ >= kSpoolScan ||
                      (spool_writer_ && spool_writer_->has_file()))) {

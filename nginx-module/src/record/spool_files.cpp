@@ -41,41 +41,6 @@ std::uint64_t directory_usage(const std::string& dir) {
   return total;
 }
 
-Syncer::Syncer() : thread_([this] { run(); }) {}
-
-Syncer::~Syncer() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_one();
-  thread_.join();
-}
-
-void Syncer::request(int fd) {
-  const int copy = dup(fd);
-  if (copy < 0) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    fds_.push_back(copy);
-  }
-  cv_.notify_one();
-}
-
-void Syncer::run() {
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    cv_.wait(lock, [this] { return stop_ || !fds_.empty(); });
-    if (fds_.empty()) return;  // stop_ and nothing left
-    const int fd = fds_.front();
-    fds_.pop_front();
-    lock.unlock();
-    fdatasync(fd);
-    close(fd);
-    lock.lock();
-  }
-}
-
 Writer::~Writer() {
   if (fd_ >= 0) close(fd_);  // releases the lock: the file is free to claim
 }

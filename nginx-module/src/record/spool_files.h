@@ -4,18 +4,14 @@
 // host rebooted: the kernel drops the lock with the process) is free to claim;
 // flock makes a claim exclusive, so two workers never replay one file. Pure POSIX:
 // no nginx types. Writes go through a user-space buffer like nginx's access log
-// (`buffer=`/`flush=`): the caller decides when to write; fdatasync runs on a helper
-// thread so the event loop never waits on the disk.
+// (`buffer=`/`flush=`): the caller decides when to write; spool_sync.h syncs without
+// blocking the event loop.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "record/spool_format.h"
@@ -28,25 +24,6 @@ std::string file_name(long pid, std::int64_t now_s, std::uint32_t random);
 
 // Total size of the *.spool files in dir (0 when it cannot be read).
 std::uint64_t directory_usage(const std::string& dir);
-
-// fdatasync on a helper thread: request() hands it a dup() of the fd, so the
-// caller may close its own fd at any time.
-class Syncer {
- public:
-  Syncer();
-  ~Syncer();
-  Syncer(const Syncer&) = delete;
-  Syncer& operator=(const Syncer&) = delete;
-  void request(int fd);
-
- private:
-  void run();
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<int> fds_;
-  bool stop_ = false;
-  std::thread thread_;
-};
 
 // The worker's current spool file, created on the first write.
 class Writer {
