@@ -37,6 +37,20 @@ def wait_replayed(ng, timeout=60):
                       "workers to drain", timeout=timeout)
 
 
+def nginx_in_outage(make_nginx, redis, secret_file, hub_root, extra=""):
+    """(nginx, client): one worker, a queue of 5, connected to Redis, which is then
+    stopped keeping its data."""
+    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra=f"""
+        hubstats_queue_size 5;
+        {extra}
+        hubstats_reconnect_backoff 50ms 200ms;"""))
+    c = Client(ng)
+    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
+    stop_redis_keeping_data(redis)
+    c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
+    return ng, c
+
+
 def test_outage_with_reload_and_restart_loses_and_doubles_nothing(
         make_nginx, redis, secret_file, hub_root):
     # The spool is on by default, under the prefix: no hubstats_spool directive here
@@ -76,14 +90,8 @@ def test_outage_with_reload_and_restart_loses_and_doubles_nothing(
 
 def test_spool_full_drops_are_counted_and_requests_served(make_nginx, redis, secret_file,
                                                           hub_root):
-    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="""
-        hubstats_queue_size 5;
-        hubstats_spool @PREFIX@/spool max_size=3k;
-        hubstats_reconnect_backoff 50ms 200ms;"""))
-    c = Client(ng)
-    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
-    stop_redis_keeping_data(redis)
-    c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
+    ng, c = nginx_in_outage(make_nginx, redis, secret_file, hub_root,
+                            "hubstats_spool @PREFIX@/spool max_size=3k;")
     assert faults.traffic(ng, 0, 300, threads=4) == [200] * 300
     s = c.wait_status(lambda s: s["queued"] == 5, "the spool buffer to be written")
     assert s["counted"] == 300
@@ -109,13 +117,7 @@ def test_the_spool_is_synced_through_kernel_aio_not_a_thread(make_nginx, redis, 
     # system call and malloc of nginx's (about 3 % of the worker's CPU, for as long as
     # the worker lives): the spool's fdatasync goes through Linux AIO instead, whose
     # ring shows in the worker's mappings as "[aio]".
-    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="""
-        hubstats_queue_size 5;
-        hubstats_reconnect_backoff 50ms 200ms;"""))
-    c = Client(ng)
-    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
-    stop_redis_keeping_data(redis)
-    c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
+    ng, c = nginx_in_outage(make_nginx, redis, secret_file, hub_root)
     (pid,) = ng.worker_pids()
 
     def aio_rings():  # nginx built --with-file-aio has one of its own
@@ -149,13 +151,7 @@ def records(data: bytes) -> list[int]:
 
 def test_torn_last_record_is_skipped_and_the_rest_replayed_after_restart(
         make_nginx, redis, secret_file, hub_root):
-    ng = make_nginx(hub.http_conf(redis, secret_file, hub_root, main_extra="""
-        hubstats_queue_size 5;
-        hubstats_reconnect_backoff 50ms 200ms;"""))
-    c = Client(ng)
-    c.wait_status(lambda s: s["redis_connected"] == 1, "connected")
-    stop_redis_keeping_data(redis)
-    c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
+    ng, c = nginx_in_outage(make_nginx, redis, secret_file, hub_root)
     assert faults.traffic(ng, 0, 80, threads=1) == [200] * 80
     ng.stop()  # the exiting worker writes queue and spill to its spool file
     [summary] = hub.exit_summaries(ng)
