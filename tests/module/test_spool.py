@@ -114,9 +114,9 @@ def test_spool_full_drops_are_counted_and_requests_served(make_nginx, redis, sec
 def test_the_spool_is_synced_through_kernel_aio_not_a_thread(make_nginx, redis, secret_file,
                                                              hub_root):
     # A second thread in a worker would put glibc on its multi-threaded paths for every
-    # system call and malloc of nginx's (about 3 % of the worker's CPU, for as long as
-    # the worker lives): the spool's fdatasync goes through Linux AIO instead, whose
-    # ring shows in the worker's mappings as "[aio]".
+    # system call and malloc of nginx's, for as long as the worker lives: the spool's
+    # fdatasync goes through Linux AIO instead, whose ring shows in the worker's
+    # mappings as "[aio]".
     ng, c = nginx_in_outage(make_nginx, redis, secret_file, hub_root)
     (pid,) = ng.worker_pids()
 

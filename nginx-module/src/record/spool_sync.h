@@ -2,9 +2,10 @@
 // disk. Linux AIO (IOCB_CMD_FDSYNC: the kernel's workqueue runs the fdatasync) keeps
 // the worker single-threaded: a second thread would switch glibc to its multi-threaded
 // paths for every system call (asynchronous-cancellation bookkeeping) and every malloc
-// (locked arenas) of the worker, about 3 % of its CPU. Where io_setup is refused
-// (fs.aio-max-nr used up) a helper thread runs fdatasync instead. Pure POSIX/Linux: no
-// nginx types.
+// (locked arenas) of the worker. glibc took 8.7 % of a profile of the worker with the
+// thread, 5.8 % without (docs/benchmarks.md, "Tenth round"). Where io_setup is
+// refused (fs.aio-max-nr used up) a helper thread runs fdatasync instead. Pure
+// POSIX/Linux: no nginx types.
 #pragma once
 
 #include <linux/aio_abi.h>
