@@ -420,6 +420,23 @@ def test_cached_total_follows_folds_of_other_processes(env):
     assert repl("total", tag) == {"total": 10}
 
 
+def test_cached_total_survives_an_emptied_redis(env):
+    # A repo read before its first fold has no fold epoch in Redis; an emptied Redis
+    # (a lost host, FLUSHALL, a failover to an empty replica) has none either. A folded
+    # total cached for "no epoch" before the first fold must not answer after that:
+    # all-time totals never go down.
+    tag = "model/ns0/emptied"
+    env.record([(tag, PAST[0], f"a{i}", 0) for i in range(3)])
+    repl = env.repl()
+    assert repl("total", tag) == {"total": 3}  # nothing folded yet: 3 from the residual
+    assert env.redis_keys(f"hs:{{{tag}}}:e"), "the read gave the repo an epoch"
+    env.run("fold-once")  # 3 folded, and no read since
+    with env.rs.client() as c:
+        c.execute("FLUSHALL")
+    assert repl("total", tag) == {"total": 3}
+    assert env.redis_keys(f"hs:{{{tag}}}:e")
+    env.record([(tag, TODAY, "t", 0)])
+    assert repl("total", tag) == {"total": 4}
 
 
 def test_reads_racing_a_fold_count_once(env):

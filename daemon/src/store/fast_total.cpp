@@ -44,6 +44,10 @@ using namespace reader_detail;
 
 std::optional<std::int64_t> PgRedisStatsReader::cached_total(
     const std::string& tag, std::string_view epoch, std::chrono::steady_clock::time_point now) {
+  // No epoch: the repo was never folded, or Redis was emptied since. Nothing ties a
+  // folded total cached then to PostgreSQL now (an emptied Redis would bring back the
+  // total of before the first fold): never cached (total_downloads keeps none).
+  if (epoch.empty()) return std::nullopt;
   std::lock_guard lk(totals_mu_);
   auto it = totals_.find(tag);
   if (it != totals_.end() && it->second.epoch == epoch &&
@@ -81,9 +85,10 @@ void PgRedisStatsReader::total_downloads_fast(const RepoRef& repo, TotalDone don
   std::string tag = keys::repo_tag(repo);
   // The same atomic snapshot as total_downloads, in one round trip; the pool loads
   // the script if Redis does not know it (NOSCRIPT declines).
+  const std::string days = keys::days(repo), epoch = keys::epoch(repo), prefix = key_prefix(repo);
+  const auto start = epoch_start_args();
   redis->pipeline(
-      {{"EVALSHA", residual_script().sha, "2", keys::days(repo), keys::epoch(repo),
-        key_prefix(repo)}},
+      {{"EVALSHA", residual_script().sha, "2", days, epoch, prefix, start[0], start[1]}},
       [this, cluster, tag = std::move(tag), done = std::move(done)](std::vector<RedisReply>&& r,
                                                                     const std::string* error) {
         // On a cluster a failing node or a redirection declines: the pool retries it,

@@ -76,7 +76,7 @@ std::int64_t PgRedisStatsReader::total_downloads(const RepoRef& repo) {
         total += d.folding.downloads;
         all_applied = false;
       }
-    if (use_cache && all_applied) {
+    if (use_cache && all_applied && !r.epoch.empty()) {  // see cached_total
       std::lock_guard lk(totals_mu_);
       if (totals_.size() >= opt_.total_cache_max) totals_.clear();
       totals_[tag] = CachedTotal{r.epoch, folded, now};

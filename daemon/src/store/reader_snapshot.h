@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "fold/random_ids.h"
 #include "hubstats/contract/keys.h"
 #include "hubstats/contract/scripts.h"
 #include "store/pg_redis_stats_reader.h"
@@ -55,8 +56,15 @@ inline std::string key_prefix(const RepoRef& r) {
   return p;
 }
 
+// kReadResidual's ARGV after the key prefix: where a missing epoch starts, its TTL.
+inline std::vector<std::string> epoch_start_args() {
+  return {std::to_string(random_epoch_start()), std::to_string(keys::kReaderEpochTtlS)};
+}
+
 inline EvalCall residual_call(const RepoRef& r) {
-  return {&residual_script(), {keys::days(r), keys::epoch(r)}, {key_prefix(r)}};
+  std::vector<std::string> argv{key_prefix(r)};
+  for (auto& a : epoch_start_args()) argv.push_back(std::move(a));
+  return {&residual_script(), {keys::days(r), keys::epoch(r)}, std::move(argv)};
 }
 
 // The folded total of a repo and which of the given (day, gen) generations are applied,

@@ -56,8 +56,12 @@ std::string folding_breakdown_log(const RepoRef& r, Day d);
 // hs:{model/ns/name}:days              set of YYYYMMDD with unfolded counters
 std::string days(const RepoRef& r);
 // hs:{model/ns/name}:e                 fold epoch: bumped by every fold take that moves a day
-//   hash aside; readers re-read it to detect a take that raced their read
+//   hash aside; readers re-read it to detect a take that raced their read; a reader
+//   that finds none sets a random one (scripts::kReadResidual)
 std::string epoch(const RepoRef& r);
+// How long a fold epoch a reader created lives (a take sets its own, fold's
+// folding_ttl_s, also 7 days): longer than any cached total (total_cache_ttl).
+inline constexpr std::int64_t kReaderEpochTtlS = 7 * 86400;
 // hs:{model/ns/name}:b                 hash: batch stream id -> highest batch number
 //   applied (the record script's exactly-once check)
 std::string batches(const RepoRef& r);

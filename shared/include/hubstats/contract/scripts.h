@@ -317,9 +317,18 @@ return 1
 // authenticated, anonymous, files, the folding hash's same four and its gen (nil
 // where absent). The day and folding keys are built from ARGV[1] ("hs:{tag}:"): they
 // carry the same hash tag, so they live in the script's slot.
-// KEYS: days, epoch   ARGV: key prefix of the repo
+// A repo without an epoch (never folded, idle past the key's TTL, or in an emptied
+// Redis) gets one here, random (ARGV[2]), so no snapshot says "no epoch": a folded
+// total cached under "no epoch" before a first fold would come back after an emptied
+// Redis and make the all-time total go down.
+// KEYS: days, epoch   ARGV: key prefix of the repo, random epoch start, its TTL (s)
 inline constexpr std::string_view kReadResidual = R"lua(
-local out = {redis.call('GET', KEYS[2]) or ''}
+local e = redis.call('GET', KEYS[2])
+if not e then
+  e = ARGV[2]
+  redis.call('SET', KEYS[2], e, 'EX', ARGV[3])
+end
+local out = {e}
 for _, d in ipairs(redis.call('SMEMBERS', KEYS[1])) do
   out[#out + 1] = d
   local a = redis.call('HMGET', ARGV[1] .. 'd:' .. d, 'downloads', 'authenticated', 'anonymous', 'files')
