@@ -57,6 +57,36 @@ def test_postgres_down_then_recovery(repo):
     assert direct(s, "/models/demo/m/stats").json() == {"downloads": 1, "likes": 0}
 
 
+def test_fold_once_rides_out_a_postgres_restart(repo):
+    """`hubstatsd fold --once` (a cron job's fold, or an operator's) started while
+    PostgreSQL is down, or slow to accept on a loaded host, waits for it rather than
+    failing on the first connect, then folds everything, once."""
+    s = repo
+    today = datetime.datetime.now(datetime.timezone.utc).date()
+    s.download("model", "demo", "m", ip="10.9.0.3")
+    s.wait_counted("model", "demo", "m", today, 2)
+    s.pg.server.stop()
+    try:
+        fold = s.daemon.spawn("fold", "--once")
+        # The fold has met the outage once it says it is waiting (the old build exited 1).
+        wait_until(lambda: fold.poll() is not None or _said_waiting(fold), timeout=15,
+                   what="fold --once to meet the outage")
+        assert fold.poll() is None, fold.communicate()[0]
+    finally:
+        s.pg.server.start()
+    out = fold.communicate(timeout=60)[0]
+    assert fold.returncode == 0, out
+    rows = s.pg.rows("SELECT coalesce(sum(downloads), 0) FROM hubstats.daily_downloads")
+    assert int(rows[0][0]) == 2, out
+    assert direct(s, "/models/demo/m/stats").json() == {"downloads": 2, "likes": 0}
+
+
+def _said_waiting(proc):
+    """True once the process has written its "waiting for the databases" warning."""
+    line = proc.stdout.readline()
+    return "waiting for the databases" in line
+
+
 def _pg_tree(pid):
     """The postmaster and its children (backends, background workers)."""
     out = [pid]

@@ -5,6 +5,7 @@
     d.get("/models/demo/m/stats")            # requests.Response
     d.admin("POST", "/api/admin/repos", {"type": "model", "namespace": "demo", "name": "m"})
     d.command("fold", "--once")              # another hubstatsd process on the same config
+    d.spawn("fold", "--once")                # the same, not waited for (a Popen)
     d.stop()                                 # SIGTERM by PID; returns the exit code
     d.kill()                                 # SIGKILL
 
@@ -153,6 +154,12 @@ class Hubstatsd:
         return subprocess.run([str(DAEMON), *args, "-c", str(self.config_path)],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                               env=self._env(), timeout=timeout)
+
+    def spawn(self, *args) -> subprocess.Popen:
+        """Starts `hubstatsd <args> -c <config>` without waiting (output in .stdout)."""
+        return subprocess.Popen([str(DAEMON), *args, "-c", str(self.config_path)],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=self._env())
 
     def get(self, path: str, token: str | None = None, **kw) -> requests.Response:
         headers = kw.pop("headers", {})

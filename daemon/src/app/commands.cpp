@@ -14,6 +14,7 @@
 
 #include "serve/api/stats_api.h"
 #include "app/signals.h"
+#include "base/unavailable.h"
 #include "catalog/catalog_config.h"
 #include "catalog/make_catalog.h"
 #include "serve/api/catalog_routes.h"
@@ -142,6 +143,7 @@ void reload(const std::string& path, config::Config& current) {
 }
 
 constexpr std::chrono::seconds kRedisStartupWait{30};
+constexpr std::chrono::seconds kOneShotWait{30};
 
 // True once Redis answers PING; false after `wait` without an answer.
 bool wait_for_redis(RedisClient& redis, std::chrono::seconds wait) {
@@ -159,6 +161,28 @@ bool wait_for_redis(RedisClient& redis, std::chrono::seconds wait) {
   }
 }
 
+// A one-shot command (fold --once, migrate) runs `step` until it succeeds, riding out
+// a server that cannot answer yet: a connect that times out on a loaded host, a
+// PostgreSQL or Redis restarting. Safe to repeat: the fold is exactly-once by its
+// ledger and migrations are transactional. Other errors, and `wait` spent, throw.
+template <typename Step>
+auto until_available(const char* what, std::chrono::seconds wait, Step step) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  auto pause = std::chrono::milliseconds(200);
+  for (bool logged = false;; logged = true) {
+    try {
+      return step();
+    } catch (const Unavailable& e) {
+      if (std::chrono::steady_clock::now() + pause >= deadline) throw;
+      if (!logged)
+        log::warn(what,
+                  {{"error", e.what()}, {"retrying_for", std::to_string(wait.count()) + "s"}});
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::milliseconds(2000));
+    }
+  }
+}
+
 }  // namespace
 
 int check_config(const std::string& path) {
@@ -173,8 +197,10 @@ int migrate(const std::string& path) {
   auto c = load(path);
   if (!c || !setup_logging(*c)) return 1;
   try {
-    Storage store(storage_config(*c));
-    const auto applied = store.migrate();
+    const auto applied = until_available("migrate waiting for the databases", kOneShotWait, [&] {
+      Storage store(storage_config(*c));
+      return store.migrate();
+    });
     log::info("migrations applied", {{"count", std::to_string(applied.size())}});
     for (const auto& name : applied) std::cout << "applied " << name << "\n";
     return 0;
@@ -189,7 +215,8 @@ int fold_once(const std::string& path) {
   if (!c || !setup_logging(*c)) return 1;
   try {
     Storage store(storage_config(*c));
-    const FoldStats s = store.fold_once();
+    const FoldStats s = until_available("fold waiting for the databases", kOneShotWait,
+                                        [&] { return store.fold_once(); });
     log::info("fold pass", {{"taken", std::to_string(s.taken)},
                             {"applied", std::to_string(s.applied)},
                             {"repos", std::to_string(s.repos)}});
