@@ -1,7 +1,6 @@
 // The /stats fast path on the HTTP io threads: the repo's Redis snapshot over the io
 // thread's own non-blocking connection (on a cluster: its connection to the repo's
 // master), then the folded total from a cache keyed by the repo's fold epoch.
-#include <cassert>
 #include <map>
 
 #include "base/loop_local.h"
@@ -86,11 +85,10 @@ void PgRedisStatsReader::total_downloads_fast(const RepoRef& repo, TotalDone don
   std::string tag = keys::repo_tag(repo);
   // The same atomic snapshot as total_downloads, in one round trip; the pool loads
   // the script if Redis does not know it (NOSCRIPT declines).
-  // Keys and arguments from residual_call, the one place that lists them.
-  const EvalCall c = residual_call(repo);
-  assert(c.keys.size() == 2 && c.args.size() == 3);
+  const std::string days = keys::days(repo), epoch = keys::epoch(repo), prefix = key_prefix(repo);
+  const auto start = epoch_start_args();
   redis->pipeline(
-      {{"EVALSHA", c.script->sha, "2", c.keys[0], c.keys[1], c.args[0], c.args[1], c.args[2]}},
+      {{"EVALSHA", residual_script().sha, "2", days, epoch, prefix, start[0], start[1]}},
       [this, cluster, tag = std::move(tag), done = std::move(done)](std::vector<RedisReply>&& r,
                                                                     const std::string* error) {
         // On a cluster a failing node or a redirection declines: the pool retries it,
