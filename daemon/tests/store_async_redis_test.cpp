@@ -28,11 +28,12 @@ using namespace hubstatsd;
 
 namespace {
 
-// Answers each command with its first argument as a bulk string ("ECHO"-like), or
-// never (hang), or closes the connection at the first command of its first connection.
+// Answers each command with its first argument as a bulk string ("ECHO"-like), or with
+// all of its words joined by spaces (kWords), or never (hang), or closes the connection
+// at the first command of its first connection.
 class FakeRedis {
  public:
-  enum class Mode { kEcho, kHang, kDropFirst };
+  enum class Mode { kEcho, kWords, kHang, kDropFirst };
 
   explicit FakeRedis(Mode mode)
       : mode_(mode), acceptor_(ioc_, {net::ip::make_address("127.0.0.1"), 0}) {
@@ -83,6 +84,11 @@ class FakeRedis {
             std::string arg = cmd->elements > 1
                                   ? std::string(cmd->element[1]->str, cmd->element[1]->len)
                                   : std::string();
+            if (mode_ == Mode::kWords) {
+              arg.clear();
+              for (std::size_t i = 0; i < cmd->elements; ++i)
+                arg.append(i ? " " : "").append(cmd->element[i]->str, cmd->element[i]->len);
+            }
             freeReplyObject(cmd);
             out += "$" + std::to_string(arg.size()) + "\r\n" + arg + "\r\n";
           }
@@ -168,6 +174,35 @@ TEST(AsyncRedis, PipelinesQueuedInOneTurnAreAnsweredInOrder) {
   EXPECT_EQ(server.connections(), 1);
   // The connection is reused.
   EXPECT_EQ(run_pipeline(ioc, r, {"again"}).replies, std::vector<std::string>{"again"});
+  EXPECT_EQ(server.connections(), 1);
+}
+
+TEST(AsyncRedis, EvalSendsTheScriptsShaKeysAndArgumentsInTheLoopsPipeline) {
+  FakeRedis server(FakeRedis::Mode::kWords);
+  net::io_context ioc(1);
+  AsyncRedis r(ioc, config(server.address()));
+  const RedisScript script("return 1");
+  const EvalCall call{&script, {"hs:{m/a/b}:days", "hs:{m/a/b}:e"}, {"hs:{m/a/b}:", "7", ""}};
+  std::vector<std::string> got;
+  int finished = 0;
+  auto collect = [&](std::vector<RedisReply>&& replies, const std::string* error) {
+    EXPECT_EQ(error, nullptr);
+    for (const auto& x : replies) got.emplace_back(reply_str(x.get()));
+    ++finished;
+  };
+  net::post(ioc, [&] {
+    // Queued in one turn with a plain pipeline: one write, replies in order.
+    r.pipeline({{"PING", "before"}}, collect);
+    r.eval(call, collect);
+    r.pipeline({{"PING", "after"}}, collect);
+  });
+  while (finished < 3 && ioc.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+  ASSERT_EQ(finished, 3);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "PING before",
+                     "EVALSHA " + script.sha + " 2 hs:{m/a/b}:days hs:{m/a/b}:e hs:{m/a/b}: 7 ",
+                     "PING after"}));
   EXPECT_EQ(server.connections(), 1);
 }
 

@@ -1,6 +1,7 @@
 #include "db/async_redis.h"
 
 #include <boost/asio/connect.hpp>
+#include <boost/container/small_vector.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
@@ -8,6 +9,7 @@
 #include <boost/asio/write.hpp>
 
 #include <new>
+#include <span>
 #include <vector>
 
 #include "base/counters.h"
@@ -39,14 +41,34 @@ AsyncRedis::~AsyncRedis() {
 void AsyncRedis::pipeline(std::initializer_list<std::initializer_list<std::string_view>> cmds,
                           Done done) {
   const auto now = Clock::now();
-  if (state_ == State::kDown && now < down_until_) {
-    metrics::add(metrics::counters().redis_errors);
-    const std::string why = "redis unavailable: " + last_error_;
-    return done({}, &why);
-  }
+  if (refuse_while_down(done, now)) return;
   for (const auto& argv : cmds) hubstats::contract::append_command(out_, argv);
+  queue(cmds.size(), std::move(done), now);
+}
+
+void AsyncRedis::eval(const EvalCall& call, Done done) {
+  const auto now = Clock::now();
+  if (refuse_while_down(done, now)) return;
+  const std::string numkeys = std::to_string(call.keys.size());
+  boost::container::small_vector<std::string_view, 16> argv{"EVALSHA", call.script->sha, numkeys};
+  argv.insert(argv.end(), call.keys.begin(), call.keys.end());
+  argv.insert(argv.end(), call.args.begin(), call.args.end());
+  hubstats::contract::append_command(out_,
+                                     std::span<const std::string_view>(argv.data(), argv.size()));
+  queue(1, std::move(done), now);
+}
+
+bool AsyncRedis::refuse_while_down(Done& done, Clock::time_point now) {
+  if (state_ != State::kDown || now >= down_until_) return false;
+  metrics::add(metrics::counters().redis_errors);
+  const std::string why = "redis unavailable: " + last_error_;
+  done({}, &why);
+  return true;
+}
+
+void AsyncRedis::queue(std::size_t want, Done done, Clock::time_point now) {
   Pending p;
-  p.want = cmds.size();
+  p.want = want;
   p.got.reserve(p.want);
   p.done = std::move(done);
   p.deadline = now + cfg_.command_timeout;

@@ -46,6 +46,8 @@ class AsyncRedis {
   // Queues the commands as one pipeline; done runs once, on the loop's thread (at once,
   // from inside this call, while the connection is in its reconnect backoff).
   void pipeline(std::initializer_list<std::initializer_list<std::string_view>> cmds, Done done);
+  // Queues one EVALSHA of call's script, keys and arguments (a pipeline of one).
+  void eval(const EvalCall& call, Done done);
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -57,6 +59,10 @@ class AsyncRedis {
   };
   enum class State { kDown, kConnecting, kUp };
 
+  // While in the reconnect backoff: fails done at once and returns true.
+  bool refuse_while_down(Done& done, Clock::time_point now);
+  // Queues done for the last `want` commands appended to out_.
+  void queue(std::size_t want, Done done, Clock::time_point now);
   void connect();
   void schedule_flush();
   void flush();

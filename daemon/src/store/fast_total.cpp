@@ -85,33 +85,29 @@ void PgRedisStatsReader::total_downloads_fast(const RepoRef& repo, TotalDone don
   std::string tag = keys::repo_tag(repo);
   // The same atomic snapshot as total_downloads, in one round trip; the pool loads
   // the script if Redis does not know it (NOSCRIPT declines).
-  const std::string days = keys::days(repo), epoch = keys::epoch(repo), prefix = key_prefix(repo);
-  const auto start = epoch_start_args();
-  redis->pipeline(
-      {{"EVALSHA", residual_script().sha, "2", days, epoch, prefix, start[0], start[1]}},
-      [this, cluster, tag = std::move(tag), done = std::move(done)](std::vector<RedisReply>&& r,
-                                                                    const std::string* error) {
-        // On a cluster a failing node or a redirection declines: the pool retries it,
-        // follows MOVED/ASK and finds a promoted replica.
-        if (error && cluster) {
-          redis_.mark_stale();
-          return done(std::nullopt, nullptr);
-        }
-        if (error) return done(std::nullopt, std::make_exception_ptr(Unavailable(*error)));
-        if (r[0].is_error()) {
-          if (r[0].error().starts_with("NOSCRIPT")) return done(std::nullopt, nullptr);
-          if (cluster) {
-            if (!r[0].error().starts_with("ASK")) redis_.mark_stale();
-            return done(std::nullopt, nullptr);
-          }
-          return done(std::nullopt,
-                      std::make_exception_ptr(Unavailable("redis: " + std::string(r[0].error()))));
-        }
-        const Residual res = Residual::parse(r[0].get());
-        const auto folded = cached_total(tag, res.epoch, std::chrono::steady_clock::now());
-        if (!folded) return done(std::nullopt, nullptr);
-        done(*folded + res.live_downloads(), nullptr);
-      });
+  redis->eval(residual_call(repo), [this, cluster, tag = std::move(tag), done = std::move(done)](
+                                       std::vector<RedisReply>&& r, const std::string* error) {
+    // On a cluster a failing node or a redirection declines: the pool retries it,
+    // follows MOVED/ASK and finds a promoted replica.
+    if (error && cluster) {
+      redis_.mark_stale();
+      return done(std::nullopt, nullptr);
+    }
+    if (error) return done(std::nullopt, std::make_exception_ptr(Unavailable(*error)));
+    if (r[0].is_error()) {
+      if (r[0].error().starts_with("NOSCRIPT")) return done(std::nullopt, nullptr);
+      if (cluster) {
+        if (!r[0].error().starts_with("ASK")) redis_.mark_stale();
+        return done(std::nullopt, nullptr);
+      }
+      return done(std::nullopt,
+                  std::make_exception_ptr(Unavailable("redis: " + std::string(r[0].error()))));
+    }
+    const Residual res = Residual::parse(r[0].get());
+    const auto folded = cached_total(tag, res.epoch, std::chrono::steady_clock::now());
+    if (!folded) return done(std::nullopt, nullptr);
+    done(*folded + res.live_downloads(), nullptr);
+  });
 }
 
 }  // namespace hubstatsd
