@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from harness.ports import wait_until
-from harness.redis import RedisServer
+from harness.redis import RedisError, RedisServer
+from harness.small_disk import fill, small_disk
 from stack import Stack
 
 FOLD_INTERVAL_S = 1.0
@@ -162,6 +163,61 @@ def test_redis_replaced_by_an_empty_server_under_load(tmp_path, pg_db):
     finally:
         s.stop()
         s.redis.stop()
+
+
+def refuses_writes(rs):
+    """Whether Redis answers a write with -MISCONF (it could not write its AOF)."""
+    with rs.client() as rc:
+        try:
+            rc.execute("SET", "hs-test:probe", "1")
+        except RedisError as e:
+            assert "MISCONF" in str(e), e
+            return True
+    return False
+
+
+def test_redis_aof_on_a_full_disk_loses_and_doubles_nothing(tmp_path, pg_db):
+    """Redis's disk fills up (AOF everysec on a 4 MiB tmpfs): Redis refuses every write
+    with -MISCONF, the module holds the downloads (queue, then spool, on nginx's own
+    disk) and the fold's takes fail and retry. Once there is room again, Redis writes
+    its AOF and goes on; every download is counted exactly once, in PostgreSQL too."""
+    with small_disk(tmp_path / "redis-disk", "4m") as disk:
+        rs = RedisServer(disk, args=("--appendonly", "yes", "--appendfsync", "everysec"))
+        s = Stack(tmp_path, rs, pg_db, daemon_settings={"fold": {"interval": "1s"}})
+        s.clock.set_day(datetime.datetime.now(datetime.timezone.utc).date())
+        s.start()
+        try:
+            s.add_repo("model", "load", "m")
+            load = Load(s, "model", "load", "m").start()
+            try:
+                wait_until(lambda: len(load.done) >= 300, timeout=60, what="300 downloads")
+                wait_until(lambda: folded_total(s) > 0, timeout=30, what="a fold")
+                filler = fill(disk)
+                wait_until(lambda: refuses_writes(rs), timeout=30, what="-MISCONF")
+                full_at, n = len(load.done), folded_total(s)
+                wait_until(lambda: len(load.done) >= full_at + 300, timeout=60,
+                           what="300 downloads while the disk is full")
+                assert refuses_writes(rs), "the disk must still be full"
+                wait_until(lambda: "MISCONF" in s.nginx.error_log_text(), timeout=30,
+                           what="the module to meet -MISCONF")
+                # Nothing Redis could not persist reached PostgreSQL meanwhile.
+                assert folded_total(s) <= full_at, (folded_total(s), full_at, n)
+                filler.unlink()
+                wait_until(lambda: not refuses_writes(rs), timeout=30, what="Redis to write again")
+                back = len(load.done)
+                wait_until(lambda: len(load.done) >= back + 100, timeout=60,
+                           what="100 more downloads")
+            finally:
+                load.stop()
+            sent = len(load.done)
+            total = settled_total(s, "/models/load/m/stats")
+            print(f"redis disk full: sent {sent}, {back - full_at} while refused, counted {total}")
+            assert total == sent
+            wait_until(lambda: folded_total(s) == sent, timeout=60, what="the folds to catch up")
+        finally:
+            problems = s.stop()
+            rs.stop()
+        assert not problems, "nginx error.log has alerts:\n" + "\n".join(problems)
 
 
 def slow_download(s, path):

@@ -9,6 +9,7 @@ import faults
 import hub
 from hub import Client
 from harness.ports import wait_until
+from harness.small_disk import small_disk
 
 QUEUE = 20  # hubstats_queue_size in these tests: small, so the outage overflows it
 
@@ -109,6 +110,58 @@ def test_spool_full_drops_are_counted_and_requests_served(make_nginx, redis, sec
         got = faults.counted(rc)
     assert sum(v["files"] for v in got.values()) == 300 - s["dropped"]
     assert sum(v["downloads"] for v in got.values()) == 300 - s["dropped"]
+
+
+def test_spool_on_a_full_disk_drops_are_counted_and_requests_served(
+        make_nginx, redis, secret_file, hub_root, tmp_path):
+    """A real full disk under the spool (a 64 KiB tmpfs, max_size far above it): once
+    writes fail with ENOSPC, the events they held are dropped, counted and logged at a
+    limited rate, every request is served, and no torn record is left behind (a write
+    cut short is truncated away). What reached the disk is replayed exactly once, and
+    once the replay has given the space back, the next outage spools again."""
+    with small_disk(tmp_path / "small-disk", "64k") as disk:
+        ng, c = nginx_in_outage(make_nginx, redis, secret_file, hub_root,
+                                f"hubstats_spool {disk} max_size=1g;")
+        n = 2000
+        assert faults.traffic(ng, 0, n, threads=4) == [200] * n
+        # Logged with its cause, even though Redis's connect errors were logged just
+        # before (each kind has its own rate limit).
+        wait_until(lambda: "cannot write the spool file" in ng.error_log_text(),
+                   what="a failed spool write")
+        assert "No space left on device" in ng.error_log_text()
+        # The open records closed and written (or dropped): only the queue holds events.
+        s = c.wait_status(lambda s: s["queued"] == 5, "the spool buffer to be written")
+        assert s["counted"] == n and s["spooled"] > 0 and s["dropped"] > 0
+        assert s["spooled"] + s["dropped"] + s["queued"] == n
+        # The error is logged at a limited rate (every 5 s at most), not per write.
+        assert ng.error_log_text().count("cannot write the spool file") <= 3
+
+        redis.start()
+        wait_replayed(ng)
+        s = c.wait_status(lambda s: s["replayed"] == s["spooled"] and s["queued"] == 0,
+                          "the spool to be replayed", timeout=30)
+        with redis.client() as rc:
+            got = faults.counted(rc)
+        assert sum(v["files"] for v in got.values()) == n - s["dropped"]
+        assert sum(v["downloads"] for v in got.values()) == n - s["dropped"]
+        print(f"spool disk full: {n} served, {s['spooled']} spooled and replayed, "
+              f"{s['dropped']} dropped")
+        log = ng.error_log_text()
+        assert "torn record" not in log and "corrupt record" not in log
+
+        # The replayed files are gone: the disk has room again for the next outage.
+        dropped = s["dropped"]
+        stop_redis_keeping_data(redis)
+        c.wait_status(lambda s: s["redis_connected"] == 0, "disconnected")
+        assert faults.traffic(ng, n, 100, threads=4) == [200] * 100
+        redis.start()
+        wait_replayed(ng)
+        s = c.wait_status(lambda s: s["replayed"] == s["spooled"] and s["queued"] == 0,
+                          "the second outage to be replayed", timeout=30)
+        assert s["dropped"] == dropped
+        with redis.client() as rc:
+            got = faults.counted(rc)
+        assert sum(v["downloads"] for v in got.values()) == n + 100 - dropped
 
 
 def test_the_spool_is_synced_through_kernel_aio_not_a_thread(make_nginx, redis, secret_file,

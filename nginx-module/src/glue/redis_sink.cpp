@@ -30,6 +30,13 @@ std::string describe(const RedisAddress& a) {
   return a.is_unix ? "unix:" + a.host : a.host + ":" + std::to_string(a.port);
 }
 
+bool log_due(time_t& last, time_t interval) {
+  const time_t now = ngx_time();
+  if (now - last < interval) return false;
+  last = now;
+  return true;
+}
+
 }  // namespace
 
 std::uint64_t RedisSink::random64() {
@@ -367,10 +374,10 @@ void RedisSink::note_drop(std::uint64_t n, const char* why) {
 }
 
 bool RedisSink::error_log_due() {
-  const time_t now = ngx_time();
-  if (now - last_error_log_ < kLogInterval) return false;
-  last_error_log_ = now;
-  return true;
+  return log_due(last_error_log_, kLogInterval);
+}
+bool RedisSink::disk_error_log_due() {
+  return log_due(last_disk_error_log_, kLogInterval);
 }
 
 // ---------------------------------------------------------------------------

@@ -124,7 +124,11 @@ class RedisSink final : private HiredisLink::Owner {
   void spool_write();   // writes the buffer (no fsync)
   void spool_replay();  // starts replaying a file, tops up the outbox from it
   void spool_close();   // exit: everything written and synced
+  // Whether an error may be logged now: Redis's errors and the spool disk's are
+  // limited apart, so an outage's connect errors never hide the disk that fails
+  // during it.
   bool error_log_due();
+  bool disk_error_log_due();
 
   void init_timer(ngx_event_t& ev, ngx_event_handler_pt handler, bool cancelable);
   // nginx event handlers and hiredis callbacks.
@@ -186,6 +190,7 @@ class RedisSink final : private HiredisLink::Owner {
   time_t last_drop_log_ = 0;
   std::uint64_t drops_since_log_ = 0;
   time_t last_error_log_ = 0;
+  time_t last_disk_error_log_ = 0;
 };
 
 }  // namespace hubstats::module

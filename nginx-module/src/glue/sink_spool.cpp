@@ -81,7 +81,7 @@ void RedisSink::spool_write() {
     return;
   }
   const int err = ngx_errno;
-  if (error_log_due()) {
+  if (disk_error_log_due()) {
     ngx_log_error(NGX_LOG_ERR, log_, err, "hubstats: cannot write the spool file \"%s\"",
                   (settings_.spool_dir + "/...").c_str());
   }
@@ -159,7 +159,7 @@ void RedisSink::spool_tick() {
     }
   }
   if (syncer_) {
-    if (const int err = syncer_->take_error(); err != 0 && error_log_due()) {
+    if (const int err = syncer_->take_error(); err != 0 && disk_error_log_due()) {
       ngx_log_error(NGX_LOG_ERR, log_, err, "hubstats: cannot sync the spool file \"%s\"",
                     (settings_.spool_dir + "/...").c_str());
     }
