@@ -8,16 +8,22 @@ hubstatsd with its continuous fold): the ground truth is every download nginx se
   fsync lag the fold waits before committing) is lost, and the all-time total never
   falls below what PostgreSQL already had.
 - A download that spans midnight, logged after its day was folded: counted once.
+- Full disks, for real (a small tmpfs filled under load): Redis's (its AOF; Redis
+  answers -MISCONF) and PostgreSQL's (commits fail): nothing lost, nothing doubled.
 """
 import datetime
+import shutil
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
 from harness.ports import wait_until
+from harness.postgres import PostgresServer
 from harness.redis import RedisError, RedisServer
 from harness.small_disk import fill, small_disk
 from stack import Stack
@@ -218,6 +224,54 @@ def test_redis_aof_on_a_full_disk_loses_and_doubles_nothing(tmp_path, pg_db):
             problems = s.stop()
             rs.stop()
         assert not problems, "nginx error.log has alerts:\n" + "\n".join(problems)
+
+
+def test_postgres_on_a_full_disk_loses_nothing(tmp_path):
+    """PostgreSQL's disk fills up under load (its own server on a tmpfs, filled): the
+    fold's commits fail where PostgreSQL cannot grow its tables, and retry; the counts
+    wait in Redis. Once there is room again the folds catch up, every download once."""
+    mnt = Path(tempfile.mkdtemp(prefix="hubstats-pgdisk-"))  # postgres must traverse it
+    mnt.chmod(0o755)
+    try:
+        with small_disk(mnt, "96m") as disk:
+            pg = PostgresServer(root=disk / "pg")
+            rs = RedisServer(tmp_path)
+            s = Stack(tmp_path, rs, pg, daemon_settings={"fold": {"interval": "1s"}})
+            s.clock.set_day(datetime.datetime.now(datetime.timezone.utc).date())
+            s.start()
+            try:
+                repos = [f"r{i}" for i in range(24)]
+                for r in repos:
+                    s.add_repo("model", "full", r)
+                loads = [Load(s, "model", "full", r).start() for r in repos]
+                served = lambda: sum(len(x.done) for x in loads)  # noqa: E731
+                try:
+                    wait_until(lambda: folded_total(s) > 0, timeout=30, what="a fold")
+                    filler = fill(disk)
+                    wait_until(lambda: "No space left on device" in s.daemon.log_text(),
+                               timeout=60, what="a fold to fail on the full disk")
+                    full_at = served()
+                    wait_until(lambda: served() >= full_at + 300, timeout=60,
+                               what="300 downloads while the disk is full")
+                    filler.unlink()
+                finally:
+                    for x in loads:
+                        x.stop()
+                sent = served()
+                wait_until(lambda: folded_total(s) == sent, timeout=60,
+                           what="the folds to catch up")
+                print(f"postgres disk full: sent {sent}, folded {folded_total(s)}")
+                # Everything is folded and the load has stopped: each repo's /stats is final.
+                got = {r: requests.get(s.daemon.url(f"/models/full/{r}/stats"), timeout=5)
+                       .json()["downloads"] for r in repos}
+                assert got == {r: len(x.done) for r, x in zip(repos, loads)}
+            finally:
+                problems = s.stop()
+                rs.stop()
+                pg.stop()
+            assert not problems, "nginx error.log has alerts:\n" + "\n".join(problems)
+    finally:
+        shutil.rmtree(mnt, ignore_errors=True)
 
 
 def slow_download(s, path):

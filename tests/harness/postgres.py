@@ -39,10 +39,15 @@ class PostgresServer:
     """
 
     def __init__(self, tmpdir=None, dbname: str = "hubstats", port: int | None = None,
-                 start: bool = True):
+                 start: bool = True, root: Path | None = None):
         # Owned by postgres and mode 700: initdb's requirements. A private temp dir
-        # (not under tmpdir, whose parents postgres may be unable to traverse).
-        self.root = Path(tempfile.mkdtemp(prefix="hubstats-pg-"))
+        # (not under tmpdir, whose parents postgres may be unable to traverse), or
+        # `root`, a new directory whose parents postgres can traverse.
+        if root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="hubstats-pg-"))
+        else:
+            self.root = Path(root)
+            self.root.mkdir()
         self.data_dir = self.root / "data"
         self.sock_dir = self.root / "sock"
         self.data_dir.mkdir()
