@@ -4,6 +4,7 @@ replayed once Redis is back. Ground truth: nginx's access log; every download is
 new identity, so each must be one file and one download in Redis."""
 import os
 import struct
+import time
 
 import faults
 import hub
@@ -123,6 +124,7 @@ def test_spool_on_a_full_disk_drops_are_counted_and_requests_served(
         ng, c = nginx_in_outage(make_nginx, redis, secret_file, hub_root,
                                 f"hubstats_spool {disk} max_size=1g;")
         n = 2000
+        began = time.monotonic()
         assert faults.traffic(ng, 0, n, threads=4) == [200] * n
         # Logged with its cause, even though Redis's connect errors were logged just
         # before (each kind has its own rate limit).
@@ -134,7 +136,8 @@ def test_spool_on_a_full_disk_drops_are_counted_and_requests_served(
         assert s["counted"] == n and s["spooled"] > 0 and s["dropped"] > 0
         assert s["spooled"] + s["dropped"] + s["queued"] == n
         # The error is logged at a limited rate (every 5 s at most), not per write.
-        assert ng.error_log_text().count("cannot write the spool file") <= 3
+        lines = ng.error_log_text().count("cannot write the spool file")
+        assert lines <= 1 + (time.monotonic() - began) // 5, lines
 
         redis.start()
         wait_replayed(ng)
