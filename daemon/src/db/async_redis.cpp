@@ -1,12 +1,12 @@
 #include "db/async_redis.h"
 
 #include <boost/asio/connect.hpp>
-#include <boost/container/small_vector.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/container/small_vector.hpp>
 
 #include <new>
 #include <span>
